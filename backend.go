@@ -1,0 +1,50 @@
+package qconnect
+
+import (
+	"context"
+	"time"
+)
+
+// Call is one validated method call handed to a backend.
+type Call struct {
+	Method *Method
+	// Params holds a typed value (see the package doc) for every declared
+	// parameter: the caller's value, the declared default, or nil.
+	Params map[string]any
+	// User is the authenticated caller, for backends that audit or filter.
+	User string
+	// Now is the server clock at the start of the call; computed defaults
+	// ("end defaults to now") use it so a call sees one instant.
+	Now time.Time
+	// Limit, when positive, lets the backend stop after that many rows. The
+	// server asks for one row more than the method's row cap, so it can tell
+	// a result that was cut from one that fitted.
+	Limit int64
+}
+
+// Backend runs method calls. Implementations must honour ctx: when it is
+// cancelled (client gone, timeout) the running query is cancelled and Query or
+// Rows.Next return promptly.
+type Backend interface {
+	// Query starts the call and returns its rows. Errors are *Error values
+	// with a wire code (analyticError for failures of the analytic itself).
+	Query(ctx context.Context, call Call) (Rows, error)
+}
+
+// Rows is a result streamed in batches. Memory held by an implementation is
+// bounded by the batch size, not by the result size.
+type Rows interface {
+	// Columns describes every row; each row has one value per column in this
+	// order, typed per the package doc.
+	Columns() []Column
+	// Next returns the next batch of rows, or (nil, io.EOF) at the end. The
+	// returned slices are only valid until the following call to Next.
+	Next(ctx context.Context) ([][]any, error)
+	// Close releases the result; it is safe to call more than once.
+	Close() error
+}
+
+// Pinger is implemented by backends that can report readiness.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

@@ -1,0 +1,115 @@
+// Command qconnect is the qconnect gateway and its client in one binary.
+//
+//	qconnect serve      run the gateway (embedded DuckDB demo by default)
+//	qconnect call       log in, call a method, print or export the result
+//	qconnect methods    list the methods a user may call
+//	qconnect users      manage the users file (add, passwd, remove, list)
+//
+// Each command lives in its own file as an options struct plus a run function;
+// I/O streams come from an env value so that tests can drive commands in
+// process.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes. Scripts can tell a usage mistake from a rejected login from a
+// failed call.
+const (
+	exitOK          = 0
+	exitCallFailed  = 1 // the server answered with an error (other than authentication)
+	exitUsage       = 2 // bad command line
+	exitAuth        = 3 // authentication failed (wrong credentials, session, signature, clock)
+	exitUnreachable = 4 // the server could not be reached or answered with something that is not Connect
+	exitInterrupted = 130
+)
+
+// exitError carries an exit code and a message that says what to try next.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
+}
+
+// env is what a command may touch of the outside world.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// isTerminal reports whether w is an interactive terminal (for progress lines).
+	isTerminal func(w io.Writer) bool
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the gateway (embedded DuckDB with demo data by default)", runServe},
+		{"call", "log in, call a method, print or export the result, log out", runCall},
+		{"methods", "list the methods a user may call, with their parameters", runMethods},
+		{"users", "manage the users file: add, passwd, remove, list", runUsers},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTerminal: isTerminal}
+	os.Exit(run(ctx, e, os.Args[1:]))
+}
+
+// run dispatches to a command and maps its error to an exit code.
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(e.stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, e, args[1:])
+			if err == nil {
+				return exitOK
+			}
+			fmt.Fprintf(e.stderr, "qconnect %s: %v\n", c.name, err)
+			var xe *exitError
+			if errors.As(err, &xe) {
+				return xe.code
+			}
+			if ctx.Err() != nil {
+				return exitInterrupted
+			}
+			return exitCallFailed
+		}
+	}
+	fmt.Fprintf(e.stderr, "qconnect: unknown command %q; run 'qconnect help' for the list\n", args[0])
+	return exitUsage
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "qconnect — a KX Connect protocol gateway and client")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: qconnect <command> [arguments]   (qconnect <command> -h for its flags)")
+	fmt.Fprintln(w)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+}

@@ -1,0 +1,125 @@
+package protocol
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+)
+
+// SuffixLen is the number of trailing session-id characters carried in the
+// Authorization value (PROTOCOL 3.1).
+const SuffixLen = 5
+
+// EmptyBodyMD5 is the BODY_MD5 of an empty body, used by the WebSocket AuthReq.
+const EmptyBodyMD5 = "d41d8cd98f00b204e9800998ecf8427e"
+
+// SignInput holds the elements of the string to sign (PROTOCOL 3.1), each
+// exactly as sent.
+type SignInput struct {
+	Verb        string // "POST", or "GET" for the WebSocket AuthReq
+	Path        string // request path without scheme, host or query
+	Username    string
+	BodyMD5     string // lower-case hex MD5 of the exact body bytes
+	ContentType string // the Content-Type header exactly as sent
+	Date        string // the envelope's date exactly as sent
+}
+
+// BodyMD5 returns the lower-case hex MD5 of body.
+func BodyMD5(body []byte) string {
+	sum := md5.Sum(body)
+	return hex.EncodeToString(sum[:])
+}
+
+// StringToSign joins the elements and the session id with "\n".
+func StringToSign(in SignInput, sessionID string) string {
+	var b strings.Builder
+	b.Grow(len(in.Verb) + len(in.Path) + len(in.Username) + len(in.BodyMD5) +
+		len(in.ContentType) + len(in.Date) + len(sessionID) + 6)
+	for i, s := range [...]string{in.Verb, in.Path, in.Username, in.BodyMD5, in.ContentType, in.Date, sessionID} {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// mac returns the raw HMAC-SHA1 of the string to sign keyed by the session id.
+func mac(in SignInput, sessionID string) []byte {
+	h := hmac.New(sha1.New, []byte(sessionID))
+	h.Write([]byte(StringToSign(in, sessionID)))
+	return h.Sum(nil)
+}
+
+// Sign returns the Base64 (standard alphabet, padded) HMAC-SHA1 signature.
+func Sign(in SignInput, sessionID string) string {
+	return base64.StdEncoding.EncodeToString(mac(in, sessionID))
+}
+
+// Verify reports whether signature (as it appears in the Authorization
+// value) is the signature of in under sessionID. The comparison of the
+// decoded MAC is constant-time.
+func Verify(in SignInput, sessionID, signature string) bool {
+	got, err := base64.StdEncoding.DecodeString(signature)
+	if err != nil || len(got) != sha1.Size {
+		return false
+	}
+	return hmac.Equal(got, mac(in, sessionID))
+}
+
+// Authorization builds the Authorization value:
+// username + last 5 characters of the session id + ":" + signature.
+func Authorization(username, sessionID, signature string) string {
+	return username + Suffix(sessionID) + ":" + signature
+}
+
+// Suffix returns the last SuffixLen characters of a session id.
+func Suffix(sessionID string) string {
+	if len(sessionID) <= SuffixLen {
+		return sessionID
+	}
+	return sessionID[len(sessionID)-SuffixLen:]
+}
+
+// Credential is a parsed Authorization value.
+type Credential struct {
+	Username  string
+	Suffix    string // last 5 characters of the session id
+	Signature string // Base64, as sent
+}
+
+// ErrMalformedAuthorization is returned by ParseAuthorization for a value that
+// does not have the form of PROTOCOL 3.1.
+var ErrMalformedAuthorization = errors.New("the Authorization value must be <username><last 5 characters of the session id>:<Base64 HMAC-SHA1 signature>")
+
+// ParseAuthorization splits an Authorization value at its last ':'. The part
+// before it is the username followed by the 5-character session suffix and
+// must hold at least one username character; the part after it must be the
+// Base64 encoding of a 20-byte HMAC-SHA1. Only printable ASCII is accepted.
+func ParseAuthorization(v string) (Credential, error) {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x21 || v[i] > 0x7e {
+			return Credential{}, ErrMalformedAuthorization
+		}
+	}
+	i := strings.LastIndexByte(v, ':')
+	if i < SuffixLen+1 {
+		return Credential{}, ErrMalformedAuthorization
+	}
+	head, sig := v[:i], v[i+1:]
+	if len(sig) != base64.StdEncoding.EncodedLen(sha1.Size) {
+		return Credential{}, ErrMalformedAuthorization
+	}
+	if raw, err := base64.StdEncoding.DecodeString(sig); err != nil || len(raw) != sha1.Size {
+		return Credential{}, ErrMalformedAuthorization
+	}
+	return Credential{
+		Username:  head[:len(head)-SuffixLen],
+		Suffix:    head[len(head)-SuffixLen:],
+		Signature: sig,
+	}, nil
+}
