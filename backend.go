@@ -48,3 +48,10 @@ type Rows interface {
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
+
+// Appender is implemented by backends that accept published rows
+// (PROTOCOL 7, publishing methods). Append stores all rows or none: a
+// failure leaves the table as it was.
+type Appender interface {
+	Append(ctx context.Context, table string, cols []Column, rows [][]any) error
+}

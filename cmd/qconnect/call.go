@@ -1,11 +1,458 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/client"
 )
 
-// runCall is a placeholder until the call command lands; its owner replaces this file.
+// Environment variables and defaults of the client commands (call,
+// methods). The defaults are the demo's, like the published connectSample.js.
+const (
+	envGatewayAddr     = "QCONNECT_ADDR"
+	envGatewayUser     = "QCONNECT_USER"
+	envGatewayPassword = "QCONNECT_PASSWORD"
+
+	defaultGatewayAddr = "localhost:8080"
+	defaultGatewayUser = "kxSupport"
+	defaultGatewayPass = "12345678"
+	defaultCallMethod  = "monPublic/getMem"
+
+	// maxParamsFile bounds --params @file.
+	maxParamsFile = 1 << 20
+	// logoutTimeout bounds the logout after a command, even a failed one.
+	logoutTimeout = 3 * time.Second
+)
+
+// gatewayArgs locate and authenticate a client command.
+type gatewayArgs struct {
+	addr, user, password string
+}
+
+// resolveGateway fills the gateway arguments from the defaults, then the
+// environment, then the positional arguments (which win): pos[0] is
+// host:port, pos[1] the user, pos[2] the password; a prefix may be given.
+func resolveGateway(e *env, pos []string) gatewayArgs {
+	g := gatewayArgs{defaultGatewayAddr, defaultGatewayUser, defaultGatewayPass}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{envGatewayAddr, &g.addr}, {envGatewayUser, &g.user}, {envGatewayPassword, &g.password}} {
+		if v := e.getenv(f.name); v != "" {
+			*f.dst = v
+		}
+	}
+	dsts := []*string{&g.addr, &g.user, &g.password}
+	for i, v := range pos {
+		if i < len(dsts) {
+			*dsts[i] = v
+		}
+	}
+	return g
+}
+
+// callOptions is the parsed command line of qconnect call.
+type callOptions struct {
+	gw      gatewayArgs
+	method  string
+	params  map[string]any // nil: no parameters (the method's defaults)
+	format  string         // table, json, csv, ndjson or arrow
+	csvFile string         // --csv: export the table; "-" = stdout
+	outFile string         // -o: stream the body to this file
+	timeout time.Duration
+}
+
+// acceptFor maps --format to the Accept value of a streamed body; ok is
+// false for table and unknown formats.
+func acceptFor(format string) (accept string, ok bool) {
+	switch format {
+	case "json":
+		return client.FormatJSON, true
+	case "csv":
+		return client.FormatCSV, true
+	case "ndjson":
+		return client.FormatNDJSON, true
+	case "arrow":
+		return client.FormatArrow, true
+	}
+	return "", false
+}
+
+// formatByExtension guesses --format from -o's file name.
+func formatByExtension(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return "csv"
+	case ".json":
+		return "json"
+	case ".ndjson", ".jsonl":
+		return "ndjson"
+	case ".arrow", ".arrows":
+		return "arrow"
+	}
+	return ""
+}
+
+const callUsage = `Usage: qconnect call [<host:port> [<username> [<password> [<group/method>]]]] [flags]
+
+Logs in, calls one method, prints or exports its result, and logs out
+(like the KX sample: node connectSample.js <host:port> <username> <password> <method>).
+Positional arguments may be given as a prefix: one is the address, two add the
+username, and so on. Missing ones come from QCONNECT_ADDR, QCONNECT_USER and
+QCONNECT_PASSWORD, then the demo defaults localhost:8080, kxSupport, 12345678,
+monPublic/getMem.
+
+Flags:
+  --params JSON      the parameter object, e.g. '{"syms":["server_A"]}', or @file.json (@- = stdin)
+  --format F         table (default), json, csv, ndjson or arrow; other than table the
+                     gateway's body is written as received (to stdout, or to -o FILE)
+  --csv FILE         also export the table as RFC 4180 CSV to FILE ("-" = stdout instead of the table)
+  -o FILE            stream the body straight to FILE (format from --format or the extension:
+                     .csv .json .ndjson .arrow); written to FILE.partial, renamed on success only
+  --timeout D        give up after D (default 30m)
+
+Exit codes: 0 success, 1 the call failed, 2 bad command line, 3 authentication
+failed, 4 gateway unreachable or not a Connect gateway.
+`
+
+// parseCallArgs parses the command line of qconnect call. It returns
+// flag.ErrHelp after printing the usage for -h.
+func parseCallArgs(e *env, args []string) (*callOptions, error) {
+	fs := flag.NewFlagSet("qconnect call", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	params := fs.String("params", "", "")
+	format := fs.String("format", "", "")
+	csvFile := fs.String("csv", "", "")
+	outFile := fs.String("o", "", "")
+	timeout := fs.Duration("timeout", 30*time.Minute, "")
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		io.WriteString(e.stdout, callUsage)
+		return nil, err
+	}
+	if err != nil {
+		return nil, usageErrorf("%v; run 'qconnect call -h' for the flags", err)
+	}
+	if len(pos) > 4 {
+		return nil, usageErrorf("too many arguments (%d): give at most <host:port> <username> <password> <group/method>, and put parameters in --params", len(pos))
+	}
+	o := &callOptions{gw: resolveGateway(e, pos), method: defaultCallMethod, csvFile: *csvFile, outFile: *outFile, timeout: *timeout}
+	if len(pos) == 4 {
+		o.method = pos[3]
+	}
+	if g, n, ok := strings.Cut(o.method, "/"); !ok || !qconnect.ValidName(g) || !qconnect.ValidName(n) {
+		return nil, usageErrorf("method %q must be group/method, e.g. monPublic/getMem; 'qconnect methods' lists yours", o.method)
+	}
+	if o.timeout <= 0 {
+		return nil, usageErrorf("--timeout must be positive, e.g. 30s or 1h")
+	}
+	if o.params, err = parseParams(e, *params); err != nil {
+		return nil, err
+	}
+
+	o.format = strings.ToLower(*format)
+	if o.format == "" {
+		o.format = "table"
+		if o.outFile != "" && o.outFile != "-" {
+			if o.format = formatByExtension(o.outFile); o.format == "" {
+				return nil, usageErrorf("-o %s: say which format to write with --format csv|json|ndjson|arrow", o.outFile)
+			}
+		}
+	}
+	if _, ok := acceptFor(o.format); !ok && o.format != "table" {
+		return nil, usageErrorf("--format %q: use table, json, csv, ndjson or arrow", *format)
+	}
+	if o.outFile != "" && o.format == "table" {
+		return nil, usageErrorf("-o streams the gateway's body to a file: add --format csv|json|ndjson|arrow (or use --csv FILE to export the table)")
+	}
+	if o.csvFile != "" && o.format != "table" {
+		return nil, usageErrorf("--csv exports the printed table; with --format %s write the body with -o FILE instead", o.format)
+	}
+	if o.format == "arrow" && (o.outFile == "" || o.outFile == "-") && e.isTerminal(e.stdout) {
+		return nil, usageErrorf("Arrow is binary: write it to a file with -o FILE.arrow, or redirect stdout")
+	}
+	return o, nil
+}
+
+// parseParams reads --params: a JSON object given inline, as @file or as
+// @- (stdin). "" means no parameters.
+func parseParams(e *env, v string) (map[string]any, error) {
+	if v == "" {
+		return nil, nil
+	}
+	src := "--params"
+	data := []byte(v)
+	if name, ok := strings.CutPrefix(v, "@"); ok {
+		var r io.Reader = e.stdin
+		src = "--params from stdin"
+		if name != "-" {
+			f, err := os.Open(name)
+			if err != nil {
+				return nil, usageErrorf("--params @%s: %v", name, err)
+			}
+			defer f.Close()
+			r, src = f, "--params @"+name
+		}
+		b, err := io.ReadAll(io.LimitReader(r, maxParamsFile+1))
+		if err != nil {
+			return nil, usageErrorf("%s: %v", src, err)
+		}
+		if len(b) > maxParamsFile {
+			return nil, usageErrorf("%s is larger than %d bytes", src, maxParamsFile)
+		}
+		data = b
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // large integers stay exact
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		why := "it is null"
+		if err != nil {
+			why = err.Error()
+		}
+		return nil, usageErrorf(`%s is not a JSON object (%s); write it like '{"syms":["server_A"],"start":"2019-07-26T09:00:00Z"}'`, src, why)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, usageErrorf("%s has more after its JSON object; give exactly one object", src)
+	}
+	return m, nil
+}
+
+// runCall is qconnect call: log in, call, print or export, log out.
 func runCall(ctx context.Context, e *env, args []string) error {
-	return errors.New("call: not implemented yet")
+	o, err := parseCallArgs(e, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	sess, err := loginGateway(cctx, o.gw)
+	if err != nil {
+		return commandFailure(ctx, err, o.gw, o.timeout)
+	}
+	defer logoutGateway(cctx, sess)
+
+	switch {
+	case o.format == "table":
+		err = callTable(cctx, e, sess, o)
+	case o.outFile != "" && o.outFile != "-":
+		err = callToFile(cctx, e, sess, o)
+	default:
+		err = callToStdout(cctx, e, sess, o)
+	}
+	return commandFailure(ctx, err, o.gw, o.timeout)
+}
+
+// loginGateway opens a session; a malformed address is a usage error.
+func loginGateway(ctx context.Context, g gatewayArgs) (*client.Session, error) {
+	c, err := client.New(g.addr)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return c.Login(ctx, g.user, g.password)
+}
+
+// logoutGateway ends the session with a short timeout of its own, so that
+// it runs even after the command's context was cancelled. Its error is
+// ignored: the session expires on its own.
+func logoutGateway(ctx context.Context, s *client.Session) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logoutTimeout)
+	defer cancel()
+	_ = s.Logout(lctx)
+}
+
+// callTable calls the method, prints the table and exports --csv.
+func callTable(ctx context.Context, e *env, s *client.Session, o *callOptions) error {
+	res, err := s.Call(ctx, o.method, o.params)
+	if err != nil {
+		return err
+	}
+	if o.csvFile != "-" {
+		if err := writeTable(e.stdout, res); err != nil {
+			return err
+		}
+	}
+	switch o.csvFile {
+	case "":
+		return nil
+	case "-":
+		return writeResultCSV(e.stdout, res)
+	}
+	if err := writeFileAtomic(o.csvFile, func(w io.Writer) error { return writeResultCSV(w, res) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "wrote %s rows to %s\n", groupThousands(int64(len(res.Rows))), o.csvFile)
+	return nil
+}
+
+// callToStdout streams the body as received to stdout; the outcome is
+// checked at the end (a failure after rows leaves them printed and exits
+// non-zero).
+func callToStdout(ctx context.Context, e *env, s *client.Session, o *callOptions) error {
+	accept, _ := acceptFor(o.format)
+	st, err := s.Stream(ctx, o.method, o.params, accept)
+	if err != nil {
+		return err
+	}
+	_, copyErr := io.Copy(e.stdout, st)
+	if err := st.Close(); err != nil {
+		return err
+	}
+	return copyErr
+}
+
+// callToFile streams the body to o.outFile through o.outFile+".partial",
+// renamed on success only and removed on any failure; a progress line is
+// shown on a terminal stderr once the transfer runs over a second.
+func callToFile(ctx context.Context, e *env, s *client.Session, o *callOptions) error {
+	accept, _ := acceptFor(o.format)
+	st, err := s.Stream(ctx, o.method, o.params, accept)
+	if err != nil {
+		return err
+	}
+	partial := o.outFile + ".partial"
+	f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		st.Close()
+		return &exitError{code: exitCallFailed, msg: fmt.Sprintf("cannot write %s: %v; check that the directory exists and is writable", partial, err)}
+	}
+	meter := newProgressMeter(e.stderr, time.Now, o.format == "csv" || o.format == "ndjson", e.isTerminal(e.stderr))
+	fw := &firstErrWriter{w: f}
+	_, _ = io.CopyBuffer(io.MultiWriter(fw, meter), st, make([]byte, 256<<10))
+	outcome := st.Close()
+	meter.finish()
+	if fw.err == nil {
+		fw.err = f.Sync()
+	}
+	if cerr := f.Close(); fw.err == nil {
+		fw.err = cerr
+	}
+	switch {
+	case fw.err != nil:
+		os.Remove(partial)
+		return &exitError{code: exitCallFailed, msg: fmt.Sprintf("writing %s failed: %v; check the free space and permissions", partial, fw.err)}
+	case outcome != nil:
+		os.Remove(partial)
+		return outcome
+	}
+	if err := os.Rename(partial, o.outFile); err != nil {
+		os.Remove(partial)
+		return &exitError{code: exitCallFailed, msg: fmt.Sprintf("renaming %s to %s failed: %v", partial, o.outFile, err)}
+	}
+	fmt.Fprintln(e.stderr, meter.summary(o.outFile))
+	return nil
+}
+
+// firstErrWriter remembers the first write error and then discards, so a
+// full disk is told apart from a failed transfer.
+type firstErrWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (f *firstErrWriter) Write(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.w.Write(p)
+	if err != nil {
+		f.err = err
+	}
+	return n, err
+}
+
+// writeFileAtomic writes path through path+".partial", renamed on success.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	partial := path + ".partial"
+	f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return &exitError{code: exitCallFailed, msg: fmt.Sprintf("cannot write %s: %v; check that the directory exists and is writable", partial, err)}
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(partial, path)
+	}
+	if err != nil {
+		os.Remove(partial)
+		return &exitError{code: exitCallFailed, msg: fmt.Sprintf("writing %s failed: %v", path, err)}
+	}
+	return nil
+}
+
+// commandFailure maps an error of a client command to its exit code and a
+// message that says what to try next. An interrupted command (ctx done) is
+// returned as is, for run to report exitInterrupted.
+func commandFailure(ctx context.Context, err error, g gatewayArgs, timeout time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	var xe *exitError
+	if errors.As(err, &xe) {
+		return err
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	var ce *client.Error
+	switch {
+	case errors.As(err, &ce) && ce.IsAuth():
+		msg := "authentication failed: " + serverErrorText(ce)
+		switch ce.Code {
+		case qconnect.CodeInvalidCredentials:
+			msg += fmt.Sprintf("\n(user %q at %s; set them as arguments or with %s/%s)", g.user, g.addr, envGatewayUser, envGatewayPassword)
+		case qconnect.CodeClockSkew:
+			msg += "\n(this machine's clock must agree with the gateway's within a few minutes)"
+		}
+		return &exitError{code: exitAuth, msg: msg}
+	case errors.As(err, &ce):
+		return &exitError{code: exitCallFailed, msg: serverErrorText(ce)}
+	case errors.Is(err, client.ErrUnreachable):
+		return &exitError{code: exitUnreachable, msg: fmt.Sprintf("%v\nis the gateway running? start it with `qconnect serve`, or give its address as the first argument or in %s", err, envGatewayAddr)}
+	case errors.Is(err, client.ErrNotGateway):
+		return &exitError{code: exitUnreachable, msg: fmt.Sprintf("%v\ngive the gateway's address as the first argument or in %s", err, envGatewayAddr)}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &exitError{code: exitCallFailed, msg: fmt.Sprintf("%v\nthe command ran past --timeout %s; raise it or narrow the parameters", err, timeout)}
+	}
+	return &exitError{code: exitCallFailed, msg: err.Error()}
+}
+
+// serverErrorText is "code: message", the details one per line, then the
+// hint.
+func serverErrorText(ce *client.Error) string {
+	var b strings.Builder
+	b.WriteString(string(ce.Code))
+	if ce.Message != "" {
+		b.WriteString(": " + ce.Message)
+	}
+	for _, d := range ce.Details {
+		b.WriteString("\n  " + d)
+	}
+	h := ce.Hint()
+	switch ce.Code { // the command line's own next steps
+	case qconnect.CodeUnknownMethod:
+		h = "check the group/method name; `qconnect methods` lists the methods you may call"
+	case qconnect.CodeInvalidParams:
+		h = "fix --params; `qconnect methods` shows each parameter's type and default"
+	}
+	if h != "" {
+		b.WriteString("\n" + h)
+	}
+	return b.String()
 }

@@ -1,11 +1,103 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
 )
 
-// runMethods is a placeholder until the methods command lands; its owner replaces this file.
+const methodsUsage = `Usage: qconnect methods [<host:port> [<username> [<password>]]] [flags]
+
+Lists the methods the user may call (PROTOCOL 6): "group/method — description",
+each parameter as "name type (required|default X|optional) — description",
+then the result columns. Missing arguments come from QCONNECT_ADDR,
+QCONNECT_USER and QCONNECT_PASSWORD, then localhost:8080, kxSupport, 12345678.
+
+Flags:
+  --format F    table (default) or json (the gateway's list as sent)
+  --timeout D   give up after D (default 1m)
+`
+
+// methodsOptions is the parsed command line of qconnect methods.
+type methodsOptions struct {
+	gw      gatewayArgs
+	format  string // table or json
+	timeout time.Duration
+}
+
+// parseMethodsArgs parses the command line of qconnect methods. It returns
+// flag.ErrHelp after printing the usage for -h.
+func parseMethodsArgs(e *env, args []string) (*methodsOptions, error) {
+	fs := flag.NewFlagSet("qconnect methods", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	format := fs.String("format", "table", "")
+	timeout := fs.Duration("timeout", time.Minute, "")
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		io.WriteString(e.stdout, methodsUsage)
+		return nil, err
+	}
+	if err != nil {
+		return nil, usageErrorf("%v; run 'qconnect methods -h' for the flags", err)
+	}
+	if len(pos) > 3 {
+		return nil, usageErrorf("too many arguments (%d): give at most <host:port> <username> <password>", len(pos))
+	}
+	if *format != "table" && *format != "json" {
+		return nil, usageErrorf("--format %q: use table or json", *format)
+	}
+	if *timeout <= 0 {
+		return nil, usageErrorf("--timeout must be positive, e.g. 30s")
+	}
+	return &methodsOptions{gw: resolveGateway(e, pos), format: *format, timeout: *timeout}, nil
+}
+
+// runMethods is qconnect methods: log in, list the methods, log out.
 func runMethods(ctx context.Context, e *env, args []string) error {
-	return errors.New("methods: not implemented yet")
+	o, err := parseMethodsArgs(e, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	sess, err := loginGateway(cctx, o.gw)
+	if err != nil {
+		return commandFailure(ctx, err, o.gw, o.timeout)
+	}
+	defer logoutGateway(cctx, sess)
+	ms, err := sess.Methods(cctx)
+	if err != nil {
+		return commandFailure(ctx, err, o.gw, o.timeout)
+	}
+	if o.format == "json" {
+		var raw bytes.Buffer
+		raw.WriteByte('[')
+		for i, m := range ms {
+			if i > 0 {
+				raw.WriteByte(',')
+			}
+			raw.Write(m.Raw)
+		}
+		raw.WriteByte(']')
+		var out bytes.Buffer
+		if err := json.Indent(&out, raw.Bytes(), "", "  "); err != nil {
+			return fmt.Errorf("the gateway's method list is not valid JSON: %v", err)
+		}
+		out.WriteByte('\n')
+		_, err := e.stdout.Write(out.Bytes())
+		return err
+	}
+	if len(ms) == 0 {
+		fmt.Fprintf(e.stdout, "no methods are available to %s; ask an administrator for access\n", o.gw.user)
+		return nil
+	}
+	return writeMethods(e.stdout, ms)
 }

@@ -3,9 +3,322 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/apidoc"
+	"github.com/qconnect/qconnect/auth"
+	"github.com/qconnect/qconnect/catalog"
+	"github.com/qconnect/qconnect/docs"
+	"github.com/qconnect/qconnect/engine/duckdb"
+	"github.com/qconnect/qconnect/examples"
+	"github.com/qconnect/qconnect/server"
 )
 
-// runServe is a placeholder until the serve command lands; its owner replaces this file.
+// Environment variables of `qconnect serve`, one per setting.
+const (
+	envListen      = "QCONNECT_LISTEN"
+	envConfig      = "QCONNECT_CONFIG"
+	envCatalog     = "QCONNECT_CATALOG"
+	envUsers       = "QCONNECT_USERS"
+	envData        = "QCONNECT_DATA"
+	envDuckDB      = "QCONNECT_DUCKDB"
+	envDemo        = "QCONNECT_DEMO"
+	envDemoSize    = "QCONNECT_DEMO_SIZE"
+	envDemoSeed    = "QCONNECT_DEMO_SEED"
+	envInsecure    = "QCONNECT_INSECURE_DEMO"
+	envDocs        = "QCONNECT_DOCS"
+	envLogFormat   = "QCONNECT_LOG_FORMAT"
+	envLogLevel    = "QCONNECT_LOG_LEVEL"
+	envMaxBody     = "QCONNECT_MAX_BODY"
+	envSkew        = "QCONNECT_CLOCK_SKEW"
+	envTimeout     = "QCONNECT_TIMEOUT"
+	envRowCap      = "QCONNECT_ROW_CAP"
+	envConc        = "QCONNECT_MAX_CONCURRENT"
+	envConcUser    = "QCONNECT_MAX_CONCURRENT_PER_USER"
+	envRate        = "QCONNECT_RATE_PER_USER"
+	envBurst       = "QCONNECT_RATE_BURST"
+	envIdle        = "QCONNECT_IDLE_TIMEOUT"
+	envLifetime    = "QCONNECT_SESSION_LIFETIME"
+	envMaxSessions = "QCONNECT_MAX_SESSIONS_PER_USER"
+	envLoginFails  = "QCONNECT_LOGIN_MAX_FAILURES"
+	envLoginWindow = "QCONNECT_LOGIN_WINDOW"
+	envDrain       = "QCONNECT_SHUTDOWN_TIMEOUT"
+	envThreads     = "QCONNECT_DUCKDB_THREADS"
+	envMemLimit    = "QCONNECT_DUCKDB_MEMORY_LIMIT"
+)
+
+// serveOptions are the settings of `qconnect serve`.
+type serveOptions struct {
+	listen, config, catalog, users, data, duckdbPath string
+	demo                                             string // auto | true | false
+	demoSize                                         int
+	demoSeed                                         int64
+	insecureDemo                                     bool
+	docs, logFormat, logLevel                        string
+	maxBody, rowCap                                  int64
+	skew, timeout, idle, lifetime, loginWindow       time.Duration
+	drain                                            time.Duration
+	maxConc, maxConcUser, maxSessions, loginFails    int
+	rate                                             float64
+	burst                                            int
+	threads                                          int
+	memLimit                                         string
+}
+
+func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
+	s := newSettings(fs)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", s.add("listen", envListen, "address to listen on"))
+	fs.StringVar(&o.config, "config", "", s.add("config", "", "YAML file of settings (keys are these flag names)")+" (env "+envConfig+")")
+	fs.StringVar(&o.catalog, "catalog", "", s.add("catalog", envCatalog, "catalog file declaring the methods (default: the embedded demo catalog)"))
+	fs.StringVar(&o.users, "users", "", s.add("users", envUsers, "users file (default in demo mode: the demo user kxSupport/12345678)"))
+	fs.StringVar(&o.data, "data", "", s.add("data", envData, "directory whose *.csv and *.parquet files become tables"))
+	fs.StringVar(&o.duckdbPath, "duckdb", "", s.add("duckdb", envDuckDB, "existing DuckDB database file to serve (opened read-only)"))
+	fs.StringVar(&o.demo, "demo", "auto", s.add("demo", envDemo, "demo mode: auto (on unless --catalog, --users, --data or --duckdb is given), true or false"))
+	fs.IntVar(&o.demoSize, "demo-size", 1_000_000, s.add("demo-size", envDemoSize, "number of demo trades (quotes are 3×)"))
+	fs.Int64Var(&o.demoSeed, "demo-seed", 1, s.add("demo-seed", envDemoSeed, "seed of the deterministic demo data"))
+	fs.BoolVar(&o.insecureDemo, "insecure-demo", false, s.add("insecure-demo", envInsecure, "allow demo mode (with its well-known password) on a non-loopback address"))
+	fs.StringVar(&o.docs, "docs", "public", s.add("docs", envDocs, "who may read /connect/index.html and openapi.json: public, login or off"))
+	fs.StringVar(&o.logFormat, "log-format", "text", s.add("log-format", envLogFormat, "log format: text or json"))
+	fs.StringVar(&o.logLevel, "log-level", "info", s.add("log-level", envLogLevel, "log level: debug, info, warn or error"))
+	fs.Int64Var(&o.maxBody, "max-body", 1<<20, s.add("max-body", envMaxBody, "request body limit in bytes"))
+	fs.DurationVar(&o.skew, "clock-skew", 300*time.Second, s.add("clock-skew", envSkew, "allowed difference between a request's date and the server clock"))
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, s.add("timeout", envTimeout, "default per-call timeout (a method may set its own)"))
+	fs.Int64Var(&o.rowCap, "row-cap", 1_000_000, s.add("row-cap", envRowCap, "default rows per result before it is cut with truncated:true"))
+	fs.IntVar(&o.maxConc, "max-concurrent", 64, s.add("max-concurrent", envConc, "calls running at once on this gateway (more get busy/503)"))
+	fs.IntVar(&o.maxConcUser, "max-concurrent-per-user", 8, s.add("max-concurrent-per-user", envConcUser, "calls running at once per user"))
+	fs.Float64Var(&o.rate, "rate-per-user", 200, s.add("rate-per-user", envRate, "signed requests per second per user (more get rateLimited/429)"))
+	fs.IntVar(&o.burst, "rate-burst", 400, s.add("rate-burst", envBurst, "requests a user may send in a burst above the rate"))
+	fs.DurationVar(&o.idle, "idle-timeout", 30*time.Minute, s.add("idle-timeout", envIdle, "a session ends after this long without a signed request"))
+	fs.DurationVar(&o.lifetime, "session-lifetime", 12*time.Hour, s.add("session-lifetime", envLifetime, "a session ends this long after login"))
+	fs.IntVar(&o.maxSessions, "max-sessions-per-user", 16, s.add("max-sessions-per-user", envMaxSessions, "sessions a user may hold; a login beyond ends the oldest"))
+	fs.IntVar(&o.loginFails, "login-max-failures", 5, s.add("login-max-failures", envLoginFails, "failed logins per username or address per window before tooManyAttempts"))
+	fs.DurationVar(&o.loginWindow, "login-window", 5*time.Minute, s.add("login-window", envLoginWindow, "the login throttling window"))
+	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, s.add("shutdown-timeout", envDrain, "how long SIGINT/SIGTERM waits for in-flight calls"))
+	fs.IntVar(&o.threads, "duckdb-threads", 0, s.add("duckdb-threads", envThreads, "DuckDB worker threads (0 = DuckDB's default)"))
+	fs.StringVar(&o.memLimit, "duckdb-memory-limit", "", s.add("duckdb-memory-limit", envMemLimit, `DuckDB memory limit, e.g. "2GB" (default DuckDB's)`))
+	return s
+}
+
 func runServe(ctx context.Context, e *env, args []string) error {
-	return errors.New("serve: not implemented yet")
+	var o serveOptions
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	st := o.flags(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if len(pos) > 0 {
+		return usageErrorf("serve takes no arguments, got %q; see qconnect serve -h", pos)
+	}
+	if o.config == "" {
+		o.config = e.getenv(envConfig)
+	}
+	if err := st.resolve(e.getenv, o.config); err != nil {
+		return err
+	}
+	return o.run(ctx, e)
+}
+
+func (o *serveOptions) demoMode() (bool, error) {
+	switch o.demo {
+	case "auto":
+		return o.catalog == "" && o.users == "" && o.data == "" && o.duckdbPath == "", nil
+	case "true", "1", "yes":
+		return true, nil
+	case "false", "0", "no":
+		return false, nil
+	}
+	return false, usageErrorf("--demo must be auto, true or false, not %q", o.demo)
+}
+
+func (o *serveOptions) logger(w *os.File) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, usageErrorf("--log-level must be debug, info, warn or error, not %q", o.logLevel)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	switch o.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, hopts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	}
+	return nil, usageErrorf("--log-format must be text or json, not %q", o.logFormat)
+}
+
+func (o *serveOptions) run(ctx context.Context, e *env) error {
+	demo, err := o.demoMode()
+	if err != nil {
+		return err
+	}
+	docsMode := server.DocsMode(o.docs)
+	if docsMode != server.DocsPublic && docsMode != server.DocsLogin && docsMode != server.DocsOff {
+		return usageErrorf("--docs must be public, login or off, not %q", o.docs)
+	}
+	logOut, _ := e.stderr.(*os.File)
+	if logOut == nil {
+		logOut = os.Stderr
+	}
+	log, err := o.logger(logOut)
+	if err != nil {
+		return err
+	}
+	if demo && o.users == "" && !o.insecureDemo && !isLoopback(o.listen) {
+		return usageErrorf("demo mode has a well-known password and only listens on loopback; use --listen 127.0.0.1:PORT, give a --users file, or pass --insecure-demo if you really mean to expose it")
+	}
+
+	// Catalog.
+	def := catalog.Defaults{Backend: "duckdb", Timeout: o.timeout, RowCap: o.rowCap}
+	var cat *qconnect.Catalog
+	switch {
+	case o.catalog != "":
+		cat, err = catalog.Load(o.catalog, def)
+	case demo:
+		cat, err = catalog.Parse(examples.DemoCatalog(), "examples/catalog.yaml (embedded)", def)
+	default:
+		return usageErrorf("no catalog: give --catalog FILE declaring your methods (see examples/mydata/catalog.yaml), or run in demo mode")
+	}
+	if err != nil {
+		return fmt.Errorf("the catalog is invalid, the gateway did not start:\n%v", err)
+	}
+
+	// Users.
+	var users *auth.UserDB
+	switch {
+	case o.users != "":
+		users, err = auth.NewUserDB(o.users)
+	case demo:
+		var dir *auth.Directory
+		dir, err = auth.ParseUsers(examples.DemoUsers(), "examples/users.yaml (embedded)")
+		users = auth.NewStaticUserDB(dir)
+	default:
+		return usageErrorf("no users file: create one with `qconnect users add --users users.yaml <name>` and pass --users users.yaml")
+	}
+	if err != nil {
+		return fmt.Errorf("the users file is invalid, the gateway did not start:\n%v", err)
+	}
+
+	// Engine.
+	started := time.Now()
+	eng, err := duckdb.Open(ctx, duckdb.Config{
+		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
+		Threads: o.threads, MemoryLimit: o.memLimit, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("the data could not be loaded, the gateway did not start:\n%v", err)
+	}
+	defer eng.Close()
+	if err := eng.CheckCatalog(cat); err != nil {
+		return fmt.Errorf("the catalog does not match the data, the gateway did not start:\n%v", err)
+	}
+	log.Info("data ready", "tables", strings.Join(eng.Tables(), ","), "ms", time.Since(started).Milliseconds())
+
+	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{
+		IdleTimeout: o.idle, MaxLifetime: o.lifetime, MaxPerUser: o.maxSessions})
+	doc, err := apidoc.New(cat, apidoc.Options{ProtocolDoc: docs.Protocol()})
+	if err != nil {
+		return fmt.Errorf("building the API documentation: %v", err)
+	}
+	srv := server.New(server.Config{
+		MaxBodyBytes: o.maxBody, ClockSkew: o.skew, DefaultTimeout: o.timeout, DefaultRowCap: o.rowCap,
+		MaxConcurrent: o.maxConc, MaxConcurrentPerUser: o.maxConcUser, RatePerUser: o.rate, RateBurst: o.burst,
+		LoginMaxFailures: o.loginFails, LoginWindow: o.loginWindow, Docs: docsMode, Logger: log,
+	}, server.Deps{
+		Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": eng},
+		Users: users, Sessions: sessions, Docs: doc.Handler(),
+	})
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      o.timeout + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(e.stdout, "qconnect gateway listening on %s\n", base)
+	fmt.Fprintf(e.stdout, "  API docs:  %s/connect/index.html\n", base)
+	if demo {
+		fmt.Fprintf(e.stdout, "  demo mode: log in as kxSupport / 12345678 (try: qconnect call %s)\n", ln.Addr().String())
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go srv.Maintain(ctx, 30*time.Second)
+	go reloadUsersOnHUP(ctx, users, o.users, log)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("the HTTP server stopped: %v", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight calls", "timeout", o.drain)
+	sctx, scancel := context.WithTimeout(context.Background(), o.drain)
+	defer scancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("shutdown did not drain in time; closing", "error", err)
+		_ = hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// reloadUsersOnHUP reloads the users file on SIGHUP. A bad file is logged
+// with its line and the old one stays in force; sessions are kept.
+func reloadUsersOnHUP(ctx context.Context, users *auth.UserDB, path string, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if path == "" {
+				log.Warn("SIGHUP: no users file to reload (demo mode)")
+				continue
+			}
+			if err := users.Reload(); err != nil {
+				log.Error("SIGHUP: the users file was not reloaded; the previous one stays in force", "file", filepath.Base(path), "error", err)
+				continue
+			}
+			log.Info("SIGHUP: users file reloaded", "file", path, "users", len(users.Current().Users()))
+		}
+	}
+}
+
+// isLoopback reports whether a listen address binds only loopback.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -1,0 +1,112 @@
+package auth
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// MemoryStore is a Store (and Lister) in this process's memory, for a single
+// gateway. Its size is bounded by the number of users times
+// SessionConfig.MaxPerUser, as Sessions enforces.
+type MemoryStore struct {
+	mu     sync.Mutex
+	byID   map[string]Session
+	byUser map[string]map[string]struct{}
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{byID: map[string]Session{}, byUser: map[string]map[string]struct{}{}}
+}
+
+// Put stores s, replacing a session with the same id.
+func (m *MemoryStore) Put(_ context.Context, s Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.byID[s.ID]; ok {
+		m.unindex(old)
+	}
+	m.byID[s.ID] = s
+	ids := m.byUser[s.User]
+	if ids == nil {
+		ids = map[string]struct{}{}
+		m.byUser[s.User] = ids
+	}
+	ids[s.ID] = struct{}{}
+	return nil
+}
+
+// Get returns the session id.
+func (m *MemoryStore) Get(_ context.Context, id string) (Session, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.byID[id]
+	return s, ok, nil
+}
+
+// ByUser returns the user's sessions, oldest first.
+func (m *MemoryStore) ByUser(_ context.Context, user string) ([]Session, error) {
+	m.mu.Lock()
+	out := make([]Session, 0, len(m.byUser[user]))
+	for id := range m.byUser[user] {
+		out = append(out, m.byID[id])
+	}
+	m.mu.Unlock()
+	sortSessions(out)
+	return out, nil
+}
+
+// Touch sets LastSeen of session id to at unless it is already later.
+func (m *MemoryStore) Touch(_ context.Context, id string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.byID[id]
+	if !ok {
+		return ErrNoSession
+	}
+	if at.After(s.LastSeen) {
+		s.LastSeen = at
+		m.byID[id] = s
+	}
+	return nil
+}
+
+// Delete removes session id; an unknown id is not an error.
+func (m *MemoryStore) Delete(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.byID[id]; ok {
+		m.unindex(s)
+		delete(m.byID, id)
+	}
+	return nil
+}
+
+// List returns every session, oldest first.
+func (m *MemoryStore) List(_ context.Context) ([]Session, error) {
+	m.mu.Lock()
+	out := make([]Session, 0, len(m.byID))
+	for _, s := range m.byID {
+		out = append(out, s)
+	}
+	m.mu.Unlock()
+	sortSessions(out)
+	return out, nil
+}
+
+// Len is the number of sessions held.
+func (m *MemoryStore) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.byID)
+}
+
+func (m *MemoryStore) unindex(s Session) {
+	if ids := m.byUser[s.User]; ids != nil {
+		delete(ids, s.ID)
+		if len(ids) == 0 {
+			delete(m.byUser, s.User)
+		}
+	}
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what the tests need
+# (Chromium from Debian, the Node packages from the committed lockfile),
+# then vets and runs every test with the race detector.
+#
+#   ./scripts/test.sh            # everything
+#   ./scripts/test.sh -short     # extra arguments go to `go test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*"; }
+
+# Debian packages: Chromium for the docs-page browser tests.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing ${need[*]} (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    log "missing ${need[*]}: the tests that need them will skip (install them, or run as root)"
+  fi
+fi
+
+# Node packages for the non-Go clients (crypto-js, ws).
+if command -v npm >/dev/null 2>&1; then
+  log "npm ci (e2e/node)"
+  (cd e2e/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './e2e/node/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+log "go vet"
+go vet ./...
+log "go test"
+go test -race -count=1 -timeout 40m "$@" ./...

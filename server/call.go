@@ -1,0 +1,208 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/encode"
+	"github.com/qconnect/qconnect/protocol"
+)
+
+// handleUnknown answers signed requests to paths that cannot name a method.
+func (s *Server) handleUnknown(w http.ResponseWriter, r *http.Request, a *authed) {
+	s.writeError(w, r, a.reply(), qconnect.Errorf(qconnect.CodeUnknownMethod,
+		"%s names no method; methods live at /connect/api/<group>/<method> (list them with meta/methods)", r.URL.Path))
+}
+
+// handleCall runs a method (PROTOCOL 4) after authentication: method lookup,
+// entitlement, parameters, limits, then the call streamed in the negotiated
+// format.
+func (s *Server) handleCall(w http.ResponseWriter, r *http.Request, a *authed) {
+	group, name := r.PathValue("group"), r.PathValue("method")
+	setRequestInfo(r, func(i *requestInfo) { i.method = group + "/" + name })
+	m, params, err := s.prepareCall(a.user, group, name, a.req.Msg, false)
+	if err != nil {
+		s.writeError(w, r, a.reply(), err)
+		return
+	}
+	if m.Publish {
+		s.handlePublish(w, r, a, m)
+		return
+	}
+	release, err := s.limits.acquire(a.user, s.cfg.BusyRetryAfter)
+	if err != nil {
+		s.writeError(w, r, a.reply(), err)
+		return
+	}
+	defer release()
+	s.runCall(w, r, a, m, params)
+}
+
+// prepareCall runs the method, entitlement and parameter steps of PROTOCOL
+// 3.3 for a call of group/name by user; it is shared by REST and the
+// WebSocket. streaming says whether the caller subscribes (WebSocket
+// SubscribeReq) or calls.
+func (s *Server) prepareCall(user, group, name string, msg []json.RawMessage, streaming bool) (*qconnect.Method, map[string]any, error) {
+	m, ok := s.deps.Catalog.Lookup(group, name)
+	if !ok {
+		return nil, nil, qconnect.Errorf(qconnect.CodeUnknownMethod,
+			"there is no method %s/%s; list the methods you may call with meta/methods", group, name)
+	}
+	if m.Streaming != streaming {
+		if m.Streaming {
+			return nil, nil, qconnect.Errorf(qconnect.CodeUnknownMethod,
+				"%s is a streaming method; subscribe to it over the WebSocket at /connect/ws (PROTOCOL 7)", m.FullName())
+		}
+		return nil, nil, qconnect.Errorf(qconnect.CodeUnknownMethod,
+			"%s is not a streaming method; call it with ExecuteReq or over REST", m.FullName())
+	}
+	dir := s.deps.Users.Current()
+	allowed := dir.Allowed(user, group, name)
+	if m.Publish {
+		allowed = dir.CanWrite(user, group, name)
+	}
+	if !allowed {
+		return nil, nil, qconnect.Errorf(qconnect.CodeForbidden,
+			"you are not entitled to %s; ask an administrator to grant it to one of your groups", m.FullName())
+	}
+	if m.Publish {
+		return m, nil, nil // rows are validated by the publisher
+	}
+	params, err := qconnect.BindParams(m, msg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, params, nil
+}
+
+// backendFor returns the backend a method is bound to.
+func (s *Server) backendFor(m *qconnect.Method) (qconnect.Backend, error) {
+	name := m.Backend
+	if name == "" {
+		name = "duckdb"
+	}
+	b, ok := s.deps.Backends[name]
+	if !ok {
+		return nil, &qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error",
+			Cause: errors.New("method " + m.FullName() + " is bound to backend " + name + ", which is not configured")}
+	}
+	return b, nil
+}
+
+// Limits returns the timeout and row cap that apply to m.
+func (s *Server) Limits(m *qconnect.Method) (time.Duration, int64) {
+	timeout, rowCap := m.Timeout, m.RowCap
+	if timeout <= 0 {
+		timeout = s.cfg.DefaultTimeout
+	}
+	if rowCap <= 0 {
+		rowCap = s.cfg.DefaultRowCap
+	}
+	return timeout, rowCap
+}
+
+// runCall runs the backend query and streams the result. The first batch is
+// fetched before the status line is written, so that failures at the start
+// of a query get their own status; a failure after that is reported in the
+// body (PROTOCOL 4.4). The client going away cancels the query.
+func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *qconnect.Method, params map[string]any) {
+	start := time.Now()
+	timeout, rowCap := s.Limits(m)
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	backend, err := s.backendFor(m)
+	if err != nil {
+		s.writeError(w, r, a.reply(), err)
+		return
+	}
+	rows, err := backend.Query(ctx, qconnect.Call{Method: m, Params: params, User: a.user, Now: a.now, Limit: rowCap + 1})
+	if err != nil {
+		s.writeError(w, r, a.reply(), s.callError(ctx, m, timeout, err))
+		return
+	}
+	defer rows.Close()
+	batch, err := rows.Next(ctx)
+	if err != nil && err != io.EOF {
+		s.writeError(w, r, a.reply(), s.callError(ctx, m, timeout, err))
+		return
+	}
+
+	format := encode.Negotiate(r.Header.Get("Accept"))
+	h := w.Header()
+	h.Set("Content-Type", format.ContentType())
+	noStore(h)
+	if keys := format.TrailerKeys(); len(keys) > 0 {
+		h.Set("Trailer", strings.Join(keys, ", "))
+	}
+	// Long results may take longer than the server's write timeout.
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(timeout + 30*time.Second))
+	w.WriteHeader(http.StatusOK)
+
+	cols := rows.Columns()
+	enc, encErr := encode.New(format, w, encode.Header{Type: protocol.ResponseType(a.req.Type), ID: a.req.ID,
+		Date: protocol.FormatDate(s.cfg.Now())}, cols, func(k, v string) { h.Set(k, v) })
+	if encErr != nil {
+		s.log.Error("starting the encoder", "error", encErr)
+		return
+	}
+	var count int64
+	truncated := false
+	var failure error
+	for err != io.EOF {
+		if err != nil {
+			failure = err
+			break
+		}
+		if count+int64(len(batch)) > rowCap {
+			batch = batch[:rowCap-count]
+			truncated = true
+		}
+		if len(batch) > 0 {
+			if werr := enc.WriteBatch(batch); werr != nil {
+				if ctx.Err() == nil && r.Context().Err() == nil {
+					failure = werr
+				} else {
+					failure = ctx.Err()
+				}
+				break
+			}
+			count += int64(len(batch))
+		}
+		if truncated {
+			break
+		}
+		batch, err = rows.Next(ctx)
+	}
+	meta := encode.Meta{Columns: cols, RowCount: count, Truncated: truncated,
+		ElapsedMs: float64(time.Since(start).Microseconds()) / 1000}
+	var qerr *qconnect.Error
+	if failure != nil {
+		if r.Context().Err() != nil {
+			setRequestInfo(r, func(i *requestInfo) { i.code = "clientGone"; i.rows = count })
+			return // the client went away; there is no one to tell
+		}
+		qerr = s.publicError(r, s.callError(ctx, m, timeout, failure))
+		setRequestInfo(r, func(i *requestInfo) { i.code = string(qerr.Code) })
+	}
+	setRequestInfo(r, func(i *requestInfo) { i.rows = count })
+	if err := enc.Finish(meta, qerr); err != nil && r.Context().Err() == nil {
+		s.log.Warn("finishing a response", "method", m.FullName(), "error", err)
+	}
+}
+
+// callError maps a backend failure to the wire: the method's deadline is a
+// timeout whatever the backend said.
+func (s *Server) callError(ctx context.Context, m *qconnect.Method, timeout time.Duration, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &qconnect.Error{Code: qconnect.CodeTimeout, Cause: err,
+			Message: m.FullName() + " ran past its timeout of " + timeout.String() + " and was cancelled; narrow the request (e.g. a shorter time range) or ask the operator for a longer timeout"}
+	}
+	return err
+}

@@ -1,0 +1,28 @@
+package server
+
+import "net/http"
+
+// routes is every route of the gateway, in one list (PROTOCOL.md section 0).
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /connect/api/auth/login", s.handleLogin)
+	mux.HandleFunc("POST /connect/api/auth/logout", s.signed(s.handleLogout))
+	mux.HandleFunc("POST /connect/api/auth/ping", s.signed(s.handlePing))
+	mux.HandleFunc("POST /connect/api/meta/methods", s.signed(s.handleMethods))
+	mux.HandleFunc("POST /connect/api/{group}/{method}", s.signed(s.handleCall))
+	mux.HandleFunc("POST /connect/api/", s.signed(s.handleUnknown))
+	mux.HandleFunc("/connect/api/", s.handleWrongVerb)
+	mux.HandleFunc("GET /connect/health", s.handleHealth)
+	mux.HandleFunc("GET /connect/ready", s.handleReady)
+	mux.HandleFunc("GET /connect/ws", s.handleWS)
+	if s.deps.Docs != nil && s.cfg.Docs != DocsOff {
+		docs := s.deps.Docs
+		if s.cfg.Docs == DocsLogin {
+			docs = s.basicAuth(docs)
+		}
+		for _, p := range []string{"/connect/index.html", "/connect/openapi.json", "/connect/protocol.md", "/connect/assets/", "/connect/{$}"} {
+			mux.Handle("GET "+p, docs)
+		}
+	}
+	return mux
+}

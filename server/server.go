@@ -1,0 +1,175 @@
+// Package server is the HTTP face of the gateway: every route of
+// PROTOCOL.md section 0, the authentication pipeline of section 3.3 in its
+// order, method calls streamed through the encoders of section 4.4, and the
+// generated documentation.
+//
+// The server composes the protocol machinery (auth: users, sessions, replay
+// cache, throttling; encode: result formats) and reaches analytics only
+// through qconnect.Backend, so engines never import it and it imports no
+// engine. cmd/qconnect builds the concrete values and hands them in as Deps.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/auth"
+)
+
+// DocsMode says who may read /connect/index.html and /connect/openapi.json.
+type DocsMode string
+
+// The documentation modes.
+const (
+	DocsPublic DocsMode = "public" // anyone (the default)
+	DocsLogin  DocsMode = "login"  // HTTP Basic with a user's password (throttled like login)
+	DocsOff    DocsMode = "off"    // not served (404)
+)
+
+// Config holds the server's limits. The zero value of every field means the
+// documented default.
+type Config struct {
+	MaxBodyBytes   int64         // request body limit; default 1 MiB (PROTOCOL 3.3)
+	ClockSkew      time.Duration // allowed |date - server clock|; default 300 s
+	DefaultTimeout time.Duration // per call when the method sets none; default 30 s
+	DefaultRowCap  int64         // rows per result when the method sets none; default 1,000,000
+
+	MaxConcurrent        int           // calls running at once on this gateway; default 64
+	MaxConcurrentPerUser int           // calls running at once per user; default 8
+	RatePerUser          float64       // signed requests per second per user (token bucket); default 200
+	RateBurst            int           // bucket size; default 400
+	BusyRetryAfter       time.Duration // Retry-After sent with busy; default 1 s
+
+	LoginMaxFailures int           // failed logins per username or address per window; default 5
+	LoginWindow      time.Duration // default 5 min
+	ReplayMaxIDs     int           // ids remembered per session within the skew window; default 100,000
+
+	Docs DocsMode // default DocsPublic
+
+	// WebSocket limits (PROTOCOL 7); see ws.go.
+	WSFirstFrameTimeout time.Duration // LoginReq or AuthReq must arrive within this; default 10 s
+	WSPingInterval      time.Duration // the server pings every socket this often; default 30 s
+	WSPongTimeout       time.Duration // a socket that has not answered a ping (or taken a frame) within this is closed; default 60 s
+	WSMaxFrameBytes     int64         // largest inbound frame, and the size ExecuteResp and SnapshotMsg frames are cut to; default 1 MiB
+	WSQueueBytes        int64         // outbound queue per socket; beyond it slowConsumer and close 4008; default 8 MiB (at least 2 frames)
+	WSMaxSubscriptions  int           // subscriptions per socket; default 100
+
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
+}
+
+func (c *Config) setDefaults() {
+	def := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	defd := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	defd(&c.ClockSkew, 300*time.Second)
+	defd(&c.DefaultTimeout, 30*time.Second)
+	if c.DefaultRowCap <= 0 {
+		c.DefaultRowCap = 1_000_000
+	}
+	def(&c.MaxConcurrent, 64)
+	def(&c.MaxConcurrentPerUser, 8)
+	if c.RatePerUser <= 0 {
+		c.RatePerUser = 200
+	}
+	def(&c.RateBurst, 400)
+	defd(&c.BusyRetryAfter, time.Second)
+	def(&c.LoginMaxFailures, 5)
+	defd(&c.LoginWindow, 5*time.Minute)
+	def(&c.ReplayMaxIDs, 100_000)
+	c.setWSDefaults()
+	if c.Docs == "" {
+		c.Docs = DocsPublic
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Deps are the collaborators the server needs.
+type Deps struct {
+	Catalog *qconnect.Catalog
+	// Backends by name (Method.Backend; "" means "duckdb").
+	Backends map[string]qconnect.Backend
+	Users    *auth.UserDB
+	Sessions *auth.Sessions
+	// Docs serves /connect/index.html, /connect/openapi.json, /connect/protocol.md
+	// and /connect/assets/ (apidoc.Docs.Handler); nil = not served.
+	Docs http.Handler
+}
+
+// Server is the gateway's HTTP handler. Create it with New.
+type Server struct {
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	replay   *auth.ReplayCache
+	throttle *auth.Throttle
+	limits   *limiter
+	ws       *wsState // sockets, the stream hub, publishing (ws.go)
+	mux      *http.ServeMux
+}
+
+// New builds a server. It does not listen; use it as an http.Handler.
+func New(cfg Config, deps Deps) *Server {
+	cfg.setDefaults()
+	s := &Server{
+		cfg:      cfg,
+		deps:     deps,
+		log:      cfg.Logger,
+		replay:   auth.NewReplayCache(2*cfg.ClockSkew, cfg.ReplayMaxIDs),
+		throttle: auth.NewThrottle(cfg.LoginMaxFailures, cfg.LoginWindow, 100_000),
+		limits:   newLimiter(cfg.MaxConcurrent, cfg.MaxConcurrentPerUser, cfg.RatePerUser, cfg.RateBurst),
+	}
+	s.ws = newWSState(cfg)
+	s.mux = s.routes()
+	if deps.Sessions != nil {
+		deps.Sessions.OnEnd(s.replay.Forget)
+		deps.Sessions.OnEnd(s.ws.sessionEnded)
+	}
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.logRequests(s.mux).ServeHTTP(w, r)
+}
+
+// Maintain runs periodic housekeeping (expired sessions, old replay ids,
+// idle rate buckets) until ctx ends.
+func (s *Server) Maintain(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if s.deps.Sessions != nil {
+				s.deps.Sessions.Sweep(ctx)
+			}
+			s.replay.Sweep(s.cfg.Now())
+			s.throttle.Sweep(s.cfg.Now())
+			s.limits.sweep(s.cfg.Now())
+		}
+	}
+}
+
+// Config returns the configuration in force, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }

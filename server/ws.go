@@ -1,0 +1,184 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/qconnect/qconnect/stream"
+)
+
+// WebSocket close codes of PROTOCOL 7 beyond RFC 6455's.
+const (
+	closeUnauthorized websocket.StatusCode = 4401 // no or failed authentication; the session ended
+	closeSlowConsumer websocket.StatusCode = 4008 // the outbound queue overflowed
+)
+
+// Defaults of the WebSocket settings of Config.
+const (
+	defaultWSFirstFrame    = 10 * time.Second
+	defaultWSPingInterval  = 30 * time.Second
+	defaultWSPongTimeout   = 60 * time.Second
+	defaultWSMaxFrameBytes = 1 << 20
+	defaultWSQueueBytes    = 8 << 20
+	defaultWSMaxSubs       = 100
+)
+
+func (c *Config) setWSDefaults() {
+	if c.WSFirstFrameTimeout <= 0 {
+		c.WSFirstFrameTimeout = defaultWSFirstFrame
+	}
+	if c.WSPingInterval <= 0 {
+		c.WSPingInterval = defaultWSPingInterval
+	}
+	if c.WSPongTimeout <= 0 {
+		c.WSPongTimeout = defaultWSPongTimeout
+	}
+	if c.WSMaxFrameBytes <= 0 {
+		c.WSMaxFrameBytes = defaultWSMaxFrameBytes
+	}
+	if c.WSMaxFrameBytes < 4<<10 {
+		c.WSMaxFrameBytes = 4 << 10 // room for an error envelope
+	}
+	if c.WSQueueBytes <= 0 {
+		c.WSQueueBytes = defaultWSQueueBytes
+	}
+	if c.WSQueueBytes < 2*c.WSMaxFrameBytes {
+		c.WSQueueBytes = 2 * c.WSMaxFrameBytes // any single frame fits
+	}
+	if c.WSMaxSubscriptions <= 0 {
+		c.WSMaxSubscriptions = defaultWSMaxSubs
+	}
+}
+
+// wsState is the gateway's WebSocket side: the open sockets by session (so
+// that a session's end closes them), the stream hub and the per-table
+// publishing locks.
+type wsState struct {
+	hub *stream.Hub
+
+	mu        sync.Mutex
+	conns     map[*wsConn]struct{}
+	bySession map[string]map[*wsConn]struct{} // session id → its authenticated sockets
+	tables    map[string]*sync.Mutex          // lower-case table → publish lock
+	down      bool                            // CloseWebSockets was called
+}
+
+func newWSState(cfg Config) *wsState {
+	return &wsState{
+		// An update frame is its rows plus an envelope of a few hundred
+		// bytes (PROTOCOL 7 UpdateMsg).
+		hub:       stream.NewHub(stream.Config{MaxBatchBytes: int(cfg.WSMaxFrameBytes) - 1024, MaxHeldBytes: cfg.WSQueueBytes, Now: cfg.Now}),
+		conns:     map[*wsConn]struct{}{},
+		bySession: map[string]map[*wsConn]struct{}{},
+		tables:    map[string]*sync.Mutex{},
+	}
+}
+
+// add registers a new socket; it reports false after CloseWebSockets.
+func (w *wsState) add(c *wsConn) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.down {
+		return false
+	}
+	w.conns[c] = struct{}{}
+	return true
+}
+
+// bind records that c is authenticated with session id; it reports false
+// when the socket is already closing.
+func (w *wsState) bind(c *wsConn, sessionID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	set := w.bySession[sessionID]
+	if set == nil {
+		set = map[*wsConn]struct{}{}
+		w.bySession[sessionID] = set
+	}
+	set[c] = struct{}{}
+}
+
+// remove forgets a closed socket.
+func (w *wsState) remove(c *wsConn, sessionID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.conns, c)
+	if set := w.bySession[sessionID]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(w.bySession, sessionID)
+		}
+	}
+}
+
+// sessionEnded closes the sockets of an ended session with 4401 (logout,
+// expiry, eviction by a newer login). It is an auth.Sessions OnEnd callback
+// and does not block.
+func (w *wsState) sessionEnded(sessionID string) {
+	w.mu.Lock()
+	set := w.bySession[sessionID]
+	delete(w.bySession, sessionID)
+	w.mu.Unlock()
+	for c := range set {
+		c.closeWith(closeUnauthorized, "the session ended (logout, expiry or a newer login); log in again")
+	}
+}
+
+// tableLock returns the lock that orders publishes to table: rows reach
+// subscribers in the order they were appended.
+func (w *wsState) tableLock(table string) *sync.Mutex {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	k := strings.ToLower(table)
+	l := w.tables[k]
+	if l == nil {
+		l = &sync.Mutex{}
+		w.tables[k] = l
+	}
+	return l
+}
+
+// CloseWebSockets closes every WebSocket with 1001 (going away) and refuses
+// new ones; http.Server.Shutdown does not track upgraded connections, so
+// the command calls this from RegisterOnShutdown. It does not wait for the
+// close handshakes.
+func (s *Server) CloseWebSockets() {
+	s.ws.mu.Lock()
+	s.ws.down = true
+	conns := make([]*wsConn, 0, len(s.ws.conns))
+	for c := range s.ws.conns {
+		conns = append(conns, c)
+	}
+	s.ws.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(websocket.StatusGoingAway, "the gateway is shutting down; reconnect later")
+	}
+}
+
+// StreamStats reports the stream hub's counts: upstreams and subscriptions
+// open now, and upstreams opened since start. Identical subscriptions of one
+// user share an upstream.
+func (s *Server) StreamStats() stream.Stats { return s.ws.hub.Stats() }
+
+// handleWS upgrades GET /connect/ws to a WebSocket (PROTOCOL 7) and serves
+// it until it closes. Cross-origin upgrades are refused (the library's
+// default): a page from another site cannot drive a user's socket.
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		// Accept has answered the request.
+		s.log.Info("websocket upgrade refused", "remote", clientAddr(r), "error", err)
+		return
+	}
+	c.SetReadLimit(s.cfg.WSMaxFrameBytes)
+	conn := s.newWSConn(c, clientAddr(r))
+	if !s.ws.add(conn) {
+		_ = c.Close(websocket.StatusGoingAway, "the gateway is shutting down; reconnect later")
+		return
+	}
+	conn.run()
+}

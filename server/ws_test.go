@@ -1,0 +1,404 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/auth"
+	"github.com/qconnect/qconnect/protocol"
+)
+
+// The end-to-end suite (e2e/ws_test.go) drives the WebSocket of the real
+// binary with the real DuckDB engine. These in-process tests exist to run
+// the socket's goroutines (reader, writer, pinger, hub delivery, calls)
+// under the race detector, which the binary is not built with. memTable is
+// a fake backend for that reason only: it stores appended rows and answers
+// every query (the snapshot) with them, without SQL.
+type memTable struct {
+	mu   sync.Mutex
+	rows [][]any
+}
+
+func (b *memTable) Append(ctx context.Context, table string, cols []qconnect.Column, rows [][]any) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range rows {
+		if r[1] == "FAIL" {
+			return qconnect.Errorf(qconnect.CodeAnalyticError, "append failed")
+		}
+	}
+	b.rows = append(b.rows, rows...)
+	return nil
+}
+
+func (b *memTable) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return &memRows{cols: call.Method.Columns, rows: append([][]any(nil), b.rows...)}, nil
+}
+
+type memRows struct {
+	cols []qconnect.Column
+	rows [][]any
+	done bool
+}
+
+func (r *memRows) Columns() []qconnect.Column { return r.cols }
+func (r *memRows) Next(context.Context) ([][]any, error) {
+	if r.done {
+		return nil, io.EOF
+	}
+	r.done = true
+	return r.rows, nil
+}
+func (r *memRows) Close() error { return nil }
+
+var tickCols = []qconnect.Column{{Name: "time", Type: qconnect.Timestamp}, {Name: "sym", Type: qconnect.Symbol}, {Name: "price", Type: qconnect.Float}}
+
+func wsTestServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Sessions) {
+	t.Helper()
+	hash, err := auth.HashPassword("password1", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := "users:\n  alice:\n    password: \"" + hash + "\"\n    groups: [g]\n  bob:\n    password: \"" + hash + "\"\n    groups: [r]\n" +
+		"groups:\n  g:\n    allow: [\"*\"]\n    write: [\"*\"]\n  r:\n    allow: [\"t/sub\"]\n"
+	dir, err := auth.ParseUsers([]byte(users), "users.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := &qconnect.Method{Group: "t", Name: "sub", Streaming: true, Columns: tickCols,
+		Params: []qconnect.Param{{Name: "syms", Type: qconnect.Symbol, List: true}},
+		Stream: &qconnect.StreamSpec{Table: "ticks", Key: "sym", Filters: map[string]string{"syms": "sym"}, Snapshot: "snapshot"}}
+	pub := &qconnect.Method{Group: "t", Name: "pub", Publish: true, Columns: tickCols, Stream: &qconnect.StreamSpec{Table: "ticks"}}
+	cat, err := qconnect.NewCatalog([]*qconnect.Method{sub, pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{})
+	s := New(cfg, Deps{Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": &memTable{}},
+		Users: auth.NewStaticUserDB(dir), Sessions: sessions})
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return ts, s, sessions
+}
+
+type wsClient struct {
+	t  *testing.T
+	c  *websocket.Conn
+	id int
+}
+
+func dialWS(t *testing.T, ts *httptest.Server) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/connect/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(4 << 20)
+	t.Cleanup(func() { c.CloseNow() })
+	return &wsClient{t: t, c: c}
+}
+
+func (w *wsClient) send(typ string, msg any) string {
+	w.t.Helper()
+	w.id++
+	id := fmt.Sprintf("%s-%d", typ, w.id)
+	b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "date": protocol.FormatDate(time.Now()), "msg": msg})
+	if err := w.c.Write(context.Background(), websocket.MessageText, b); err != nil {
+		w.t.Fatal(err)
+	}
+	return id
+}
+
+type frame struct {
+	Type           string            `json:"type"`
+	ID             string            `json:"id"`
+	SubscriptionID string            `json:"subscriptionId"`
+	Seq            uint64            `json:"seq"`
+	Msg            []json.RawMessage `json:"msg"`
+	Success        bool              `json:"success"`
+	Error          *protocol.WireError
+}
+
+func (w *wsClient) read() (frame, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, data, err := w.c.Read(ctx)
+	if err != nil {
+		return frame{}, err
+	}
+	var f frame
+	if err := json.Unmarshal(data, &f); err != nil {
+		w.t.Fatalf("frame is not JSON: %s", data)
+	}
+	return f, nil
+}
+
+// expect reads frames until one of type typ arrives, failing on any other
+// response.
+func (w *wsClient) expect(typ string) frame {
+	w.t.Helper()
+	f, err := w.read()
+	if err != nil {
+		w.t.Fatalf("waiting for %s: %v", typ, err)
+	}
+	if f.Type != typ {
+		w.t.Fatalf("got %+v, want a %s", f, typ)
+	}
+	return f
+}
+
+// login sends LoginReq and returns the session id.
+func (w *wsClient) login(user string) string {
+	w.t.Helper()
+	w.send("LoginReq", []any{map[string]string{"username": user, "password": "password1"}})
+	f := w.expect("LoginResp")
+	var m struct {
+		SessionID string `json:"sessionId"`
+	}
+	if !f.Success || json.Unmarshal(f.Msg[0], &m) != nil || m.SessionID == "" {
+		w.t.Fatalf("login: %+v %s", f.Error, f.Msg)
+	}
+	return m.SessionID
+}
+
+func row(sym string, price float64) map[string]any {
+	return map[string]any{"time": "2024-05-01T10:00:00Z", "sym": sym, "price": price}
+}
+
+func TestWSSubscribePublishRace(t *testing.T) {
+	ts, s, _ := wsTestServer(t, Config{})
+	pub := dialWS(t, ts)
+	pub.login("alice")
+	pub.send("ExecuteReq", []any{map[string]any{"method": "t/pub", "params": map[string]any{"rows": []any{row("A", 1)}}}})
+	if f := pub.expect("ExecuteResp"); !f.Success || string(f.Msg[0]) != `{"rows":1}` {
+		t.Fatalf("publish: %+v %s", f, f.Msg)
+	}
+
+	const subscribers, publishes = 4, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, subscribers)
+	ready := make(chan struct{}, subscribers)
+	for i := range subscribers {
+		sub := dialWS(t, ts)
+		sub.login("alice")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sub.send("SubscribeReq", []any{map[string]any{"method": "t/sub", "params": map[string]any{"syms": []string{"A", "B"}}}})
+			f, _ := sub.read()
+			if f.Type != "SubscribeResp" || !f.Success {
+				errs <- fmt.Errorf("subscriber %d: %+v", i, f)
+				return
+			}
+			if f, _ := sub.read(); f.Type != "SnapshotMsg" || len(f.Msg) < 1 {
+				errs <- fmt.Errorf("subscriber %d: want a snapshot with the first row, got %+v", i, f)
+				return
+			}
+			ready <- struct{}{}
+			rows := 0
+			for want := uint64(1); rows < publishes; want++ {
+				f, err := sub.read()
+				if err != nil || f.Type != "UpdateMsg" || f.Seq != want {
+					errs <- fmt.Errorf("subscriber %d: update %d: %+v %v", i, want, f, err)
+					return
+				}
+				rows += len(f.Msg)
+			}
+		}()
+	}
+	for range subscribers {
+		<-ready
+	}
+	if st := s.StreamStats(); st.Upstreams != 1 || st.Subscriptions != subscribers {
+		t.Fatalf("identical subscriptions of one user: %+v, want one upstream", st)
+	}
+	for i := range publishes {
+		sym := "A"
+		if i%2 == 1 {
+			sym = "C" // filtered out
+		}
+		pub.send("ExecuteReq", []any{map[string]any{"method": "t/pub", "params": map[string]any{"rows": []any{row(sym, float64(i)), row("B", float64(i))}}}})
+		pub.expect("ExecuteResp")
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestWSErrorsAndLimits(t *testing.T) {
+	ts, _, _ := wsTestServer(t, Config{WSMaxSubscriptions: 2})
+	c := dialWS(t, ts)
+	c.login("bob")
+	cases := []struct {
+		typ  string
+		msg  any
+		code qconnect.Code
+	}{
+		{"ExecuteReq", []any{map[string]any{"method": "t/pub", "params": map[string]any{"rows": []any{}}}}, qconnect.CodeForbidden},
+		{"SubscribeReq", []any{map[string]any{"method": "t/nope"}}, qconnect.CodeUnknownMethod},
+		{"SubscribeReq", []any{map[string]any{"method": "t/sub", "params": map[string]any{"syms": 5}}}, qconnect.CodeInvalidParams},
+		{"ExecuteReq", []any{map[string]any{"method": "t/sub"}}, qconnect.CodeUnknownMethod}, // streaming: subscribe
+		{"UnsubscribeReq", []any{map[string]any{"subscriptionId": "nope"}}, qconnect.CodeInvalidParams},
+		{"FooReq", []any{}, qconnect.CodeBadRequest},
+		{"SubscribeReq", []any{}, qconnect.CodeBadRequest},
+	}
+	for _, tc := range cases {
+		id := c.send(tc.typ, tc.msg)
+		f := c.expect(protocol.ResponseType(tc.typ))
+		if f.Success || f.Error == nil || f.Error.Code != tc.code || f.ID != id {
+			t.Errorf("%s %v: got %+v %+v, want %s", tc.typ, tc.msg, f, f.Error, tc.code)
+		}
+	}
+	for range 2 {
+		c.send("SubscribeReq", []any{map[string]any{"method": "t/sub"}})
+		c.expect("SubscribeResp")
+		c.expect("SnapshotMsg")
+	}
+	c.send("SubscribeReq", []any{map[string]any{"method": "t/sub"}})
+	if f := c.expect("SubscribeResp"); f.Error == nil || f.Error.Code != qconnect.CodeBusy {
+		t.Fatalf("a subscription past the limit: %+v", f)
+	}
+	c.send("PingReq", []any{})
+	if f := c.expect("PingResp"); !f.Success {
+		t.Fatalf("ping: %+v", f.Error)
+	}
+}
+
+func closeCode(t *testing.T, c *wsClient) websocket.StatusCode {
+	t.Helper()
+	for {
+		_, err := c.read()
+		if err != nil {
+			return websocket.CloseStatus(err)
+		}
+	}
+}
+
+func TestWSFirstFrameTimeoutAndSessionEnd(t *testing.T) {
+	ts, _, sessions := wsTestServer(t, Config{WSFirstFrameTimeout: 200 * time.Millisecond})
+	idle := dialWS(t, ts)
+	if code := closeCode(t, idle); code != closeUnauthorized {
+		t.Fatalf("no first frame: close %d, want 4401", code)
+	}
+	wrong := dialWS(t, ts)
+	wrong.send("PingReq", []any{})
+	if f := wrong.expect("PingResp"); f.Error == nil {
+		t.Fatal("a PingReq before authentication succeeded")
+	}
+	if code := closeCode(t, wrong); code != closeUnauthorized {
+		t.Fatalf("PingReq first: close %d, want 4401", code)
+	}
+
+	// A session ended elsewhere (REST logout, expiry) closes its sockets.
+	c := dialWS(t, ts)
+	sid := c.login("alice")
+	if err := sessions.End(context.Background(), sid); err != nil {
+		t.Fatal(err)
+	}
+	if code := closeCode(t, c); code != closeUnauthorized {
+		t.Fatalf("session ended: close %d, want 4401", code)
+	}
+
+	d := dialWS(t, ts)
+	d.login("alice")
+	d.send("LogoutReq", []any{})
+	d.expect("LogoutResp")
+	if code := closeCode(t, d); code != websocket.StatusNormalClosure {
+		t.Fatalf("LogoutReq: close %d, want 1000", code)
+	}
+}
+
+// TestWSSlowConsumer: a subscriber that stops reading is ended with
+// SubscriptionEndMsg slowConsumer and close 4008 once its queue overflows,
+// while a subscriber of the same upstream keeps receiving every update.
+func TestWSSlowConsumer(t *testing.T) {
+	ts, s, _ := wsTestServer(t, Config{WSMaxFrameBytes: 64 << 10, WSQueueBytes: 128 << 10, WSPingInterval: 100 * time.Millisecond})
+	pub, fast, slow := dialWS(t, ts), dialWS(t, ts), dialWS(t, ts)
+	for _, c := range []*wsClient{pub, fast, slow} {
+		c.login("alice")
+	}
+	for _, c := range []*wsClient{fast, slow} {
+		c.send("SubscribeReq", []any{map[string]any{"method": "t/sub"}})
+		c.expect("SubscribeResp")
+		c.expect("SnapshotMsg")
+	}
+	batch := make([]any, 800)
+	for i := range batch {
+		batch[i] = row("SYM", float64(i))
+	}
+	const publishes = 150 // 120,000 rows, about 8 MB of updates: more than the queue and the kernel's socket buffers (4 MB on loopback)
+	fastDone := make(chan error, 1)
+	go func() {
+		rows := 0
+		for want := uint64(1); rows < publishes*len(batch); want++ {
+			f, err := fast.read()
+			if err != nil || f.Type != "UpdateMsg" || f.Seq != want {
+				fastDone <- fmt.Errorf("fast subscriber, update %d: %+v %v", want, f, err)
+				return
+			}
+			rows += len(f.Msg)
+		}
+		fastDone <- nil
+	}()
+	for range publishes {
+		pub.send("ExecuteReq", []any{map[string]any{"method": "t/pub", "params": map[string]any{"rows": batch}}})
+		if f := pub.expect("ExecuteResp"); !f.Success {
+			t.Fatalf("publish: %+v", f.Error)
+		}
+	}
+	if err := <-fastDone; err != nil {
+		t.Fatal(err)
+	}
+	// Now the slow one reads: updates with contiguous seq, the end message,
+	// then close 4008.
+	var want uint64 = 1
+	for {
+		f, err := slow.read()
+		if err != nil {
+			if code := websocket.CloseStatus(err); code != closeSlowConsumer {
+				t.Fatalf("slow subscriber closed with %d (%v), want 4008", code, err)
+			}
+			break
+		}
+		switch f.Type {
+		case "UpdateMsg":
+			if f.Seq != want {
+				t.Fatalf("slow subscriber: seq %d, want %d", f.Seq, want)
+			}
+			want++
+		case "SubscriptionEndMsg":
+			if f.Error == nil || f.Error.Code != qconnect.CodeSlowConsumer {
+				t.Fatalf("end message %+v", f)
+			}
+			want = 0 // nothing but the close may follow
+		default:
+			t.Fatalf("slow subscriber got %+v", f)
+		}
+	}
+	if want != 0 {
+		t.Fatal("the slow subscriber was closed without a SubscriptionEndMsg")
+	}
+	if st := s.StreamStats(); st.Subscriptions != 1 {
+		t.Fatalf("stats %+v: the slow subscription was not dropped", st)
+	}
+}
