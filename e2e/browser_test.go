@@ -112,6 +112,7 @@ type callOutcome struct {
 	Details []string   `json:"details"`
 	Headers []string   `json:"headers"`
 	Rows    [][]string `json:"rows"`
+	Stray   []string   `json:"stray"` // text directly in the result box: a rendering slip
 }
 
 // callForm clicks the form's Call button and waits for its result.
@@ -124,7 +125,7 @@ func callForm(t *testing.T, ctx context.Context, method string) callOutcome {
 		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		t.Fatalf("%s: no result within 30 s: %v", method, err)
 	}
-	return js[callOutcome](t, ctx, `(() => {
+	out := js[callOutcome](t, ctx, `(() => {
 		const box = document.querySelector('`+form+` .result');
 		const text = (sel) => { const e = box.querySelector(sel); return e ? e.textContent.trim() : ''; };
 		return {
@@ -133,8 +134,13 @@ func callForm(t *testing.T, ctx context.Context, method string) callOutcome {
 			details: [...box.querySelectorAll('.error-details li')].map(e => e.textContent),
 			headers: [...box.querySelectorAll('table.result-table thead th')].map(e => e.textContent),
 			rows: [...box.querySelectorAll('table.result-table tbody tr')].map(r => [...r.cells].map(c => c.textContent)),
+			stray: [...box.childNodes].filter(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim() !== '').map(n => n.textContent),
 		};
 	})()`)
+	if len(out.Stray) > 0 {
+		t.Errorf("%s: stray text in the result: %q", method, out.Stray)
+	}
+	return out
 }
 
 // TestBrowserDocs uses the docs page the way a person does, in Debian's

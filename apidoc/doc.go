@@ -1,0 +1,47 @@
+// Package apidoc generates the self-documentation of a qconnect gateway from
+// its catalog: the page /connect/index.html with its assets, the OpenAPI
+// document /connect/openapi.json and, when given, the wire protocol text
+// /connect/protocol.md (PROTOCOL.md section 0). New renders everything once;
+// Handler serves it.
+//
+// # The page
+//
+// One card per method: description, path, parameters (type, required or
+// default, constraints, description), result columns, an example request
+// envelope whose values satisfy the declaration, and the qconnect command
+// line that makes the same call. Streaming methods are WebSocket
+// subscriptions and show their SubscribeReq frame instead. A "How to log in
+// and sign" section explains PROTOCOL 2 and 3.1 with a worked example
+// computed by package protocol.
+//
+// The page's script (assets/app.js, no framework) logs in, keeps the session
+// id in a module variable only (never in storage, cookies or URLs), signs
+// each call in the browser (MD5 from assets/md5.js, HMAC-SHA1 from
+// WebCrypto, so it needs HTTPS or localhost), calls the real
+// /connect/api/... endpoints and shows results as a table with a CSV
+// download. window.qconnect exposes md5, stringToSign, sign, authorization,
+// toCSV and readParams for scripts and tests. Nothing is loaded from other
+// origins and the Content-Security-Policy forbids inline script, so the page
+// works offline.
+//
+// DOM hooks for end-to-end tests: #login-username, #login-password,
+// #login-submit, #login-status, #session, #session-user, #logout,
+// #filter; article.method#m-<group>-<method>[data-method="group/method"];
+// form.try[data-method] with inputs [data-param=<name>], button.call and
+// .result, which receives .result-summary ("N rows", "(truncated)"),
+// table.result-table, button.download-csv, or .error with .error-code,
+// .error-message and ul.error-details.
+//
+// # OpenAPI 3.1
+//
+// The document is OpenAPI 3.1.0, as PROTOCOL.md promises, rather than 3.0.3:
+// 3.1 uses JSON Schema 2020-12, which says "this column may be null" as
+// type: [T, "null"] and constant values as const, both needed for the result
+// rows and envelopes; and kin-openapi, the validator of the tests, loads and
+// validates 3.1 documents, including examples against their schemas with
+// its JSON Schema 2020-12 validator. One POST operation per non-streaming
+// method (operationId group_method), the auth and meta endpoints, one shared
+// error envelope, and the signature as an apiKey security scheme on the
+// Authorization header. Keys and paths come in a fixed order, so the output
+// is byte-for-byte deterministic (testdata/openapi.golden.json).
+package apidoc
