@@ -153,10 +153,29 @@ func ValidName(s string) bool { return nameRE.MatchString(s) }
 // ReservedGroup reports whether the group name is reserved by the protocol.
 func ReservedGroup(g string) bool { return g == "auth" || g == "meta" }
 
+// Group is a method group of the catalog.
+type Group struct {
+	Name        string
+	Description string
+}
+
 // Catalog is the set of declared methods, in declaration order.
 type Catalog struct {
 	Methods []*Method
-	byName  map[string]*Method
+	// Groups describes the method groups in declaration order; it may be
+	// empty when the catalog was built without group declarations.
+	Groups []Group
+	byName map[string]*Method
+}
+
+// GroupDescription returns the description of a group, "" if none.
+func (c *Catalog) GroupDescription(name string) string {
+	for _, g := range c.Groups {
+		if g.Name == name {
+			return g.Description
+		}
+	}
+	return ""
 }
 
 // NewCatalog indexes methods. It returns an error naming the position of a

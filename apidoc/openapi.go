@@ -54,8 +54,15 @@ func buildOpenAPI(cat *qconnect.Catalog, opts Options) (*object, error) {
 	}
 	for _, g := range groups {
 		t := obj("name", g)
+		desc := cat.GroupDescription(g)
 		if s := streamingOf[g]; len(s) > 0 {
-			t.set("description", "WebSocket subscriptions of this group (PROTOCOL 7, not listed as operations): "+strings.Join(s, ", ")+".")
+			if desc != "" {
+				desc += " "
+			}
+			desc += "WebSocket subscriptions of this group (PROTOCOL 7, not listed as operations): " + strings.Join(s, ", ") + "."
+		}
+		if desc != "" {
+			t.set("description", desc)
 		}
 		tags = append(tags, t)
 	}

@@ -31,8 +31,8 @@ type signView struct {
 }
 
 type groupView struct {
-	Name, ID string
-	Methods  []*methodView
+	Name, ID, Description string
+	Methods               []*methodView
 }
 
 type methodView struct {
@@ -97,7 +97,7 @@ func renderPage(cat *qconnect.Catalog, opts Options) ([]byte, error) {
 		}
 		g := byGroup[m.Group]
 		if g == nil {
-			g = &groupView{Name: m.Group, ID: "g-" + m.Group}
+			g = &groupView{Name: m.Group, ID: "g-" + m.Group, Description: cat.GroupDescription(m.Group)}
 			byGroup[m.Group] = g
 			v.Groups = append(v.Groups, g)
 		}

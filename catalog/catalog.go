@@ -134,15 +134,21 @@ func Parse(data []byte, filename string, def Defaults) (*qconnect.Catalog, error
 		l.defaults(d.val)
 	}
 	var methods []*qconnect.Method
+	var groups []qconnect.Group
 	if g, ok := top["groups"]; ok {
-		methods = l.groups(g.val)
+		methods, groups = l.groups(g.val)
 	} else {
 		l.errorf(root, "the catalog has no groups: key; declare methods under groups: <group>: methods:")
 	}
 	if len(l.problems) > 0 {
 		return nil, l.err()
 	}
-	return qconnect.NewCatalog(methods)
+	cat, err := qconnect.NewCatalog(methods)
+	if err != nil {
+		return nil, err
+	}
+	cat.Groups = groups
+	return cat, nil
 }
 
 // loader collects the problems of one file.
@@ -238,11 +244,12 @@ func (l *loader) defaults(n *yaml.Node) {
 	}
 }
 
-func (l *loader) groups(n *yaml.Node) []*qconnect.Method {
+func (l *loader) groups(n *yaml.Node) ([]*qconnect.Method, []qconnect.Group) {
 	groups, ok := l.entries(n, "groups")
 	if !ok {
-		return nil
+		return nil, nil
 	}
+	var out []qconnect.Group
 	if len(groups) == 0 {
 		l.errorf(n, "groups is empty; declare at least one group with methods")
 	}
@@ -259,9 +266,11 @@ func (l *loader) groups(n *yaml.Node) []*qconnect.Method {
 		if !ok {
 			continue
 		}
+		grp := qconnect.Group{Name: name}
 		if e, ok := f["description"]; ok {
-			l.text(e.val, "description")
+			grp.Description, _ = l.text(e.val, "description")
 		}
+		out = append(out, grp)
 		ms, ok := f["methods"]
 		if !ok {
 			l.errorf(g.key, "group %s has no methods: key; declare its methods under methods:", name)
@@ -275,5 +284,5 @@ func (l *loader) groups(n *yaml.Node) []*qconnect.Method {
 			methods = append(methods, l.method(name, m.key, m.val))
 		}
 	}
-	return methods
+	return methods, out
 }
