@@ -132,6 +132,10 @@ func (s *session) sign(path, contentType string, body []byte) string {
 func (s *session) call(path string, msg any) *result {
 	s.t.Helper()
 	typ := path[strings.LastIndexByte(path, '/')+1:] + "Req"
+	if t, ok := map[string]string{"/connect/api/auth/ping": "PingReq", "/connect/api/auth/logout": "LogoutReq",
+		"/connect/api/meta/methods": "MethodsReq"}[path]; ok {
+		typ = t
+	}
 	return s.send(path, envelope(typ, freshID(), protocol.FormatDate(time.Now()), msg), nil)
 }
 

@@ -222,7 +222,11 @@ func TestTypedValues(t *testing.T) {
 	}
 	// Defaults and nulls: f has no default and is null.
 	r = alice.call("/connect/api/test/typed", []any{})
-	_ = json.Unmarshal(r.Env.Msg[0], &row)
+	expect(t, "typed defaults", r, 200, "")
+	row = nil
+	if err := json.Unmarshal(r.Env.Msg[0], &row); err != nil {
+		t.Fatal(err)
+	}
 	for k, v := range map[string]string{"f": "null", "l": "7", "ts": `"2019-07-26T09:00:00.123456789Z"`, "span": `"0D00:01:30.000000000"`} {
 		if string(row[k]) != v {
 			t.Errorf("default %s = %s, want %s", k, row[k], v)

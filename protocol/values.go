@@ -161,6 +161,8 @@ func AppendJSON(dst []byte, t qconnect.Type, v any) []byte {
 		return out
 	case string:
 		return AppendJSONString(dst, x)
+	case []byte:
+		return AppendJSONString(dst, string(x))
 	}
 	dst = append(dst, '"')
 	dst, _ = AppendText(dst, t, v) // text forms of the other types need no escaping

@@ -137,8 +137,12 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 	h := w.Header()
 	h.Set("Content-Type", format.ContentType())
 	noStore(h)
-	if keys := format.TrailerKeys(); len(keys) > 0 {
-		h.Set("Trailer", strings.Join(keys, ", "))
+	// Formats without an in-band outcome (CSV, Arrow) carry it in HTTP
+	// trailers: Connect-Status (ok | error <code> <message>) and Connect-Meta
+	// (the meta object of 4.3 as JSON), so truncation is never silent.
+	trailers := !(format == encode.JSON || format == encode.NDJSON)
+	if trailers {
+		h.Set("Trailer", encode.TrailerStatus+", "+trailerMeta)
 	}
 	// Long results may take longer than the server's write timeout.
 	rc := http.NewResponseController(w)
@@ -165,7 +169,11 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 			truncated = true
 		}
 		if len(batch) > 0 {
-			if werr := enc.WriteBatch(batch); werr != nil {
+			werr := enc.WriteBatch(batch)
+			if werr == nil {
+				werr = rc.Flush()
+			}
+			if werr != nil {
 				if ctx.Err() == nil && r.Context().Err() == nil {
 					failure = werr
 				} else {
@@ -195,6 +203,40 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 	if err := enc.Finish(meta, qerr); err != nil && r.Context().Err() == nil {
 		s.log.Warn("finishing a response", "method", m.FullName(), "error", err)
 	}
+	if trailers {
+		if format != encode.CSV { // the CSV encoder sets Connect-Status itself
+			h.Set(encode.TrailerStatus, statusTrailer(qerr))
+		}
+		if mb, err := json.Marshal(meta); err == nil {
+			h.Set(trailerMeta, string(mb))
+		}
+	}
+	if qerr != nil && format == encode.Arrow {
+		// Arrow has no in-band error: cut the connection as well, so that
+		// no reader can take the stream for a whole one (PROTOCOL 4.4).
+		_ = rc.Flush()
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// trailerMeta is the HTTP trailer carrying the result's meta for CSV and Arrow.
+const trailerMeta = "Connect-Meta"
+
+// statusTrailer is the Connect-Status trailer value for an outcome.
+func statusTrailer(e *qconnect.Error) string {
+	if e == nil {
+		return "ok"
+	}
+	msg := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, e.Message)
+	if len(msg) > 512 {
+		msg = msg[:512]
+	}
+	return "error " + string(e.Code) + " " + msg
 }
 
 // callError maps a backend failure to the wire: the method's deadline is a

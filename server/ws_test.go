@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -103,11 +105,27 @@ type wsClient struct {
 	id int
 }
 
-func dialWS(t *testing.T, ts *httptest.Server) *wsClient {
+func dialWS(t *testing.T, ts *httptest.Server) *wsClient { return dialWSBuf(t, ts, 0) }
+
+// dialWSBuf dials with a TCP receive buffer of rcvBuf bytes (0: the
+// system's, which grows as the client reads).
+func dialWSBuf(t *testing.T, ts *httptest.Server, rcvBuf int) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/connect/ws", nil)
+	var opts *websocket.DialOptions
+	if rcvBuf > 0 {
+		dialer := &net.Dialer{}
+		opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := dialer.DialContext(ctx, network, addr)
+				if err == nil {
+					err = c.(*net.TCPConn).SetReadBuffer(rcvBuf)
+				}
+				return c, err
+			}}}}
+	}
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/connect/ws", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +351,7 @@ func TestWSFirstFrameTimeoutAndSessionEnd(t *testing.T) {
 // while a subscriber of the same upstream keeps receiving every update.
 func TestWSSlowConsumer(t *testing.T) {
 	ts, s, _ := wsTestServer(t, Config{WSMaxFrameBytes: 64 << 10, WSQueueBytes: 128 << 10, WSPingInterval: 100 * time.Millisecond})
-	pub, fast, slow := dialWS(t, ts), dialWS(t, ts), dialWS(t, ts)
+	pub, fast, slow := dialWS(t, ts), dialWS(t, ts), dialWSBuf(t, ts, 32<<10)
 	for _, c := range []*wsClient{pub, fast, slow} {
 		c.login("alice")
 	}
@@ -342,11 +360,16 @@ func TestWSSlowConsumer(t *testing.T) {
 		c.expect("SubscribeResp")
 		c.expect("SnapshotMsg")
 	}
-	batch := make([]any, 800)
+	// Long symbols make bytes cheaply (the race detector slows per-token
+	// JSON work, not long strings).
+	batch := make([]any, 50)
 	for i := range batch {
-		batch[i] = row("SYM", float64(i))
+		batch[i] = row(strings.Repeat("S", 1000), float64(i))
 	}
-	const publishes = 150 // 120,000 rows, about 8 MB of updates: more than the queue and the kernel's socket buffers (4 MB on loopback)
+	// 5,000 rows, about 5.3 MB of updates: more than the queue (128 KiB),
+	// the slow client's receive buffer (32 KiB) and the server's send buffer
+	// (at most 4 MiB: net.ipv4.tcp_wmem).
+	const publishes = 100
 	fastDone := make(chan error, 1)
 	go func() {
 		rows := 0

@@ -74,6 +74,7 @@ type serveOptions struct {
 	burst                                            int
 	threads                                          int
 	memLimit                                         string
+	ws                                               wsOptions // WebSocket and demo feed settings (serve_ws.go)
 }
 
 func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
@@ -107,6 +108,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, s.add("shutdown-timeout", envDrain, "how long SIGINT/SIGTERM waits for in-flight calls"))
 	fs.IntVar(&o.threads, "duckdb-threads", 0, s.add("duckdb-threads", envThreads, "DuckDB worker threads (0 = DuckDB's default)"))
 	fs.StringVar(&o.memLimit, "duckdb-memory-limit", "", s.add("duckdb-memory-limit", envMemLimit, `DuckDB memory limit, e.g. "2GB" (default DuckDB's)`))
+	o.ws.flags(fs, s)
 	return s
 }
 
@@ -163,6 +165,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := o.ws.validate(); err != nil {
+		return err
+	}
 	docsMode := server.DocsMode(o.docs)
 	if docsMode != server.DocsPublic && docsMode != server.DocsLogin && docsMode != server.DocsOff {
 		return usageErrorf("--docs must be public, login or off, not %q", o.docs)
@@ -214,7 +219,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	started := time.Now()
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
-		Threads: o.threads, MemoryLimit: o.memLimit, Logger: log,
+		Threads: o.threads, MemoryLimit: o.memLimit, MaxConns: o.maxConc, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("the data could not be loaded, the gateway did not start:\n%v", err)
@@ -231,11 +236,13 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return fmt.Errorf("building the API documentation: %v", err)
 	}
-	srv := server.New(server.Config{
+	cfg := server.Config{
 		MaxBodyBytes: o.maxBody, ClockSkew: o.skew, DefaultTimeout: o.timeout, DefaultRowCap: o.rowCap,
 		MaxConcurrent: o.maxConc, MaxConcurrentPerUser: o.maxConcUser, RatePerUser: o.rate, RateBurst: o.burst,
 		LoginMaxFailures: o.loginFails, LoginWindow: o.loginWindow, Docs: docsMode, Logger: log,
-	}, server.Deps{
+	}
+	o.ws.apply(&cfg)
+	srv := server.New(cfg, server.Deps{
 		Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": eng},
 		Users: users, Sessions: sessions, Docs: doc.Handler(),
 	})
@@ -253,6 +260,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(srv.CloseWebSockets) // upgraded connections are not drained by Shutdown
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(e.stdout, "qconnect gateway listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  API docs:  %s/connect/index.html\n", base)
@@ -263,6 +271,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go srv.Maintain(ctx, 30*time.Second)
+	o.ws.startFeed(ctx, demo, srv, eng, log)
 	go reloadUsersOnHUP(ctx, users, o.users, log)
 
 	errc := make(chan error, 1)

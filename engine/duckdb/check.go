@@ -1,0 +1,313 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	duck "github.com/duckdb/duckdb-go/v2"
+	"github.com/qconnect/qconnect"
+)
+
+// checkTimeout bounds the check of one method.
+const checkTimeout = 10 * time.Second
+
+var (
+	missingTableRE  = regexp.MustCompile(`Table with name "?([^"\s!]+)"? does not exist`)
+	missingColumnRE = regexp.MustCompile(`(?:Referenced column|Column) "?([^"\s]+)"? not found`)
+)
+
+// CheckCatalog verifies every method of c bound to this engine (Backend
+// "duckdb" or "") against the schema, without running any query to
+// completion:
+//
+//   - the query prepares as one SELECT: tables and columns exist;
+//   - every $name it uses is a declared parameter or $now, and every
+//     declared parameter is used (an unused one would silently drop a
+//     caller's filter);
+//   - run with LIMIT 0 (parameters at their defaults, else a sample value
+//     of their type), its result columns match the declared ones by name
+//     and compatible type (see Query);
+//   - a streaming or publishing method's table exists, with its key and
+//     filter columns; its snapshot query is checked like a method query,
+//     except that parameters used only as filters need not appear in it.
+//
+// Each problem is one line "file:line: method g/m: ..." (Method.Pos), for
+// example `catalog.yaml:12: method monPublic/getMem: table "monMem2" does
+// not exist (tables: monMem, quote, trade)`; the error holds them all.
+func (e *Engine) CheckCatalog(c *qconnect.Catalog) error {
+	var problems []string
+	for _, m := range c.Methods {
+		if m.Backend != "" && m.Backend != Backend {
+			continue
+		}
+		for _, p := range e.checkMethod(m) {
+			problems = append(problems, fmt.Sprintf("%s: method %s: %s", m.Pos, m.FullName(), p))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	return nil
+}
+
+func (e *Engine) checkMethod(m *qconnect.Method) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return []string{"cannot check: " + e.safeMessage(err)}
+	}
+	defer conn.Close()
+	var problems []string
+	if m.Stream != nil {
+		problems = append(problems, e.checkStream(ctx, conn, m.Stream)...)
+	}
+	for _, p := range m.Params {
+		if p.Name == NowParam {
+			problems = append(problems, "parameter now clashes with $now, which is always the server clock: rename the parameter")
+		}
+	}
+	switch {
+	case strings.TrimSpace(m.Query) != "":
+		problems = append(problems, e.checkQuery(ctx, conn, m, m.Query, true)...)
+	case m.Stream == nil:
+		return append(problems, "has no query: give it one")
+	}
+	if m.Stream != nil && strings.TrimSpace(m.Stream.Snapshot) != "" {
+		for _, p := range e.checkQuery(ctx, conn, m, m.Stream.Snapshot, false) {
+			problems = append(problems, "snapshot: "+p)
+		}
+	}
+	return problems
+}
+
+// checkQuery prepares a query (the method's, or its stream's snapshot) and
+// checks it with checkRun. allParams asks that every declared parameter be
+// used.
+func (e *Engine) checkQuery(ctx context.Context, conn *sql.Conn, m *qconnect.Method, query string, allParams bool) []string {
+	var problems []string
+	var prepErr error
+	err := conn.Raw(func(dc any) error {
+		dconn, ok := dc.(*duck.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		st, err := dconn.PrepareContext(ctx, wrapQuery(query, 0)+" LIMIT 0")
+		if err != nil {
+			prepErr = err
+			return nil
+		}
+		stmt, ok := st.(*duck.Stmt)
+		if !ok {
+			_ = st.Close()
+			return fmt.Errorf("duckdb: unexpected driver statement %T", st)
+		}
+		defer stmt.Close()
+		problems = append(problems, e.checkRun(ctx, stmt, m, allParams)...)
+		return nil
+	})
+	if err != nil {
+		problems = append(problems, "cannot check: "+err.Error())
+	}
+	if prepErr != nil {
+		problems = append(problems, e.describePrepareError(ctx, conn, query, prepErr))
+	}
+	return problems
+}
+
+// checkRun checks parameter use and runs the statement with LIMIT 0.
+func (e *Engine) checkRun(ctx context.Context, stmt *duck.Stmt, m *qconnect.Method, allParams bool) []string {
+	var problems []string
+	used := map[string]bool{}
+	args := make([]driver.NamedValue, 0, stmt.NumInput())
+	for i := 1; i <= stmt.NumInput(); i++ {
+		name, err := stmt.ParamName(i)
+		if err != nil {
+			return append(problems, "cannot read the query's parameters: "+err.Error())
+		}
+		used[name] = true
+		v := any(duck.Typed(time.Now().UTC(), duck.TYPE_TIMESTAMP))
+		if name != NowParam {
+			p, ok := m.Param(name)
+			if !ok {
+				problems = append(problems, fmt.Sprintf("the query uses $%s, which is not a declared parameter: declare it or remove it from the query", name))
+				continue
+			}
+			if v, err = bindValue(p, sampleValue(p)); err != nil {
+				problems = append(problems, fmt.Sprintf("parameter %s: %v", name, err))
+				continue
+			}
+		}
+		args = append(args, driver.NamedValue{Name: name, Ordinal: i, Value: v})
+	}
+	for _, p := range m.Params {
+		if allParams && !used[p.Name] {
+			problems = append(problems, fmt.Sprintf("parameter %s is declared but the query never uses $%s", p.Name, p.Name))
+		}
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	drows, err := stmt.QueryContext(ctx, args)
+	if err != nil {
+		return append(problems, "running the query (LIMIT 0) with sample parameters: "+e.safeMessage(err))
+	}
+	defer drows.Close()
+	names := drows.Columns()
+	dbTypes := make([]string, len(names))
+	if typed, ok := drows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		for i := range names {
+			dbTypes[i] = typed.ColumnTypeDatabaseTypeName(i)
+		}
+	}
+	if len(m.Columns) == 0 {
+		return append(problems, "declares no columns: declare "+describeColumns(names, dbTypes))
+	}
+	_, colProblems := planColumns(m.Columns, names, dbTypes)
+	return append(problems, colProblems...)
+}
+
+// sampleValue is the value a parameter is checked with: its default, else a
+// value of its type (a one-element list for a list).
+func sampleValue(p qconnect.Param) any {
+	if p.Default != nil {
+		return p.Default
+	}
+	var v any
+	switch p.Type {
+	case qconnect.Boolean:
+		v = false
+	case qconnect.Long, qconnect.Int, qconnect.Short:
+		v = int64(1)
+		if p.Min != nil {
+			v = int64(*p.Min)
+		}
+	case qconnect.Float, qconnect.Real:
+		v = 1.0
+		if p.Min != nil {
+			v = *p.Min
+		}
+	case qconnect.String, qconnect.Symbol, qconnect.Char:
+		v = "x"
+		if len(p.Enum) > 0 {
+			v = p.Enum[0]
+		}
+	case qconnect.Timestamp:
+		v = time.Now().UTC()
+	case qconnect.Date:
+		y, mo, d := time.Now().UTC().Date()
+		v = time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+	case qconnect.Timespan:
+		v = time.Minute
+	case qconnect.Dict:
+		v = map[string]any{}
+	}
+	if p.List && v != nil {
+		return []any{v}
+	}
+	return v
+}
+
+// describePrepareError rewrites DuckDB's missing table / column errors into
+// a line that lists what does exist.
+func (e *Engine) describePrepareError(ctx context.Context, conn *sql.Conn, query string, err error) string {
+	msg := e.safeMessage(err)
+	if sm := missingTableRE.FindStringSubmatch(msg); sm != nil {
+		return fmt.Sprintf("table %q does not exist (tables: %s)", sm[1], strings.Join(e.tables, ", "))
+	}
+	if sm := missingColumnRE.FindStringSubmatch(msg); sm != nil {
+		tables, _ := duck.GetTableNames(conn, query, false)
+		sort.Strings(tables)
+		var have []string
+		for _, t := range tables {
+			if cols := e.tableColumns(ctx, conn, t); len(cols) > 0 {
+				have = append(have, t+": "+strings.Join(cols, ", "))
+			}
+		}
+		if len(have) == 0 {
+			return fmt.Sprintf("column %q does not exist (%s)", sm[1], msg)
+		}
+		return fmt.Sprintf("column %q does not exist (columns of %s)", sm[1], strings.Join(have, "; "))
+	}
+	if strings.Contains(msg, `at or near ";"`) {
+		return "the query does not prepare: " + msg + " (a method query is one SELECT statement, without ;)"
+	}
+	return "the query does not prepare: " + msg
+}
+
+// tableColumns lists the columns of a table or view on the search path, in
+// order; nil if there is none of that name.
+func (e *Engine) tableColumns(ctx context.Context, conn *sql.Conn, table string) []string {
+	rows, err := conn.QueryContext(ctx, `SELECT column_name FROM duckdb_columns()
+WHERE lower(table_name) = lower($t) AND schema_name = 'main' AND database_name = (
+  SELECT database_name FROM duckdb_columns() WHERE lower(table_name) = lower($t) AND schema_name = 'main'
+  ORDER BY database_name = 'memory' DESC LIMIT 1)
+ORDER BY column_index`, sql.Named("t", table))
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if rows.Scan(&c) == nil {
+			cols = append(cols, c)
+		}
+	}
+	return cols
+}
+
+// checkStream checks a streaming or publishing method's source table.
+func (e *Engine) checkStream(ctx context.Context, conn *sql.Conn, s *qconnect.StreamSpec) []string {
+	if s.Table == "" {
+		return []string{"streaming declaration has no table: name the source table"}
+	}
+	cols := e.tableColumns(ctx, conn, s.Table)
+	if cols == nil {
+		return []string{fmt.Sprintf("table %q does not exist (tables: %s)", s.Table, strings.Join(e.tables, ", "))}
+	}
+	has := func(c string) bool {
+		for _, x := range cols {
+			if strings.EqualFold(x, c) {
+				return true
+			}
+		}
+		return false
+	}
+	var problems []string
+	want := []string{}
+	if s.Key != "" {
+		want = append(want, s.Key)
+	}
+	filters := make([]string, 0, len(s.Filters))
+	for _, c := range s.Filters {
+		filters = append(filters, c)
+	}
+	sort.Strings(filters)
+	for _, c := range append(want, filters...) {
+		if !has(c) {
+			problems = append(problems, fmt.Sprintf("column %q does not exist in table %s (columns: %s)", c, s.Table, strings.Join(cols, ", ")))
+		}
+	}
+	return problems
+}
+
+// describeColumns renders result columns as a catalog would declare them.
+func describeColumns(names, dbTypes []string) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		t, ok := naturalType(dbTypes[i])
+		if !ok {
+			t = qconnect.Type("? (" + dbTypes[i] + ")")
+		}
+		parts[i] = fmt.Sprintf("{name: %s, type: %s}", n, t)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,365 @@
+// Package duckdb is the embedded DuckDB backend of qconnect: it runs the
+// catalog's SQL methods, serves an existing DuckDB file (--duckdb), a
+// directory of CSV and Parquet files (--data) and the demo data sets
+// (monMem for monPublic; trade and quote for marketData).
+//
+// # Databases
+//
+// The main database is always in memory (DuckDB catalog "memory"). A
+// --duckdb file is ATTACHed to it, READ_ONLY unless Config.ReadWrite, under
+// an alias derived from its file name, and put on the search path, so
+// method queries name its tables without qualification. Demo tables and
+// --data tables live in the in-memory database: users' files are never
+// modified.
+//
+// --data: a CSV file is loaded into an in-memory table once at Open (CSV is
+// slow to parse, so re-reading it on every call would dominate the call;
+// loading also finds a malformed file at startup rather than on the first
+// call). A Parquet file becomes a view over read_parquet: Parquet is
+// columnar, compressed and carries min/max statistics, so DuckDB scans it
+// about as fast as a table without holding a copy in memory.
+//
+// # Results
+//
+// Every method query runs as SELECT * FROM (<query>) [LIMIT n]: the query
+// must be one SELECT statement (WITH, FROM-first and set operations are
+// fine); a query holding several statements fails to prepare. Rows are
+// handed out in batches of Config.BatchSize converted to the qconnect value
+// conventions. The Go side holds one batch at a time. duckdb-go executes a
+// statement to a materialised result inside DuckDB (it exposes no streaming
+// results), so DuckDB's share is bounded by the call's row limit (the server
+// asks for row cap + 1) and by Config.MemoryLimit, beyond which DuckDB
+// spills to its temporary directory.
+//
+// # Time zone
+//
+// Every connection runs with TimeZone 'UTC', so TIMESTAMPTZ values and
+// parameters convert to TIMESTAMP the same way on every server.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	duck "github.com/duckdb/duckdb-go/v2"
+)
+
+// Backend is the Method.Backend name this engine serves (an empty Backend
+// means this engine too).
+const Backend = "duckdb"
+
+// Defaults and bounds of Config.
+const (
+	DefaultBatchSize = 4096
+	MaxBatchSize     = 1 << 20
+	DefaultMaxConns  = 64
+	MaxDataFiles     = 1000
+)
+
+// Config configures Open. The zero value is an empty in-memory database.
+type Config struct {
+	// Path is an existing DuckDB database file (--duckdb); "" means none.
+	Path string
+	// ReadWrite opens Path read-write; by default it is read-only.
+	ReadWrite bool
+	// DataDir (--data): every *.csv and *.parquet file in it (not in
+	// subdirectories) becomes a table named after the file: trades.parquet
+	// → trades. Characters other than letters, digits and _ become _, a
+	// leading digit gets a t_ prefix. Two files that give one name, or a
+	// name that is already a table, make Open fail.
+	DataDir string
+	// Demo loads the demo data sets: monMem (monPublic) and trade, quote
+	// (marketData).
+	Demo bool
+	// Seed of the demo data (default 1). The demo tables are identical for
+	// a seed, DemoTrades and Now.
+	Seed int64
+	// DemoTrades is the number of trades (default DefaultDemoTrades, at
+	// most MaxDemoTrades); quotes are QuotesPerTrade times as many, over 50
+	// symbols and one trading day (see DemoDate).
+	DemoTrades int
+	// Now is the demo clock: monMem covers the 48 hours before Now
+	// (default time.Now()).
+	Now time.Time
+	// BatchSize is the number of rows per Rows.Next batch (default
+	// DefaultBatchSize, at most MaxBatchSize).
+	BatchSize int
+	// Threads is DuckDB's worker thread count (0 = DuckDB's default, the
+	// number of cores).
+	Threads int
+	// MemoryLimit is DuckDB's memory limit, e.g. "1GB" ("" = DuckDB's
+	// default, 80% of RAM).
+	MemoryLimit string
+	// MaxConns bounds the DuckDB connections open at once, that is the
+	// calls running at once (default DefaultMaxConns). A call beyond it
+	// waits for a connection until its context ends.
+	MaxConns int
+	// Logger receives load timings (default: discard).
+	Logger *slog.Logger
+}
+
+// Engine is the DuckDB backend. It is safe for concurrent use.
+type Engine struct {
+	db        *sql.DB
+	log       *slog.Logger
+	batchSize int
+	tables    []string // sorted, unqualified
+	// paths are the absolute server paths (--duckdb, --data) that error
+	// messages must not reveal.
+	paths []string
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the database described by cfg and loads its data. Errors name
+// the file that failed and what to do ("data/trades.csv: ...: fix or remove
+// the file").
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dsn := url.Values{}
+	if cfg.Threads > 0 {
+		dsn.Set("threads", strconv.Itoa(cfg.Threads))
+	}
+	if cfg.MemoryLimit != "" {
+		dsn.Set("memory_limit", cfg.MemoryLimit)
+	}
+	var alias string
+	if cfg.Path != "" {
+		alias, err = attachAlias(cfg.Path)
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Session settings, set on every new connection. The --duckdb file is
+	// attached here too (IF NOT EXISTS: attachments belong to the database,
+	// so only the first connection attaches), which puts it on the search
+	// path of every connection, the first included.
+	setup := []string{`SET TimeZone = 'UTC'`}
+	if alias == "" {
+		setup = append(setup, `SET search_path = 'memory.main'`)
+	} else {
+		abs, err := filepath.Abs(cfg.Path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.Path, err)
+		}
+		mode := " (READ_ONLY)"
+		if cfg.ReadWrite {
+			mode = ""
+		}
+		setup = append(setup, `ATTACH IF NOT EXISTS '`+sqlString(abs)+`' AS "`+alias+`"`+mode,
+			`SET search_path = 'memory.main,`+alias+`.main'`)
+	}
+	connector, err := duck.NewConnector("?"+dsn.Encode(), func(ex driver.ExecerContext) error {
+		for _, q := range setup {
+			if _, err := ex.ExecContext(context.Background(), q, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: open (threads=%d, memory limit %q): %w: check --threads and --memory-limit", cfg.Threads, cfg.MemoryLimit, err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(cfg.MaxConns)
+	db.SetMaxIdleConns(min(cfg.MaxConns, 8))
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	e := &Engine{db: db, log: cfg.Logger, batchSize: cfg.BatchSize}
+	if err := e.load(ctx, cfg, alias); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func withDefaults(cfg Config) (Config, error) {
+	if cfg.Seed == 0 {
+		cfg.Seed = 1
+	}
+	if cfg.DemoTrades == 0 {
+		cfg.DemoTrades = DefaultDemoTrades
+	}
+	if cfg.Demo && (cfg.DemoTrades < 1 || cfg.DemoTrades > MaxDemoTrades) {
+		return cfg, fmt.Errorf("duckdb: demo size of %d trades is out of range: use 1 to %d", cfg.DemoTrades, MaxDemoTrades)
+	}
+	if cfg.Now.IsZero() {
+		cfg.Now = time.Now()
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.BatchSize < 1 || cfg.BatchSize > MaxBatchSize {
+		return cfg, fmt.Errorf("duckdb: batch size %d is out of range: use 1 to %d", cfg.BatchSize, MaxBatchSize)
+	}
+	if cfg.Threads < 0 {
+		return cfg, fmt.Errorf("duckdb: %d threads: use 0 (DuckDB's default) or more", cfg.Threads)
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.MaxConns < 1 {
+		return cfg, fmt.Errorf("duckdb: %d connections: use 1 or more", cfg.MaxConns)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg, nil
+}
+
+// attachAlias checks that the --duckdb file exists and derives the catalog
+// name it is attached under.
+func attachAlias(path string) (string, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%s: no such file: give an existing DuckDB database file to --duckdb (it is never created)", path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: give a readable DuckDB database file to --duckdb", err)
+	}
+	if st.IsDir() {
+		return "", fmt.Errorf("%s: is a directory: give a DuckDB database file to --duckdb (for a directory of CSV or Parquet files use --data)", path)
+	}
+	name, ok := tableName(filepath.Base(path))
+	if !ok {
+		return "", fmt.Errorf("%s: cannot derive a database name from the file name: rename the file to start with a letter", path)
+	}
+	switch strings.ToLower(name) {
+	case "memory", "temp", "system", "main":
+		name = "db_" + name
+	}
+	return name, nil
+}
+
+// load connects (which attaches the --duckdb file), loads the demo tables
+// and the --data files, and lists the tables.
+func (e *Engine) load(ctx context.Context, cfg Config, alias string) error {
+	if cfg.Path != "" {
+		if abs, err := filepath.Abs(cfg.Path); err == nil {
+			e.paths = append(e.paths, abs)
+		}
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		if cfg.Path != "" {
+			return fmt.Errorf("%s: %s: give a DuckDB database file (not open in another process) to --duckdb", cfg.Path, e.safeMessage(err))
+		}
+		return fmt.Errorf("duckdb: connect: %s", e.safeMessage(err))
+	}
+	defer conn.Close()
+
+	origin := map[string]string{} // lower-case table name → where it came from
+	if alias != "" {
+		names, err := listTables(ctx, conn, alias)
+		if err != nil {
+			return fmt.Errorf("%s: listing tables: %w", cfg.Path, err)
+		}
+		for _, n := range names {
+			origin[strings.ToLower(n)] = "a table of " + cfg.Path
+		}
+	}
+	if cfg.Demo {
+		for _, n := range []string{"monMem", "trade", "quote"} {
+			if o, ok := origin[strings.ToLower(n)]; ok {
+				return fmt.Errorf("%s: demo table %s clashes with %s: drop --demo or rename the table", cfg.Path, n, o)
+			}
+			origin[strings.ToLower(n)] = "the demo table " + n
+		}
+		start := time.Now()
+		if err := loadDemo(ctx, conn, e.log, cfg.Seed, cfg.DemoTrades, cfg.Now); err != nil {
+			return fmt.Errorf("duckdb: loading the demo data: %s: retry, or lower --demo-trades or raise --memory-limit", e.safeMessage(err))
+		}
+		e.log.Info("demo data loaded", "trades", cfg.DemoTrades, "quotes", cfg.DemoTrades*QuotesPerTrade,
+			"monMem", MonMemRows, "seed", cfg.Seed, "elapsed", time.Since(start).Round(time.Millisecond))
+	}
+	if cfg.DataDir != "" {
+		abs, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", cfg.DataDir, err)
+		}
+		e.paths = append(e.paths, abs)
+		if err := e.loadDataDir(ctx, conn, cfg.DataDir, abs, origin); err != nil {
+			return err
+		}
+	}
+	names, err := listTables(ctx, conn, "memory")
+	if err != nil {
+		return fmt.Errorf("duckdb: listing tables: %w", err)
+	}
+	if alias != "" {
+		more, err := listTables(ctx, conn, alias)
+		if err != nil {
+			return fmt.Errorf("%s: listing tables: %w", cfg.Path, err)
+		}
+		names = append(names, more...)
+	}
+	sort.Strings(names)
+	e.tables = names
+	return nil
+}
+
+// listTables lists the tables and views of the main schema of a database.
+func listTables(ctx context.Context, conn *sql.Conn, database string) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT table_name FROM duckdb_tables() WHERE database_name = $db AND schema_name = 'main' AND NOT temporary
+UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = $db AND schema_name = 'main' AND NOT temporary AND NOT internal`,
+		sql.Named("db", database))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// sqlString escapes s for use inside a single-quoted SQL string literal.
+// It is only used for server paths given by the operator, never for call
+// parameters (those are bound).
+func sqlString(s string) string { return strings.ReplaceAll(s, "'", "''") }
+
+// Tables lists the tables and views method queries can name, sorted.
+func (e *Engine) Tables() []string { return append([]string(nil), e.tables...) }
+
+// DB exposes the database for features that write (publishing appends rows
+// to the demo tables) and for benchmarks. Connections from it have the same
+// settings (UTC, search path) as those of Query.
+func (e *Engine) DB() *sql.DB { return e.db }
+
+// Ping reports whether DuckDB answers a trivial query.
+func (e *Engine) Ping(ctx context.Context) error {
+	var one int
+	if err := e.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return e.translate(ctx, nil, err)
+	}
+	return nil
+}
+
+// Close closes the database: calls that have not got a connection yet fail,
+// open Rows keep theirs until they are closed. It is safe to call more than
+// once.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() { e.closeErr = e.db.Close() })
+	return e.closeErr
+}
