@@ -1,11 +1,9 @@
 package protocol
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"unicode/utf8"
 
@@ -38,32 +36,47 @@ func ParseRequest(body []byte) (*Request, error) {
 	if !utf8.Valid(body) {
 		return req, badRequest("the body is not valid UTF-8")
 	}
-	if err := checkJSON(body); err != nil {
+	scan, err := scanEnvelope(body)
+	if err != nil {
 		return req, err
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		return req, badRequest("the body must be one JSON object (the request envelope)")
+	sc := &scanner{data: body}
+	// strField decodes a top-level string value; ok is false if it is absent
+	// or not a string.
+	strField := func(key string) (string, bool, bool) {
+		sp, present := scan.fields[key]
+		if !present {
+			return "", false, false
+		}
+		if body[sp.start] != '"' {
+			return "", true, false
+		}
+		inner := strSpan{span: span{sp.start + 1, sp.end - 1}}
+		for _, c := range body[inner.start:inner.end] {
+			if c == '\\' {
+				inner.escaped = true
+				break
+			}
+		}
+		return sc.text(inner), true, true
 	}
 	// Read the id first so that later failures can echo it.
-	if raw, ok := top["id"]; ok {
-		var id string
-		if json.Unmarshal(raw, &id) == nil && validID(id) {
-			req.ID = id
-		}
+	if id, _, ok := strField("id"); ok && validID(id) {
+		req.ID = id
 	}
 	var problems []string
 	str := func(key string, max int, dst *string) {
-		raw, ok := top[key]
-		if !ok {
+		v, present, ok := strField(key)
+		if !present {
 			problems = append(problems, fmt.Sprintf("%q is required", key))
 			return
 		}
-		if err := json.Unmarshal(raw, dst); err != nil || raw[0] != '"' {
+		if !ok {
 			problems = append(problems, fmt.Sprintf("%q must be a string", key))
 			return
 		}
-		if n := utf8.RuneCountInString(*dst); n == 0 || n > max {
+		*dst = v
+		if n := utf8.RuneCountInString(v); n == 0 || n > max {
 			problems = append(problems, fmt.Sprintf("%q must have 1 to %d characters", key, max))
 		}
 	}
@@ -74,12 +87,15 @@ func ParseRequest(body []byte) (*Request, error) {
 		problems = append(problems, `"id" must be printable ASCII (a UUID is recommended)`)
 	}
 	str("date", 64, &req.Date)
-	if raw, ok := top["msg"]; !ok {
+	if _, ok := scan.fields["msg"]; !ok {
 		problems = append(problems, `"msg" is required (use [] when there is nothing to send)`)
-	} else if raw[0] != '[' {
+	} else if scan.msg == nil {
 		problems = append(problems, `"msg" must be an array`)
-	} else if err := json.Unmarshal(raw, &req.Msg); err != nil {
-		problems = append(problems, `"msg" must be an array`)
+	} else {
+		req.Msg = make([]json.RawMessage, len(scan.msg))
+		for i, sp := range scan.msg {
+			req.Msg[i] = json.RawMessage(body[sp.start:sp.end])
+		}
 	}
 	if len(problems) > 0 {
 		e := badRequest("the request envelope is invalid: " + strings.Join(problems, "; "))
@@ -105,84 +121,7 @@ func badRequest(msg string) *qconnect.Error {
 	return &qconnect.Error{Code: qconnect.CodeBadRequest, Message: msg}
 }
 
-// checkJSON verifies that body is exactly one JSON object, nested no deeper
-// than maxDepth, with no duplicate key in any object.
-func checkJSON(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return badRequest("the body must be one JSON object (the request envelope)")
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return badRequest("the body must be one JSON object (the request envelope)")
-	}
-	if err := walkObject(dec, 1); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("the body must hold exactly one JSON object, with nothing after it")
-	}
-	return nil
-}
-
 var errSyntax = badRequest("the body is not valid JSON")
-
-func walkObject(dec *json.Decoder, depth int) error {
-	if depth > maxDepth {
-		return badRequest(fmt.Sprintf("the body nests deeper than %d levels", maxDepth))
-	}
-	seen := map[string]bool{}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return errSyntax
-		}
-		if d, ok := tok.(json.Delim); ok && d == '}' {
-			return nil
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return errSyntax
-		}
-		if seen[key] {
-			return badRequest(fmt.Sprintf("duplicate key %q in a JSON object; send each key once", key))
-		}
-		seen[key] = true
-		if err := walkValue(dec, depth); err != nil {
-			return err
-		}
-	}
-}
-
-func walkValue(dec *json.Decoder, depth int) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return errSyntax
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	switch d {
-	case '{':
-		return walkObject(dec, depth+1)
-	case '[':
-		if depth+1 > maxDepth {
-			return badRequest(fmt.Sprintf("the body nests deeper than %d levels", maxDepth))
-		}
-		for dec.More() {
-			if err := walkValue(dec, depth+1); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return errSyntax
-		}
-		return nil
-	}
-	return errSyntax
-}
 
 // ResponseType returns the response type for a request type: a trailing
 // "Req" is replaced by "Resp", otherwise "Resp" is appended.

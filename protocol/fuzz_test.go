@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/qconnect/qconnect"
@@ -48,6 +50,31 @@ func FuzzParseAuthorization(f *testing.F) {
 		}
 		if got := c.Username + c.Suffix + ":" + c.Signature; got != v {
 			t.Fatalf("round trip %q != %q", got, v)
+		}
+	})
+}
+
+// FuzzScanMatchesEncodingJSON checks the hand-written envelope scanner
+// against encoding/json: everything it accepts is valid JSON, and every
+// valid JSON object it rejects is rejected for a duplicate key or depth.
+func FuzzScanMatchesEncodingJSON(f *testing.F) {
+	f.Add([]byte(`{"a":[1,2.5e-3,-0,"x\u00e9\n"],"b":{"c":null,"d":true,"e":false}}`))
+	f.Add([]byte(`{"a":1,"a":2}`))
+	f.Add([]byte(`{"\u0061":1,"a":2}`))
+	f.Add([]byte(`{"a":01}`))
+	f.Add([]byte(` {"msg":[{},[]]} `))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, err := scanEnvelope(body)
+		valid := json.Valid(body)
+		if err == nil && !valid {
+			t.Fatalf("scanner accepted invalid JSON %q", body)
+		}
+		var obj map[string]json.RawMessage
+		if err != nil && valid && json.Unmarshal(body, &obj) == nil && obj != nil {
+			msg := qconnect.AsError(err).Message
+			if !strings.Contains(msg, "duplicate key") && !strings.Contains(msg, "nests deeper") {
+				t.Fatalf("scanner rejected valid object %q: %s", body, msg)
+			}
 		}
 	})
 }

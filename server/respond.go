@@ -79,19 +79,55 @@ func newRef() string {
 	return "r-" + hex.EncodeToString(b[:])
 }
 
+// writeEnvelope writes a complete response envelope. The envelope is
+// assembled by hand in wire order (type, id, date, msg, success, error) so
+// that only msg and error go through encoding/json.
 func (s *Server) writeEnvelope(w http.ResponseWriter, status int, resp protocol.Response) {
-	body, err := json.Marshal(resp)
+	body, err := appendEnvelope(make([]byte, 0, 256), resp)
 	if err != nil {
 		s.log.Error("encoding a response envelope", slog.Any("error", err))
 		status = http.StatusInternalServerError
 		body = []byte(`{"type":"ErrorResp","id":null,"date":"","msg":[],"success":false,"error":{"code":"internal","message":"internal error"}}`)
 	}
+	body = append(body, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	noStore(h)
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
+}
+
+func appendEnvelope(b []byte, resp protocol.Response) ([]byte, error) {
+	b = append(b, `{"type":`...)
+	b = protocol.AppendJSONString(b, resp.Type)
+	b = append(b, `,"id":`...)
+	if resp.ID == nil {
+		b = append(b, "null"...)
+	} else {
+		b = protocol.AppendJSONString(b, *resp.ID)
+	}
+	b = append(b, `,"date":`...)
+	b = protocol.AppendJSONString(b, resp.Date)
+	msg, err := json.Marshal(resp.Msg)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"msg":`...)
+	b = append(b, msg...)
+	if len(resp.Meta) > 0 {
+		b = append(b, `,"meta":`...)
+		b = append(b, resp.Meta...)
+	}
+	b = strconv.AppendBool(append(b, `,"success":`...), resp.Success)
+	if resp.Error != nil {
+		e, err := json.Marshal(resp.Error)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, `,"error":`...), e...)
+	}
+	return append(b, '}'), nil
 }
 
 // noStore marks API responses as private and not cacheable.
