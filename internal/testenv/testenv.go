@@ -43,22 +43,24 @@ var (
 // Binary builds cmd/qconnect once per test process and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "qconnect-bin-")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, "qconnect"), "./cmd/qconnect")
-		cmd.Dir = RepoRoot()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/qconnect: %v\n%s", err, out)
-		}
-	})
+	buildOnce.Do(build)
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return filepath.Join(buildDir, "qconnect")
+}
+
+func build() {
+	buildDir, buildErr = os.MkdirTemp("", "qconnect-bin-")
+	if buildErr != nil {
+		return
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, "qconnect"), "./cmd/qconnect")
+	cmd.Dir = RepoRoot()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		buildErr = fmt.Errorf("go build ./cmd/qconnect: %v\n%s", err, out)
+	}
 }
 
 // Gateway is a running `qconnect serve` process.
@@ -135,6 +137,46 @@ func StartGateway(t testing.TB, args ...string) *Gateway {
 func StartGatewayEnv(t testing.TB, env []string, args ...string) *Gateway {
 	t.Helper()
 	bin := Binary(t)
+	g, err := start(bin, env, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		g.Stop()
+		if t.Failed() {
+			t.Logf("gateway stdout:\n%s\ngateway stderr (last 8 KiB):\n%s", g.Stdout(), tail(g.Stderr(), 8<<10))
+		}
+	})
+	return g
+}
+
+// StartGatewayMain starts a gateway outside a test, for TestMain (e.g. to
+// run Example functions against a live gateway). The caller must Stop it.
+func StartGatewayMain(args ...string) (*Gateway, error) {
+	buildOnce.Do(build)
+	if buildErr != nil {
+		return nil, buildErr
+	}
+	return start(filepath.Join(buildDir, "qconnect"), nil, args)
+}
+
+// Stop sends SIGTERM and waits up to 15 s, then kills the process.
+func (g *Gateway) Stop() {
+	select {
+	case <-g.done:
+		return
+	default:
+	}
+	_ = g.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-g.done:
+	case <-time.After(15 * time.Second):
+		_ = g.cmd.Process.Kill()
+		<-g.done
+	}
+}
+
+func start(bin string, env, args []string) (*Gateway, error) {
 	all := append([]string{"serve"}, DefaultArgs...)
 	all = append(all, args...)
 	cmd := exec.Command(bin, all...)
@@ -145,7 +187,7 @@ func StartGatewayEnv(t testing.TB, env []string, args ...string) *Gateway {
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the gateway: %v", err)
+		return nil, fmt.Errorf("starting the gateway: %v", err)
 	}
 	go func() {
 		_ = cmd.Wait()
@@ -168,32 +210,17 @@ func StartGatewayEnv(t testing.TB, env []string, args ...string) *Gateway {
 			}
 		}
 	}()
-	t.Cleanup(func() {
-		select {
-		case <-g.done:
-		default:
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-g.done:
-			case <-time.After(15 * time.Second):
-				_ = cmd.Process.Kill()
-				<-g.done
-			}
-		}
-		if t.Failed() {
-			t.Logf("gateway stdout:\n%s\ngateway stderr (last 8 KiB):\n%s", g.Stdout(), tail(g.Stderr(), 8<<10))
-		}
-	})
 	select {
 	case u := <-found:
 		g.URL = u
 		g.Addr = strings.TrimPrefix(u, "http://")
+		return g, nil
 	case <-g.done:
-		t.Fatalf("the gateway exited before listening:\n%s", g.Stderr())
+		return nil, fmt.Errorf("the gateway exited before listening:\n%s", g.Stderr())
 	case <-time.After(90 * time.Second):
-		t.Fatalf("the gateway did not listen within 90 s:\n%s", g.Stderr())
+		g.Stop()
+		return nil, fmt.Errorf("the gateway did not listen within 90 s:\n%s", g.Stderr())
 	}
-	return g
 }
 
 func tail(s string, n int) string {
