@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/qconnect/qconnect/internal/testenv"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -28,7 +29,6 @@ const (
 	// requireBrowserEnv makes a missing Chromium a failure instead of a skip
 	// (CI sets it).
 	requireBrowserEnv = "QCONNECT_REQUIRE_BROWSER"
-	vectorsPath       = "../../shared/vectors/signing.json"
 	browserTimeout    = 90 * time.Second
 )
 
@@ -119,23 +119,10 @@ func jsLiteral(t *testing.T, v any) string {
 	return string(b)
 }
 
-type vector struct {
-	Name          string `json:"name"`
-	Verb          string `json:"verb"`
-	Path          string `json:"path"`
-	Username      string `json:"username"`
-	SessionID     string `json:"sessionId"`
-	ContentType   string `json:"contentType"`
-	Date          string `json:"date"`
-	Body          string `json:"body"`
-	BodyMD5       string `json:"bodyMd5"`
-	StringToSign  string `json:"stringToSign"`
-	Signature     string `json:"signature"`
-	Authorization string `json:"authorization"`
-}
+type vector = testenv.SigningVector
 
 func TestBrowser(t *testing.T) {
-	raw, err := os.ReadFile(vectorsPath)
+	raw, err := os.ReadFile(testenv.SigningVectorsPath())
 	if err != nil {
 		t.Fatalf("reading the signing vectors: %v (they live in ../shared/vectors beside the repository)", err)
 	}

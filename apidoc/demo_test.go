@@ -2,6 +2,7 @@ package apidoc
 
 import (
 	"encoding/json"
+	"github.com/qconnect/qconnect/internal/testenv"
 	"os"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestOpenAPIGolden(t *testing.T) {
 // TestVectorsMatchSchemas: the request bodies of the shared signing vectors
 // that call demo methods are valid requests by the generated schemas.
 func TestVectorsMatchSchemas(t *testing.T) {
-	raw, err := os.ReadFile(vectorsPath)
+	raw, err := os.ReadFile(testenv.SigningVectorsPath())
 	if err != nil {
 		t.Fatalf("reading the signing vectors: %v", err)
 	}

@@ -4,53 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/qconnect/qconnect/internal/testenv"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/qconnect/qconnect/protocol"
 )
 
-// vector is one case of shared/vectors/signing.json.
-type vector struct {
-	Name          string `json:"name"`
-	Verb          string `json:"verb"`
-	Path          string `json:"path"`
-	Username      string `json:"username"`
-	SessionID     string `json:"sessionId"`
-	ContentType   string `json:"contentType"`
-	Date          string `json:"date"`
-	Body          string `json:"body"`
-	BodyMD5       string `json:"bodyMd5"`
-	StringToSign  string `json:"stringToSign"`
-	Signature     string `json:"signature"`
-	Authorization string `json:"authorization"`
-}
+type vector = testenv.SigningVector
 
-func loadVectors(t *testing.T) []vector {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "vectors", "signing.json")
-	data, err := os.ReadFile(p)
-	if os.IsNotExist(err) {
-		t.Skipf("signing vectors not found at %s (they live in the shared/ folder beside the repository); skipping", p)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		Cases []vector `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		t.Fatalf("%s: %v", p, err)
-	}
-	if len(f.Cases) == 0 {
-		t.Fatalf("%s holds no cases", p)
-	}
-	return f.Cases
-}
+func loadVectors(t testing.TB) []vector { return testenv.SigningVectors(t) }
 
 // recorder is the http.RoundTripper under the Signer: it stands in for the
 // network only, capturing the request exactly as it would be sent.

@@ -1,47 +1,15 @@
 package protocol
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
+	"github.com/qconnect/qconnect/internal/testenv"
 	"testing"
 )
 
-type vector struct {
-	Name          string `json:"name"`
-	Verb          string `json:"verb"`
-	Path          string `json:"path"`
-	Username      string `json:"username"`
-	SessionID     string `json:"sessionId"`
-	ContentType   string `json:"contentType"`
-	Date          string `json:"date"`
-	Body          string `json:"body"`
-	BodyMD5       string `json:"bodyMd5"`
-	StringToSign  string `json:"stringToSign"`
-	Signature     string `json:"signature"`
-	Authorization string `json:"authorization"`
-}
+type vector = testenv.SigningVector
 
-// loadVectors reads the shared ground-truth signing vectors.
-func loadVectors(t testing.TB) []vector {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "vectors", "signing.json"))
-	if err != nil {
-		t.Skipf("signing vectors not found beside the repository (../shared/vectors/signing.json): %v", err)
-	}
-	var f struct {
-		Cases []vector `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		t.Fatalf("signing.json: %v", err)
-	}
-	if len(f.Cases) == 0 {
-		t.Fatal("signing.json has no cases")
-	}
-	return f.Cases
-}
+func loadVectors(t testing.TB) []vector { return testenv.SigningVectors(t) }
 
-func (v vector) input() SignInput {
+func input(v vector) SignInput {
 	return SignInput{Verb: v.Verb, Path: v.Path, Username: v.Username,
 		BodyMD5: BodyMD5([]byte(v.Body)), ContentType: v.ContentType, Date: v.Date}
 }
@@ -49,7 +17,7 @@ func (v vector) input() SignInput {
 func TestSigningVectors(t *testing.T) {
 	for _, v := range loadVectors(t) {
 		t.Run(v.Name, func(t *testing.T) {
-			in := v.input()
+			in := input(v)
 			if in.BodyMD5 != v.BodyMD5 {
 				t.Errorf("BodyMD5 = %s, want %s", in.BodyMD5, v.BodyMD5)
 			}
@@ -123,7 +91,7 @@ func BenchmarkSign(b *testing.B) {
 	body := []byte(v.Body)
 	b.ReportAllocs()
 	for b.Loop() {
-		in := v.input()
+		in := input(v)
 		in.BodyMD5 = BodyMD5(body)
 		_ = Sign(in, v.SessionID)
 	}
@@ -138,7 +106,7 @@ func BenchmarkVerify(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		in := v.input()
+		in := input(v)
 		in.BodyMD5 = BodyMD5(body)
 		if !Verify(in, v.SessionID, c.Signature) {
 			b.Fatal("verify failed")
