@@ -181,6 +181,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 func TestDemoMode(t *testing.T) {
 	g := testenv.StartGateway(t)
+	waitFor(t, "the start-up banner", func() bool { return strings.Contains(g.Stdout(), "demo mode") })
 	out := g.Stdout()
 	for _, want := range []string{g.URL, "/connect/index.html", "kxSupport", "12345678"} {
 		if !strings.Contains(out, want) {

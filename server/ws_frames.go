@@ -117,6 +117,12 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 			"the first frame on /connect/ws must be a LoginReq or an AuthReq, not %q (PROTOCOL 7)", req.Type))
 		return
 	}
+	// A session that ended between the check and bind above has no
+	// callback left to close this socket: look again.
+	if _, err := c.s.deps.Sessions.Get(c.ctx, c.session.ID); err != nil {
+		c.closeWith(closeUnauthorized, "the session ended (logout, expiry or a newer login); log in again")
+		return
+	}
 	c.s.log.Info("websocket open", "user", c.user, "remote", c.remote, "via", req.Type)
 }
 

@@ -425,3 +425,31 @@ func TestWSSlowConsumer(t *testing.T) {
 		t.Fatalf("stats %+v: the slow subscription was not dropped", st)
 	}
 }
+
+// TestWSDeadPeerClosed: a client that answers no ping (it does not read, so
+// its library sends no pong) is closed after WSPongTimeout, and the socket's
+// resources are released.
+func TestWSDeadPeerClosed(t *testing.T) {
+	ts, s, _ := wsTestServer(t, Config{WSPingInterval: 100 * time.Millisecond, WSPongTimeout: 300 * time.Millisecond})
+	c := dialWS(t, ts)
+	c.login("alice")
+	c.send("SubscribeReq", []any{map[string]any{"method": "t/sub"}})
+	time.Sleep(1500 * time.Millisecond) // not reading: pings go unanswered
+	open := func() int {
+		s.ws.mu.Lock()
+		defer s.ws.mu.Unlock()
+		return len(s.ws.conns)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for open() != 0 || s.StreamStats().Subscriptions != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dead socket is still open: %d sockets, %+v", open(), s.StreamStats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for {
+		if _, err := c.read(); err != nil {
+			return // closed
+		}
+	}
+}

@@ -4,6 +4,8 @@
 //	qconnect call       log in, call a method, print or export the result
 //	qconnect methods    list the methods a user may call
 //	qconnect users      manage the users file (add, passwd, remove, list)
+//	qconnect subscribe  print the updates of a streaming method until Ctrl-C
+//	qconnect publish    publish rows from CSV or NDJSON to a publishing method
 //
 // Each command lives in its own file as an options struct plus a run function;
 // I/O streams come from an env value so that tests can drive commands in
@@ -64,6 +66,8 @@ func commands() []command {
 		{"call", "log in, call a method, print or export the result, log out", runCall},
 		{"methods", "list the methods a user may call, with their parameters", runMethods},
 		{"users", "manage the users file: add, passwd, remove, list", runUsers},
+		{"subscribe", "log in, subscribe to a streaming method, print updates until Ctrl-C", runSubscribe},
+		{"publish", "log in, publish rows from a CSV or NDJSON file or stdin to a publishing method", runPublish},
 	}
 }
 

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"time"
+
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/feed"
+	"github.com/qconnect/qconnect/server"
+)
+
+// Environment variables of the WebSocket and demo feed settings of
+// `qconnect serve` (PROTOCOL 7).
+const (
+	envWSFirstFrame = "QCONNECT_WS_FIRST_FRAME_TIMEOUT"
+	envWSPing       = "QCONNECT_WS_PING_INTERVAL"
+	envWSPong       = "QCONNECT_WS_PONG_TIMEOUT"
+	envWSMaxFrame   = "QCONNECT_WS_MAX_FRAME"
+	envWSQueue      = "QCONNECT_WS_QUEUE_BYTES"
+	envWSMaxSubs    = "QCONNECT_WS_MAX_SUBSCRIPTIONS"
+	envDemoFeed     = "QCONNECT_DEMO_FEED"
+	envDemoFeedRate = "QCONNECT_DEMO_FEED_RATE"
+)
+
+// wsOptions are the WebSocket and demo feed settings of `qconnect serve`.
+type wsOptions struct {
+	firstFrame, ping, pong time.Duration
+	maxFrame, queue        int64
+	maxSubs                int
+	demoFeed               bool
+	demoFeedRate           float64
+}
+
+func (o *wsOptions) flags(fs *flag.FlagSet, s *settings) {
+	fs.DurationVar(&o.firstFrame, "ws-first-frame-timeout", 10*time.Second, s.add("ws-first-frame-timeout", envWSFirstFrame, "a WebSocket must send LoginReq or AuthReq within this, else it is closed with 4401"))
+	fs.DurationVar(&o.ping, "ws-ping-interval", 30*time.Second, s.add("ws-ping-interval", envWSPing, "how often the gateway pings each WebSocket"))
+	fs.DurationVar(&o.pong, "ws-pong-timeout", 60*time.Second, s.add("ws-pong-timeout", envWSPong, "a WebSocket that has not answered a ping (or taken a frame) in this long is closed"))
+	fs.Int64Var(&o.maxFrame, "ws-max-frame", 1<<20, s.add("ws-max-frame", envWSMaxFrame, "largest WebSocket frame in bytes, in and out (results and snapshots are cut to it with truncated:true)"))
+	fs.Int64Var(&o.queue, "ws-queue-bytes", 8<<20, s.add("ws-queue-bytes", envWSQueue, "outbound queue per WebSocket in bytes; a client further behind gets slowConsumer and close 4008"))
+	fs.IntVar(&o.maxSubs, "ws-max-subscriptions", 100, s.add("ws-max-subscriptions", envWSMaxSubs, "subscriptions per WebSocket"))
+	fs.BoolVar(&o.demoFeed, "demo-feed", true, s.add("demo-feed", envDemoFeed, "in demo mode, publish a monMem sample per server every second and trades and quotes (false: off)"))
+	fs.Float64Var(&o.demoFeedRate, "demo-feed-rate", 20, s.add("demo-feed-rate", envDemoFeedRate, "demo feed trades per second (quotes are 3×)"))
+}
+
+// apply copies the WebSocket limits into the server's configuration.
+func (o *wsOptions) apply(c *server.Config) {
+	c.WSFirstFrameTimeout, c.WSPingInterval, c.WSPongTimeout = o.firstFrame, o.ping, o.pong
+	c.WSMaxFrameBytes, c.WSQueueBytes, c.WSMaxSubscriptions = o.maxFrame, o.queue, o.maxSubs
+}
+
+func (o *wsOptions) validate() error {
+	switch {
+	case o.firstFrame <= 0 || o.ping <= 0 || o.pong <= 0:
+		return usageErrorf("--ws-first-frame-timeout, --ws-ping-interval and --ws-pong-timeout must be positive")
+	case o.maxFrame < 4<<10:
+		return usageErrorf("--ws-max-frame must be at least 4096 bytes")
+	case o.queue < 2*o.maxFrame:
+		return usageErrorf("--ws-queue-bytes must be at least twice --ws-max-frame (%d)", 2*o.maxFrame)
+	case o.maxSubs < 1:
+		return usageErrorf("--ws-max-subscriptions must be at least 1")
+	case o.demoFeedRate < 0 || o.demoFeedRate > feed.MaxRate:
+		return usageErrorf("--demo-feed-rate must be 0 to %d trades per second", feed.MaxRate)
+	}
+	return nil
+}
+
+// startFeed runs the demo feed through the gateway's publish path until
+// ctx ends, when demo mode and --demo-feed are on.
+func (o *wsOptions) startFeed(ctx context.Context, demo bool, srv *server.Server, backend qconnect.Backend, log *slog.Logger) {
+	if !demo || !o.demoFeed {
+		return
+	}
+	f := feed.New(ctx, feed.Config{Publish: srv.Publish, Backend: backend, Rate: o.demoFeedRate, Seed: uint64(time.Now().UnixNano()), Logger: log})
+	log.Info("demo feed on", "tradesPerSecond", o.demoFeedRate, "monMemEvery", "1s")
+	go f.Run(ctx)
+}

@@ -1,0 +1,89 @@
+package stream
+
+import (
+	"time"
+
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/protocol"
+)
+
+// Batch is one update of an upstream: rows in the streaming method's column
+// order and their JSON, encoded once and shared by every subscription of the
+// upstream. A Batch and its slices are immutable.
+type Batch struct {
+	Columns []qconnect.Column
+	Rows    [][]any
+	// JSON is Rows as a JSON array of row objects (PROTOCOL 4.3), ready to
+	// be the msg of an UpdateMsg.
+	JSON []byte
+	// Time is when the hub made the batch (the publish, or the end of a
+	// conflation interval).
+	Time time.Time
+}
+
+// RowEncoder writes rows of fixed columns as JSON objects (PROTOCOL 4.3),
+// keys in column order. It is safe for concurrent use.
+type RowEncoder struct {
+	cols []qconnect.Column
+	keys [][]byte // `"name":` per column, with a leading ',' after the first
+}
+
+// NewRowEncoder returns an encoder for rows of cols.
+func NewRowEncoder(cols []qconnect.Column) *RowEncoder {
+	e := &RowEncoder{cols: cols, keys: make([][]byte, len(cols))}
+	for i, c := range cols {
+		var k []byte
+		if i > 0 {
+			k = append(k, ',')
+		}
+		k = protocol.AppendJSONString(k, c.Name)
+		e.keys[i] = append(k, ':')
+	}
+	return e
+}
+
+// Columns are the encoder's columns.
+func (e *RowEncoder) Columns() []qconnect.Column { return e.cols }
+
+// AppendRow appends row as a JSON object. A row shorter than the columns
+// has nulls for the missing values.
+func (e *RowEncoder) AppendRow(dst []byte, row []any) []byte {
+	dst = append(dst, '{')
+	for i, c := range e.cols {
+		dst = append(dst, e.keys[i]...)
+		var v any
+		if i < len(row) {
+			v = row[i]
+		}
+		dst = protocol.AppendJSON(dst, c.Type, v)
+	}
+	return append(dst, '}')
+}
+
+// batches encodes rows into batches whose JSON is at most max bytes. A
+// single row whose JSON alone is longer gets a batch of its own: a row is
+// never split.
+func (e *RowEncoder) batches(rows [][]any, max int, now time.Time) []*Batch {
+	var out []*Batch
+	buf := make([]byte, 0, min(max, 64<<10))
+	buf = append(buf, '[')
+	start := 0
+	var row []byte
+	for i, r := range rows {
+		row = e.AppendRow(row[:0], r)
+		if i > start && len(buf)+1+len(row)+1 > max {
+			out = append(out, &Batch{Columns: e.cols, Rows: rows[start:i:i], JSON: append(buf, ']'), Time: now})
+			buf = make([]byte, 0, min(max, 64<<10))
+			buf = append(buf, '[')
+			start = i
+		}
+		if i > start {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, row...)
+	}
+	if len(rows) > start {
+		out = append(out, &Batch{Columns: e.cols, Rows: rows[start:], JSON: append(buf, ']'), Time: now})
+	}
+	return out
+}
