@@ -136,7 +136,10 @@ func TestBrowser(t *testing.T) {
 
 	ctx := browser(t)
 	cat := handCatalog(t)
-	srv := httptest.NewServer(newDocs(t, cat, Options{ProtocolDoc: []byte("# Protocol\n")}).Handler())
+	docs := newDocs(t, cat, Options{ProtocolDoc: []byte("# Protocol\n")})
+	pub, _ := cat.Lookup("marketData", "publishTrade")
+	gw := &fakeGateway{username: "tester", sessionID: exampleSession, publishPath: pub.Path()}
+	srv := httptest.NewServer(gw.handler(docs.Handler()))
 	t.Cleanup(srv.Close)
 	con := watchConsole(ctx)
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+indexPath)); err != nil {
@@ -311,7 +314,7 @@ func TestBrowser(t *testing.T) {
 		if dir := t.ArtifactDir(); dir != "" {
 			eval[bool](t, ctx, `(() => { for (const d of document.querySelectorAll("details.try-it")) d.open = true; return true; })()`)
 			for name, sel := range map[string]string{"top": "#top", "method": "#m-monPublic-getMem h4:nth-of-type(3)",
-				"try": "#m-monPublic-allTypes details.try-it"} {
+				"try": "#m-monPublic-allTypes details.try-it", "publish": "#m-marketData-publishTrade details.try-it"} {
 				eval[bool](t, ctx, `(() => { document.querySelector(`+jsLiteral(t, sel)+`).scrollIntoView(); return true; })()`)
 				shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 				if err != nil {
@@ -322,6 +325,11 @@ func TestBrowser(t *testing.T) {
 				}
 			}
 		}
+	})
+
+	// Last: it logs in, which the checks above assume has not happened.
+	t.Run("publish form", func(t *testing.T) {
+		testPublishForm(t, ctx, gw, loadOpenAPI(t, docs.OpenAPI()), pub)
 	})
 
 	if p := con.problems(); len(p) > 0 {

@@ -68,10 +68,20 @@ func handCatalog(t testing.TB) *qconnect.Catalog {
 			Stream: &qconnect.StreamSpec{Table: "trade", Key: "sym", Filters: map[string]string{"syms": "sym"}},
 		},
 		{
-			Group: "marketData", Name: "publishTrade", Description: "Append trades.", Publish: true,
-			Params:  []qconnect.Param{{Name: "rows", Type: qconnect.Dict, Required: true}},
-			Columns: []qconnect.Column{{Name: "count", Type: qconnect.Long}},
-			Stream:  &qconnect.StreamSpec{Table: "trade"},
+			// A publishing method takes rows shaped by its columns and no
+			// parameters (the catalog loader refuses params on one); its
+			// columns cover every column type, for the example rows.
+			Group: "marketData", Name: "publishTrade", Description: "Append trades. Needs a write grant.", Publish: true,
+			Columns: []qconnect.Column{
+				{Name: "time", Type: qconnect.Timestamp}, {Name: "sym", Type: qconnect.Symbol},
+				{Name: "price", Type: qconnect.Float}, {Name: "size", Type: qconnect.Long},
+				{Name: "lots", Type: qconnect.Int}, {Name: "venue", Type: qconnect.Short},
+				{Name: "fee", Type: qconnect.Real}, {Name: "note", Type: qconnect.String},
+				{Name: "side", Type: qconnect.Char}, {Name: "day", Type: qconnect.Date},
+				{Name: "at", Type: qconnect.Time}, {Name: "age", Type: qconnect.Timespan},
+				{Name: "ok", Type: qconnect.Boolean}, {Name: "ref", Type: qconnect.GUID},
+			},
+			Stream: &qconnect.StreamSpec{Table: "trade"},
 		},
 	}
 	cat, err := qconnect.NewCatalog(methods)

@@ -10,25 +10,33 @@
 // default, constraints, description), result columns, an example request
 // envelope whose values satisfy the declaration, and the qconnect command
 // line that makes the same call. Streaming methods are WebSocket
-// subscriptions and show their SubscribeReq frame instead. A "How to log in
-// and sign" section explains PROTOCOL 2 and 3.1 with a worked example
-// computed by package protocol.
+// subscriptions and show their SubscribeReq frame instead. Publishing
+// methods take rows, not parameters: their card shows the rows envelope
+// msg [{"rows": [...]}] with example rows built from the declared columns,
+// the WebSocket ExecuteReq with params {"rows": [...]}, and the
+// `qconnect publish` command line. A "How to log in and sign" section
+// explains PROTOCOL 2 and 3.1 with a worked example computed by package
+// protocol.
 //
 // The page's script (assets/app.js, no framework) logs in, keeps the session
 // id in a module variable only (never in storage, cookies or URLs), signs
 // each call in the browser (MD5 from assets/md5.js, HMAC-SHA1 from
 // WebCrypto, so it needs HTTPS or localhost), calls the real
 // /connect/api/... endpoints and shows results as a table with a CSV
-// download. window.qconnect exposes md5, stringToSign, sign, authorization,
-// toCSV and readParams for scripts and tests. Nothing is loaded from other
+// download; a publish form sends the rows of its JSON textarea as
+// msg [{"rows": [...]}], signed like any call, and shows "N rows published".
+// window.qconnect exposes md5, stringToSign, sign, authorization, toCSV,
+// readParams and readRows for scripts and tests. Nothing is loaded from other
 // origins and the Content-Security-Policy forbids inline script, so the page
 // works offline.
 //
 // DOM hooks for end-to-end tests: #login-username, #login-password,
 // #login-submit, #login-status, #session, #session-user, #logout,
 // #filter; article.method#m-<group>-<method>[data-method="group/method"];
-// form.try[data-method] with inputs [data-param=<name>], button.call and
-// .result, which receives .result-summary ("N rows", "(truncated)"),
+// form.try[data-method] with inputs [data-param=<name>] (a publish form,
+// form.try[data-publish="true"], has one textarea[data-rows] instead),
+// button.call and .result, which receives .result-summary ("N rows",
+// "(truncated)", "N rows published"),
 // table.result-table, button.download-csv, or .error with .error-code,
 // .error-message and ul.error-details.
 //
@@ -40,7 +48,9 @@
 // rows and envelopes; and kin-openapi, the validator of the tests, loads and
 // validates 3.1 documents, including examples against their schemas with
 // its JSON Schema 2020-12 validator. One POST operation per non-streaming
-// method (operationId group_method), the auth and meta endpoints, one shared
+// method (operationId group_method; a publishing method's request is
+// msg [{"rows": [<group>_<method>_Row, ...]}] and its answer
+// msg [{"rows": N}], JSON only), the auth and meta endpoints, one shared
 // error envelope, and the signature as an apiKey security scheme on the
 // Authorization header. Keys and paths come in a fixed order, so the output
 // is byte-for-byte deterministic (testdata/openapi.golden.json).

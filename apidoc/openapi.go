@@ -21,8 +21,9 @@ func schemaRef(name string) *object { return ref("schemas", name) }
 
 // buildOpenAPI builds the OpenAPI document of the catalog. Paths come in a
 // fixed order: the auth and meta endpoints, then the catalog's non-streaming
-// methods in declaration order. Streaming methods are WebSocket
-// subscriptions, which OpenAPI cannot describe; their group's tag lists them.
+// methods in declaration order (publishing methods with their rows form,
+// publishOperation). Streaming methods are WebSocket subscriptions, which
+// OpenAPI cannot describe; their group's tag lists them.
 func buildOpenAPI(cat *qconnect.Catalog, opts Options) (*object, error) {
 	server := opts.ServerURL
 	if server == "" {
@@ -41,7 +42,11 @@ func buildOpenAPI(cat *qconnect.Catalog, opts Options) (*object, error) {
 			streamingOf[m.Group] = append(streamingOf[m.Group], m.Name)
 			continue
 		}
-		op, err := methodOperation(m, schemas)
+		operation := methodOperation
+		if m.Publish {
+			operation = publishOperation
+		}
+		op, err := operation(m, schemas)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +124,8 @@ const signingDescription = "Every request except login is signed with the sessio
 	"DATE the envelope's `date` (IMF-fixdate, within 300 s of the server clock). Use a fresh `id` " +
 	"(UUID v4) per request: a reused id is rejected as a replay."
 
-// methodOperation builds the POST operation of a non-streaming method and
+// methodOperation builds the POST operation of a method call (neither
+// streaming nor publishing) and
 // adds its schemas (<group>_<method>_Params, _Row, _Request, _Response).
 func methodOperation(m *qconnect.Method, schemas *object) (*object, error) {
 	base := m.Group + "_" + m.Name
@@ -141,21 +147,10 @@ func methodOperation(m *qconnect.Method, schemas *object) (*object, error) {
 	}
 	params.set("additionalProperties", false)
 
-	row := &object{}
-	var cols []any
-	for _, c := range m.Columns {
-		s, err := columnSchema(c)
-		if err != nil {
-			return nil, fmt.Errorf("apidoc: %s: method %s: %w", m.Pos, m.FullName(), err)
-		}
-		row.set(c.Name, s)
-		cols = append(cols, c.Name)
+	row, err := rowSchema(m, true)
+	if err != nil {
+		return nil, err
 	}
-	rowSchema := obj("type", "object", "properties", row)
-	if len(cols) > 0 {
-		rowSchema.set("required", cols)
-	}
-	rowSchema.set("additionalProperties", false)
 
 	msg := obj("type", "array", "items", schemaRef(base+"_Params"))
 	if len(required) > 0 {
@@ -163,12 +158,10 @@ func methodOperation(m *qconnect.Method, schemas *object) (*object, error) {
 	}
 	msg.set("maxItems", 1)
 	msg.set("description", "[] for no parameters, or exactly one object: the parameter dictionary.")
-	request := requestEnvelope(obj("type", "string", "minLength", 1, "maxLength", 64,
-		"description", "The method name + `Req` (servers accept any non-empty value).",
-		"examples", []any{requestType(m)}), msg)
+	request := requestEnvelope(requestTypeSchema(m), msg)
 
 	schemas.set(base+"_Params", params)
-	schemas.set(base+"_Row", rowSchema)
+	schemas.set(base+"_Row", row)
 	schemas.set(base+"_Request", request)
 	schemas.set(base+"_Response", responseEnvelope(m.Name+"Resp",
 		obj("type", "array", "items", schemaRef(base+"_Row")), true))
@@ -183,9 +176,6 @@ func methodOperation(m *qconnect.Method, schemas *object) (*object, error) {
 		op.set("summary", sum)
 	}
 	desc := strings.TrimSpace(m.Description)
-	if m.Publish {
-		desc = strings.TrimSpace(desc + "\n\nPublishes rows to the stream of this group.")
-	}
 	if desc != "" && desc != sum {
 		op.set("description", desc)
 	}
@@ -205,6 +195,35 @@ func methodOperation(m *qconnect.Method, schemas *object) (*object, error) {
 		))
 	op.set("responses", withErrors(obj("200", ok), methodStatuses))
 	return op, nil
+}
+
+// rowSchema is the schema of one row of m: column → value (PROTOCOL 4.3),
+// no other keys. requireAll makes every column required, as in a result
+// row; a published row may leave columns out (they are stored as null).
+func rowSchema(m *qconnect.Method, requireAll bool) (*object, error) {
+	props := &object{}
+	var cols []any
+	for _, c := range m.Columns {
+		s, err := columnSchema(c)
+		if err != nil {
+			return nil, fmt.Errorf("apidoc: %s: method %s: %w", m.Pos, m.FullName(), err)
+		}
+		props.set(c.Name, s)
+		cols = append(cols, c.Name)
+	}
+	row := obj("type", "object", "properties", props)
+	if requireAll && len(cols) > 0 {
+		row.set("required", cols)
+	}
+	row.set("additionalProperties", false)
+	return row, nil
+}
+
+// requestTypeSchema is the schema of the envelope type of a call of m.
+func requestTypeSchema(m *qconnect.Method) *object {
+	return obj("type", "string", "minLength", 1, "maxLength", 64,
+		"description", "The method name + `Req` (servers accept any non-empty value).",
+		"examples", []any{requestType(m)})
 }
 
 // summary is the first sentence of a description, at most 120 characters.

@@ -131,6 +131,10 @@ func TestOpenAPIHandCatalog(t *testing.T) {
 				t.Errorf("%s: %s response does not reference the ErrorEnvelope schema", m.FullName(), status)
 			}
 		}
+		if m.Publish {
+			checkPublishOperation(t, doc, m, op)
+			continue
+		}
 		params := doc.Components.Schemas[m.Group+"_"+m.Name+"_Params"].Value
 		for _, p := range m.Params {
 			if params.Properties[p.Name] == nil {
@@ -261,6 +265,7 @@ func TestOpenAPIResponseSchemas(t *testing.T) {
 		"timespan form":  strings.Replace(row, `"0D01:02:03.500000000"`, `"1h2m3.5s"`, 1),
 		"time form":      strings.Replace(row, `"15:59:00.123"`, `"15:59"`, 1),
 		"short range":    strings.Replace(row, `"h":3`, `"h":40000`, 1),
+		"guid form":      strings.Replace(row, `"e133598e-7b9e-429a-b3e5-bda881c47024"`, `"e133598e"`, 1),
 		"missing column": strings.Replace(row, `"b":true,`, ``, 1),
 		"extra column":   row + `,"zz":1`,
 	} {
@@ -286,6 +291,9 @@ func TestOpenAPIResponseSchemas(t *testing.T) {
 // server accepts.
 func TestExamplesBind(t *testing.T) {
 	for _, m := range append(handCatalog(t).Methods, demoCatalog(t).Methods...) {
+		if m.Publish {
+			continue // rows, not parameters: TestExampleRowsDecode
+		}
 		ex, err := exampleParams(m)
 		if err != nil {
 			t.Fatal(err)

@@ -41,6 +41,8 @@ type methodView struct {
 	Params                                            []paramView
 	Columns                                           []qconnect.Column
 	Example                                           string // REST envelope or SubscribeReq frame, indented
+	Execute                                           string // publish: the WebSocket ExecuteReq frame, indented
+	Rows                                              string // publish: the Try-it rows, a JSON array one row per line
 	CLI                                               string
 	Fields                                            []fieldView
 	Search                                            string // lower-case text the filter box matches
@@ -157,6 +159,9 @@ func methodPage(m *qconnect.Method) (*methodView, []byte, error) {
 		exv, _ := ex.get(p.Name)
 		mv.Fields = append(mv.Fields, field(mv.ID, p, exv))
 	}
+	if m.Publish {
+		return publishPage(m, mv)
+	}
 	var env *object
 	if m.Streaming {
 		env = subscribeFrame(m, ex)
@@ -171,6 +176,31 @@ func methodPage(m *qconnect.Method) (*methodView, []byte, error) {
 		return nil, nil, err
 	}
 	if mv.CLI, err = commandLine(m, ex); err != nil {
+		return nil, nil, err
+	}
+	return mv, compact, nil
+}
+
+// publishPage completes the view of a publishing method: the rows envelope,
+// the WebSocket ExecuteReq frame, the qconnect publish command line and the
+// Try-it rows. It returns the compact example request body.
+func publishPage(m *qconnect.Method, mv *methodView) (*methodView, []byte, error) {
+	rows, err := exampleRows(m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("apidoc: %w", err)
+	}
+	if mv.Example, err = prettyRows(publishEnvelope, m, rows); err != nil {
+		return nil, nil, err
+	}
+	if mv.Execute, err = prettyRows(executeFrame, m, rows); err != nil {
+		return nil, nil, err
+	}
+	if mv.Rows, err = rowsText(rows, ""); err != nil {
+		return nil, nil, err
+	}
+	mv.CLI = publishCommandLine(m)
+	compact, err := marshal(publishEnvelope(m, rows), false)
+	if err != nil {
 		return nil, nil, err
 	}
 	return mv, compact, nil

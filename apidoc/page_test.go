@@ -137,6 +137,13 @@ func checkPageLists(t *testing.T, cat *qconnect.Catalog) {
 		if !strings.Contains(card, `<code class="path">`+m.Path()+`</code>`) {
 			t.Errorf("%s: path %s not shown", m.FullName(), m.Path())
 		}
+		if m.Publish {
+			checkPublishCard(t, m, card)
+			continue
+		}
+		if strings.Contains(card, "data-publish") || strings.Contains(card, "data-rows") {
+			t.Errorf("%s: a call has a publish form", m.FullName())
+		}
 		env, _ := prettyEnvelope(exampleEnvelope(m, ex))
 		if !strings.Contains(text, env) {
 			t.Errorf("%s: example request missing; want\n%s", m.FullName(), env)

@@ -20,6 +20,9 @@ const timespanParamPattern = `^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|Âµs|Î
 const (
 	timespanColumnPattern = `^-?[0-9]+D[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}$`
 	timeColumnPattern     = `^-?[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}$`
+	// guidColumnPattern is the canonical UUID form; "format": "uuid" says
+	// the same, but many validators do not check formats.
+	guidColumnPattern = `^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`
 )
 
 // paramSchema is the JSON Schema of a declared parameter (PROTOCOL 4.2). A
@@ -155,7 +158,7 @@ func columnSchema(c qconnect.Column) (*object, error) {
 	case qconnect.Timespan:
 		return obj("type", nullable("string"), "pattern", timespanColumnPattern), nil
 	case qconnect.GUID:
-		return obj("type", nullable("string"), "format", "uuid"), nil
+		return obj("type", nullable("string"), "format", "uuid", "pattern", guidColumnPattern), nil
 	}
 	return nil, fmt.Errorf("column %q has type %q, which is not a column type of PROTOCOL 4.3", c.Name, c.Type)
 }

@@ -156,6 +156,40 @@ export function readParams(form) {
   return { params, problems };
 }
 
+/**
+ * readRows reads the rows textarea of a publish form (data-publish="true")
+ * into the msg of a publish, [{rows: [...]}] (PROTOCOL 7, appendix 12): a
+ * non-empty JSON array of row objects. Returns {msg, problems}; msg is null
+ * when there are problems.
+ */
+export function readRows(form) {
+  const input = form.querySelector('[data-rows]');
+  const problems = [];
+  if (!input) return { msg: null, problems: ['this form has no rows input'] };
+  let rows;
+  try {
+    rows = JSON.parse(input.value, (key, value, context) => {
+      if (typeof value === 'number' && !Number.isSafeInteger(value) && context &&
+          typeof context.source === 'string' && /^-?\d+$/.test(context.source)) {
+        problems.push(`${key}: ${context.source} is too large for this form; use the command line (qconnect publish)`);
+      }
+      return value;
+    });
+  } catch (e) {
+    return { msg: null, problems: [`rows: not valid JSON (${e.message})`] };
+  }
+  if (!Array.isArray(rows)) {
+    problems.push('rows: write a JSON array of row objects, [{"column": value, ...}, ...]');
+  } else if (rows.length === 0) {
+    problems.push('rows: add at least one row object');
+  } else {
+    rows.forEach((r, i) => {
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) problems.push(`rows[${i}]: must be an object of column → value`);
+    });
+  }
+  return problems.length ? { msg: null, problems } : { msg: [{ rows }], problems };
+}
+
 // ---- HTTP ----
 
 async function readBounded(res, limit) {
@@ -310,6 +344,15 @@ function renderRows(box, out, method, elapsed) {
   box.replaceChildren(...parts);
 }
 
+// renderPublished shows the answer of a publish, msg [{"rows": N}].
+function renderPublished(box, out, elapsed) {
+  const m = Array.isArray(out.envelope.msg) ? out.envelope.msg[0] : null;
+  const n = m && typeof m.rows === 'number' ? m.rows : 0;
+  box.replaceChildren(el('div', { class: 'result-bar' },
+    el('span', { class: 'result-summary' }, `${n} ${n === 1 ? 'row' : 'rows'} published`),
+    el('span', { class: 'muted' }, ` · ${Math.round(elapsed)} ms`)));
+}
+
 function download(name, text) {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
   const a = el('a', { href: url, download: name });
@@ -360,17 +403,28 @@ function setupForms() {
       e.preventDefault();
       const box = form.querySelector('.result');
       const btn = form.querySelector('button.call');
-      const { params, problems } = readParams(form);
+      const publish = form.dataset.publish === 'true';
+      let msg;
+      let problems;
+      if (publish) {
+        ({ msg, problems } = readRows(form));
+      } else {
+        let params;
+        ({ params, problems } = readParams(form));
+        msg = Object.keys(params).length ? [params] : [];
+      }
       if (problems.length) {
         renderError(box, new CallError('form', 'fix these inputs first', problems));
         return;
       }
       btn.disabled = true;
-      box.replaceChildren(el('p', { class: 'muted' }, 'Calling…'));
+      box.replaceChildren(el('p', { class: 'muted' }, publish ? 'Publishing…' : 'Calling…'));
       const t0 = performance.now();
       try {
-        const out = await callSigned(form.dataset.path, form.dataset.type, Object.keys(params).length ? [params] : []);
-        if (out.envelope.success) {
+        const out = await callSigned(form.dataset.path, form.dataset.type, msg);
+        if (out.envelope.success && publish) {
+          renderPublished(box, out, performance.now() - t0);
+        } else if (out.envelope.success) {
           renderRows(box, out, form.dataset.method, performance.now() - t0);
         } else {
           const err = wireError(out);
@@ -473,6 +527,7 @@ window.qconnect = Object.freeze({
   authorization,
   toCSV,
   readParams,
+  readRows,
   username: () => (session ? session.username : null),
 });
 
