@@ -12,7 +12,7 @@ go build -o "$out/qconnect" ./cmd/qconnect
 go build -o "$out/load" ./bench/load
 
 "$out/qconnect" serve --listen 127.0.0.1:18080 --demo-size 10000 --max-sessions-per-user 64 \
-  --rate-per-user 1000000 --rate-burst 1000000 >"$out/gw.out" 2>"$out/gw.log" &
+  --rate-per-user 1000000 --rate-burst 1000000 --demo-feed=false >"$out/gw.out" 2>"$out/gw.log" &
 "$out/load" bare -listen 127.0.0.1:19090 >"$out/bare.out" 2>&1 &
 for i in $(seq 100); do
   grep -q listening "$out/gw.out" 2>/dev/null && grep -q listening "$out/bare.out" 2>/dev/null && break

@@ -31,6 +31,9 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request, a *authed) {
 		s.writeError(w, r, a.reply(), err)
 		return
 	}
+	if s.overRate(w, r, a) {
+		return
+	}
 	if m.Publish {
 		s.handlePublish(w, r, a, m)
 		return

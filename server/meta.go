@@ -36,6 +36,9 @@ type paramInfo struct {
 // handleMethods lists the methods the caller may call.
 func (s *Server) handleMethods(w http.ResponseWriter, r *http.Request, a *authed) {
 	setRequestInfo(r, func(i *requestInfo) { i.method = "meta/methods" })
+	if s.overRate(w, r, a) {
+		return
+	}
 	dir := s.deps.Users.Current()
 	out := []methodInfo{}
 	for _, m := range s.deps.Catalog.Methods {

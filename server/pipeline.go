@@ -96,12 +96,7 @@ func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed
 			return
 		}
 		setRequestInfo(r, func(i *requestInfo) { i.user = cred.Username })
-		ctx := r.Context()
-		if err := s.limits.allowRate(cred.Username, now); err != nil {
-			s.writeError(w, r, rp, err)
-			return
-		}
-		if err := s.deps.Sessions.Touch(ctx, sess.ID); err != nil {
+		if err := s.deps.Sessions.Touch(r.Context(), sess.ID); err != nil {
 			s.writeError(w, r, rp, err)
 			return
 		}
@@ -156,6 +151,17 @@ func (s *Server) checkClock(sent string, date, now time.Time) error {
 			sent, s.cfg.ClockSkew, protocol.FormatDate(now))
 	}
 	return nil
+}
+
+// overRate answers rateLimited and reports true when the caller is over the
+// per-user request rate. In PROTOCOL 3.3 order it comes after the method,
+// entitlement and parameter checks, so handlers call it at that point.
+func (s *Server) overRate(w http.ResponseWriter, r *http.Request, a *authed) bool {
+	if err := s.limits.allowRate(a.user, a.now); err != nil {
+		s.writeError(w, r, a.reply(), err)
+		return true
+	}
+	return false
 }
 
 // requestPath is the path exactly as sent on the request line, without the

@@ -111,6 +111,9 @@ func (s *Server) checkThrottle(user, addr string, now time.Time) error {
 // handleLogout ends the session (PROTOCOL 5).
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, a *authed) {
 	setRequestInfo(r, func(i *requestInfo) { i.method = "auth/logout" })
+	if s.overRate(w, r, a) {
+		return
+	}
 	if err := s.deps.Sessions.End(r.Context(), a.session.ID); err != nil {
 		s.writeError(w, r, a.reply(), err)
 		return
@@ -121,6 +124,9 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, a *authed)
 // handlePing reports the session's idle timeout and expiry (PROTOCOL 5).
 func (s *Server) handlePing(w http.ResponseWriter, r *http.Request, a *authed) {
 	setRequestInfo(r, func(i *requestInfo) { i.method = "auth/ping" })
+	if s.overRate(w, r, a) {
+		return
+	}
 	sess := a.session
 	sess.LastSeen = a.now
 	s.writeOK(w, a.reply(), []any{map[string]any{
