@@ -230,6 +230,13 @@ func (s *Sessions) Expiry(sess Session) time.Time {
 	return idle
 }
 
+// Deadline is the session's absolute expiry, Created + MaxLifetime: the
+// "expires" of LoginResp and PingResp (PROTOCOL 2 and 5). Idle expiry comes
+// earlier when the session is not used for IdleTimeout.
+func (s *Sessions) Deadline(sess Session) time.Time {
+	return sess.Created.Add(s.cfg.MaxLifetime)
+}
+
 func (s *Sessions) expired(sess Session, now time.Time) bool {
 	return !now.Before(s.Expiry(sess))
 }

@@ -134,8 +134,11 @@ func TestCheckOrder(t *testing.T) {
 			alice.call("/connect/api/test/slowish", []any{})
 		}()
 		<-started
+		// Let the slow call take the only slot first; a probe that won the
+		// race would make the slow call itself the busy one.
+		time.Sleep(500 * time.Millisecond)
 		var r *result
-		deadline := time.Now().Add(2 * time.Second)
+		deadline := time.Now().Add(3 * time.Second)
 		for time.Now().Before(deadline) {
 			r = alice.call(path, []any{map[string]any{"n": 1}})
 			if r.Status == 503 {

@@ -126,13 +126,13 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 	}
 	rows, err := backend.Query(ctx, qconnect.Call{Method: m, Params: params, User: a.user, Now: a.now, Limit: rowCap + 1})
 	if err != nil {
-		s.writeError(w, r, a.reply(), s.callError(ctx, m, timeout, err))
+		s.failCall(ctx, w, r, a, m, timeout, err)
 		return
 	}
 	defer rows.Close()
 	batch, err := rows.Next(ctx)
 	if err != nil && err != io.EOF {
-		s.writeError(w, r, a.reply(), s.callError(ctx, m, timeout, err))
+		s.failCall(ctx, w, r, a, m, timeout, err)
 		return
 	}
 
@@ -240,6 +240,16 @@ func statusTrailer(e *qconnect.Error) string {
 		msg = msg[:512]
 	}
 	return "error " + string(e.Code) + " " + msg
+}
+
+// failCall answers a call that failed before its first row, unless the
+// client has gone: then there is no one to answer, and the log says so.
+func (s *Server) failCall(ctx context.Context, w http.ResponseWriter, r *http.Request, a *authed, m *qconnect.Method, timeout time.Duration, err error) {
+	if r.Context().Err() != nil {
+		setRequestInfo(r, func(i *requestInfo) { i.code = "clientGone" })
+		return
+	}
+	s.writeError(w, r, a.reply(), s.callError(ctx, m, timeout, err))
 }
 
 // callError maps a backend failure to the wire: the method's deadline is a

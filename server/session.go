@@ -91,7 +91,7 @@ func (s *Server) loginResult(sess auth.Session) map[string]any {
 		"sessionId":   sess.ID,
 		"username":    sess.User,
 		"idleTimeout": int64(s.deps.Sessions.IdleTimeout() / time.Second),
-		"expires":     protocol.FormatDate(s.deps.Sessions.Expiry(sess)),
+		"expires":     protocol.FormatDate(s.deps.Sessions.Deadline(sess)),
 	}
 }
 
@@ -127,11 +127,9 @@ func (s *Server) handlePing(w http.ResponseWriter, r *http.Request, a *authed) {
 	if s.overRate(w, r, a) {
 		return
 	}
-	sess := a.session
-	sess.LastSeen = a.now
 	s.writeOK(w, a.reply(), []any{map[string]any{
 		"idleTimeout": int64(s.deps.Sessions.IdleTimeout() / time.Second),
-		"expires":     protocol.FormatDate(s.deps.Sessions.Expiry(sess)),
+		"expires":     protocol.FormatDate(s.deps.Sessions.Deadline(a.session)),
 	}})
 }
 

@@ -110,7 +110,7 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 		c.send(c.okFrame(rp, []any{map[string]any{
 			"username":    sess.User,
 			"idleTimeout": int64(c.s.deps.Sessions.IdleTimeout() / time.Second),
-			"expires":     protocol.FormatDate(c.s.deps.Sessions.Expiry(sess)),
+			"expires":     protocol.FormatDate(c.s.deps.Sessions.Deadline(sess)),
 		}}))
 	default:
 		fail(rp, qconnect.Errorf(qconnect.CodeMissingAuthorization,
@@ -205,7 +205,7 @@ func (c *wsConn) ping(rp reply) {
 	sess.LastSeen = c.s.cfg.Now()
 	c.send(c.okFrame(rp, []any{map[string]any{
 		"idleTimeout": int64(c.s.deps.Sessions.IdleTimeout() / time.Second),
-		"expires":     protocol.FormatDate(c.s.deps.Sessions.Expiry(sess)),
+		"expires":     protocol.FormatDate(c.s.deps.Sessions.Deadline(sess)),
 	}}))
 }
 

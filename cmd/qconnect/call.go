@@ -331,6 +331,7 @@ func callToFile(ctx context.Context, e *env, s *client.Session, o *callOptions) 
 		return &exitError{code: exitCallFailed, msg: fmt.Sprintf("cannot write %s: %v; check that the directory exists and is writable", partial, err)}
 	}
 	meter := newProgressMeter(e.stderr, time.Now, o.format == "csv" || o.format == "ndjson", e.isTerminal(e.stderr))
+	meter.csv = o.format == "csv"
 	fw := &firstErrWriter{w: f}
 	_, _ = io.CopyBuffer(io.MultiWriter(fw, meter), st, make([]byte, 256<<10))
 	outcome := st.Close()

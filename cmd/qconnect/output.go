@@ -314,6 +314,10 @@ type progressMeter struct {
 	now       func() time.Time
 	countRows bool
 	enabled   bool
+	// csv makes the line count skip line breaks inside quoted fields
+	// (RFC 4180), which a CSV value may contain.
+	csv     bool
+	inQuote bool
 
 	start, last time.Time
 	bytes       int64
@@ -328,7 +332,10 @@ func newProgressMeter(out io.Writer, now func() time.Time, countRows, enabled bo
 // Write counts b; it never fails.
 func (p *progressMeter) Write(b []byte) (int, error) {
 	p.bytes += int64(len(b))
-	if p.countRows {
+	switch {
+	case p.csv:
+		p.countCSV(b)
+	case p.countRows:
 		p.lines += int64(bytes.Count(b, []byte{'\n'}))
 	}
 	if p.enabled {
@@ -338,6 +345,33 @@ func (p *progressMeter) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
+}
+
+// countCSV counts the record ends in b, carrying the quote state across
+// writes. A doubled quote inside a quoted field toggles the state twice and
+// so leaves it unchanged.
+func (p *progressMeter) countCSV(b []byte) {
+	for len(b) > 0 {
+		if p.inQuote {
+			i := bytes.IndexByte(b, '"')
+			if i < 0 {
+				return
+			}
+			p.inQuote = false
+			b = b[i+1:]
+			continue
+		}
+		i := bytes.IndexAny(b, "\"\n")
+		if i < 0 {
+			return
+		}
+		if b[i] == '"' {
+			p.inQuote = true
+		} else {
+			p.lines++
+		}
+		b = b[i+1:]
+	}
 }
 
 // rows is the number of data rows seen so far.

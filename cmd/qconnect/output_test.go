@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +210,20 @@ g/live — Ticks. (streaming: subscribe over the WebSocket)
 	// Defaults decoded with UseNumber print as the number.
 	if got := paramUse(client.ParamInfo{Default: json.Number("5")}); got != "default 5" {
 		t.Errorf("paramUse = %q", got)
+	}
+}
+
+// TestProgressCountsCSVRecords: line breaks inside quoted CSV fields are not
+// records, however the bytes are split across writes.
+func TestProgressCountsCSVRecords(t *testing.T) {
+	data := "a,b\r\n\"x\ny\",1\r\n\"he said \"\"hi\"\"\n\",2\r\nplain,3\r\n"
+	for split := 0; split <= len(data); split++ {
+		p := newProgressMeter(io.Discard, time.Now, true, false)
+		p.csv = true
+		p.Write([]byte(data[:split]))
+		p.Write([]byte(data[split:]))
+		if p.rows() != 3 {
+			t.Fatalf("split at %d: %d rows, want 3", split, p.rows())
+		}
 	}
 }

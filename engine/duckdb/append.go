@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	duck "github.com/duckdb/duckdb-go/v2"
@@ -37,9 +38,14 @@ func (e *Engine) Append(ctx context.Context, table string, cols []qconnect.Colum
 		return e.translate(ctx, nil, err)
 	}
 	defer conn.Close()
-	catalog, name, err := findTable(ctx, conn, table)
-	if err != nil {
-		return e.appendError(ctx, table, err)
+	// The demo and --data tables are in the default database ("memory"):
+	// try there first, by the exact name of the tables listed at Open,
+	// without a catalog query (which costs about a millisecond).
+	catalog, name := "", e.tableName(table)
+	if name == "" {
+		if catalog, name, err = findTable(ctx, conn, table); err != nil {
+			return e.appendError(ctx, table, err)
+		}
 	}
 	names := make([]string, len(cols))
 	for i, c := range cols {
@@ -54,6 +60,14 @@ func (e *Engine) Append(ctx context.Context, table string, cols []qconnect.Colum
 			return internalError("duckdb: unexpected driver connection %T", dc)
 		}
 		app, err := duck.NewAppenderWithColumns(dconn, catalog, "main", name, names)
+		if err != nil && catalog == "" {
+			// Not in the default database: an attached file's table.
+			var ferr error
+			if catalog, name, ferr = findTable(ctx, conn, table); ferr != nil {
+				return ferr
+			}
+			app, err = duck.NewAppenderWithColumns(dconn, catalog, "main", name, names)
+		}
 		if err != nil {
 			return err
 		}
@@ -103,6 +117,21 @@ func (e *Engine) appendError(ctx context.Context, table string, err error) error
 	}
 	return &qconnect.Error{Code: qconnect.CodeAnalyticError, Cause: err,
 		Message: "storing the rows in table " + table + " failed, nothing was stored: " + e.safeMessage(err)}
+}
+
+// tableName returns the exact name of a table listed at Open that equals
+// table case-insensitively (an exact match first), or "".
+func (e *Engine) tableName(table string) string {
+	found := ""
+	for _, t := range e.tables {
+		if t == table {
+			return t
+		}
+		if found == "" && strings.EqualFold(t, table) {
+			found = t
+		}
+	}
+	return found
 }
 
 // errNoTable is the cause of an append to a table that does not exist.

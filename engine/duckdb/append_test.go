@@ -85,3 +85,15 @@ func TestAppendErrors(t *testing.T) {
 		t.Fatalf("a cancelled append stored %d rows", n)
 	}
 }
+
+// BenchmarkAppendOneRow is the cost of a one-row publish's storage step.
+func BenchmarkAppendOneRow(b *testing.B) {
+	e := openEngine(b, Config{Demo: true, DemoTrades: testTrades, Now: testNow, Threads: 2})
+	row := [][]any{{testNow, "ZBENCH", 1.0, int64(100), "buy"}}
+	ctx := context.Background()
+	for b.Loop() {
+		if err := e.Append(ctx, "trade", tradeCols, row); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

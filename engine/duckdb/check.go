@@ -109,8 +109,17 @@ func (e *Engine) checkQuery(ctx context.Context, conn *sql.Conn, m *qconnect.Met
 			_ = st.Close()
 			return fmt.Errorf("duckdb: unexpected driver statement %T", st)
 		}
-		defer stmt.Close()
-		problems = append(problems, e.checkRun(ctx, stmt, m, allParams)...)
+		h, err := connHandle(dconn)
+		if err != nil {
+			_ = stmt.Close()
+			return err
+		}
+		var intr interrupter
+		intr.arm(h)
+		stop := context.AfterFunc(ctx, func() { intr.interrupt() })
+		defer intr.disarm()
+		defer stop()
+		problems = append(problems, e.checkRun(stmt, m, allParams)...)
 		return nil
 	})
 	if err != nil {
@@ -122,30 +131,27 @@ func (e *Engine) checkQuery(ctx context.Context, conn *sql.Conn, m *qconnect.Met
 	return problems
 }
 
-// checkRun checks parameter use and runs the statement with LIMIT 0.
-func (e *Engine) checkRun(ctx context.Context, stmt *duck.Stmt, m *qconnect.Method, allParams bool) []string {
+// checkRun checks parameter use and runs the statement (LIMIT 0) the way
+// Query does; it closes stmt.
+func (e *Engine) checkRun(stmt *duck.Stmt, m *qconnect.Method, allParams bool) []string {
 	var problems []string
 	used := map[string]bool{}
 	args := make([]driver.NamedValue, 0, stmt.NumInput())
 	for i := 1; i <= stmt.NumInput(); i++ {
 		name, err := stmt.ParamName(i)
+		if err == nil {
+			var want duck.Type
+			if want, err = stmt.ParamType(i); err == nil {
+				var v any
+				if v, err = e.sampleArg(m, name, want); err == nil {
+					args = append(args, driver.NamedValue{Name: name, Ordinal: i, Value: v})
+				}
+			}
+		}
 		if err != nil {
-			return append(problems, "cannot read the query's parameters: "+err.Error())
+			problems = append(problems, err.Error())
 		}
 		used[name] = true
-		v := any(duck.Typed(time.Now().UTC(), duck.TYPE_TIMESTAMP))
-		if name != NowParam {
-			p, ok := m.Param(name)
-			if !ok {
-				problems = append(problems, fmt.Sprintf("the query uses $%s, which is not a declared parameter: declare it or remove it from the query", name))
-				continue
-			}
-			if v, err = bindValue(p, sampleValue(p)); err != nil {
-				problems = append(problems, fmt.Sprintf("parameter %s: %v", name, err))
-				continue
-			}
-		}
-		args = append(args, driver.NamedValue{Name: name, Ordinal: i, Value: v})
 	}
 	for _, p := range m.Params {
 		if allParams && !used[p.Name] {
@@ -153,25 +159,36 @@ func (e *Engine) checkRun(ctx context.Context, stmt *duck.Stmt, m *qconnect.Meth
 		}
 	}
 	if len(problems) > 0 {
+		_ = stmt.Close()
 		return problems
 	}
-	drows, err := stmt.QueryContext(ctx, args)
+	st, err := startStream(stmt, args)
 	if err != nil {
 		return append(problems, "running the query (LIMIT 0) with sample parameters: "+e.safeMessage(err))
 	}
-	defer drows.Close()
-	names := drows.Columns()
-	dbTypes := make([]string, len(names))
-	if typed, ok := drows.(driver.RowsColumnTypeDatabaseTypeName); ok {
-		for i := range names {
-			dbTypes[i] = typed.ColumnTypeDatabaseTypeName(i)
-		}
-	}
+	defer st.close()
 	if len(m.Columns) == 0 {
-		return append(problems, "declares no columns: declare "+describeColumns(names, dbTypes))
+		return append(problems, "declares no columns: declare "+describeColumns(st.cols))
 	}
-	_, colProblems := planColumns(m.Columns, names, dbTypes)
+	_, colProblems := planColumns(m.Columns, st.cols)
 	return append(problems, colProblems...)
+}
+
+// sampleArg is the value parameter name is checked with (see sampleValue);
+// an error is the problem to report.
+func (e *Engine) sampleArg(m *qconnect.Method, name string, want duck.Type) (any, error) {
+	if name == NowParam {
+		return bindTime(time.Now(), want), nil
+	}
+	p, ok := m.Param(name)
+	if !ok {
+		return nil, fmt.Errorf("the query uses $%s, which is not a declared parameter: declare it or remove it from the query", name)
+	}
+	v, err := bindValue(p, sampleValue(p), want)
+	if err != nil {
+		return nil, fmt.Errorf("parameter %s: %v", name, err)
+	}
+	return v, nil
 }
 
 // sampleValue is the value a parameter is checked with: its default, else a
@@ -300,14 +317,14 @@ func (e *Engine) checkStream(ctx context.Context, conn *sql.Conn, s *qconnect.St
 }
 
 // describeColumns renders result columns as a catalog would declare them.
-func describeColumns(names, dbTypes []string) string {
-	parts := make([]string, len(names))
-	for i, n := range names {
-		t, ok := naturalType(dbTypes[i])
+func describeColumns(cols []colType) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		t, ok := naturalType(c)
 		if !ok {
-			t = qconnect.Type("? (" + dbTypes[i] + ")")
+			t = qconnect.Type("? (" + c.dbType + ")")
 		}
-		parts[i] = fmt.Sprintf("{name: %s, type: %s}", n, t)
+		parts[i] = fmt.Sprintf("{name: %s, type: %s}", c.name, t)
 	}
 	return strings.Join(parts, ", ")
 }

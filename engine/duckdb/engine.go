@@ -23,13 +23,14 @@
 //
 // Every method query runs as SELECT * FROM (<query>) [LIMIT n]: the query
 // must be one SELECT statement (WITH, FROM-first and set operations are
-// fine); a query holding several statements fails to prepare. Rows are
-// handed out in batches of Config.BatchSize converted to the qconnect value
-// conventions. The Go side holds one batch at a time. duckdb-go executes a
-// statement to a materialised result inside DuckDB (it exposes no streaming
-// results), so DuckDB's share is bounded by the call's row limit (the server
-// asks for row cap + 1) and by Config.MemoryLimit, beyond which DuckDB
-// spills to its temporary directory.
+// fine); a query holding several statements fails to prepare. The result
+// streams: the statement is prepared and bound through duckdb-go, then
+// executed with DuckDB's streaming C API (duckdb-go itself only makes
+// materialised results; see driver.go), and Rows.Next decodes DuckDB's data
+// chunks straight into batches of Config.BatchSize rows of the qconnect
+// value conventions. DuckDB computes the result as it is read, keeping a
+// buffer of about 1MB ahead, so a call's memory is bounded by the batch
+// size whatever the result size; the Go side holds one batch at a time.
 //
 // # Time zone
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -19,12 +20,19 @@ const NowParam = "now"
 // rows (it implements qconnect.Backend).
 //
 // The query is run as SELECT * FROM (<query>) LIMIT <call.Limit> (no LIMIT
-// when call.Limit is not positive). Parameters are bound by name, never
-// spliced into the text: only the names the query references are bound
-// (DuckDB rejects unused ones), each from call.Params, converted by its
-// declaration (lists → LIST, timespan → INTERVAL, timestamp → TIMESTAMP,
-// date → DATE, nil → NULL), and $now is call.Now (time.Now() when zero).
-// A $name that is neither declared nor now is a CodeAnalyticError naming it.
+// when call.Limit is not positive), and Rows.Next never returns more than
+// call.Limit rows either. Parameters are bound by name, never spliced into
+// the text: only the names the query references are bound (DuckDB rejects
+// unused ones), each from call.Params, converted by its declaration (see
+// bindValue: lists → LIST, timespan → INTERVAL, timestamp → TIMESTAMP or
+// TIMESTAMP_NS, date → DATE, nil → NULL), and $now is call.Now (time.Now()
+// when zero). A $name that is neither declared nor now is a
+// CodeAnalyticError naming it.
+//
+// The result streams: DuckDB computes it chunk by chunk as Rows.Next asks
+// for rows, so the memory a call holds is bounded by the batch size, not
+// by the result size. When ctx ends, the running query is interrupted and
+// Query or Rows.Next return a CodeTimeout error promptly.
 //
 // The result columns are matched to the declared ones by name (the first
 // exact match, else one that differs only in case), in declared order; a
@@ -32,8 +40,11 @@ const NowParam = "now"
 // (CheckCatalog finds these at startup). A method without declared columns
 // returns the query's columns with their natural types.
 //
-// The connection is held until the Rows is closed or has returned io.EOF.
-// Errors are *qconnect.Error (see translate for the codes).
+// The connection is held until the Rows is closed, has returned io.EOF or
+// an error. The server always closes its Rows; one dropped without Close
+// is closed by the garbage collector (runtime.AddCleanup), so it holds its
+// connection until the next collection rather than forever. Errors are
+// *qconnect.Error (see translate for the codes).
 func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, error) {
 	m := call.Method
 	if m == nil {
@@ -53,15 +64,20 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 	if err != nil {
 		return nil, e.translate(ctx, m, err)
 	}
-	r := &rows{conn: conn, engine: e, method: m, size: e.batchSize}
-	if call.Limit > 0 && call.Limit < int64(r.size) {
-		r.size = int(call.Limit)
+	c := &cursor{conn: conn, engine: e, method: m, qctx: ctx, size: e.batchSize, left: -1,
+		released: make(chan struct{})}
+	if call.Limit > 0 {
+		c.left = call.Limit
+		c.size = int(min(int64(c.size), call.Limit))
 	}
-	var names, dbTypes []string
 	err = conn.Raw(func(dc any) error {
 		dconn, ok := dc.(*duck.Conn)
 		if !ok {
 			return internalError("duckdb: unexpected driver connection %T", dc)
+		}
+		h, err := connHandle(dconn)
+		if err != nil {
+			return internalError("%v", err)
 		}
 		st, err := dconn.PrepareContext(ctx, wrapQuery(m.Query, call.Limit))
 		if err != nil {
@@ -77,34 +93,37 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 			_ = stmt.Close()
 			return err
 		}
-		drows, err := stmt.QueryContext(ctx, args)
-		if err != nil {
+		// From here on a cancelled ctx interrupts the query, until release.
+		c.intr.arm(h)
+		c.stopWatch = context.AfterFunc(ctx, c.interruptUntilReleased)
+		if err := ctx.Err(); err != nil {
 			_ = stmt.Close()
 			return err
 		}
-		r.stmt, r.drows = stmt, drows
-		names = drows.Columns()
-		dbTypes = make([]string, len(names))
-		if typed, ok := drows.(driver.RowsColumnTypeDatabaseTypeName); ok {
-			for i := range names {
-				dbTypes[i] = typed.ColumnTypeDatabaseTypeName(i)
-			}
-		}
-		return nil
+		c.st, err = startStream(stmt, args)
+		return err
 	})
+	if err == nil {
+		err = ctx.Err() // an interrupted execution may look like a success
+	}
 	if err != nil {
-		r.release()
+		c.release()
 		return nil, e.translate(ctx, m, err)
 	}
-	plan, problems := planColumns(m.Columns, names, dbTypes)
+	if !c.st.streaming {
+		e.log.Warn("duckdb: the result is not streamed; it is held in memory whole", "method", m.FullName())
+	}
+	plan, problems := planColumns(m.Columns, c.st.cols)
 	if len(problems) > 0 {
-		r.release()
+		c.release()
 		return nil, &qconnect.Error{Code: qconnect.CodeAnalyticError,
 			Message: "method " + m.FullName() + " does not match its declared columns: " + strings.Join(problems, "; "),
 			Details: problems}
 	}
-	r.plan = plan
-	r.dest = make([]driver.Value, len(names))
+	c.plan = plan
+	c.vecs = make([]vec, len(plan.src))
+	r := &rows{cursor: c}
+	runtime.AddCleanup(r, func(c *cursor) { _ = c.Close() }, c)
 	return r, nil
 }
 
@@ -133,16 +152,20 @@ func bindArgs(stmt *duck.Stmt, m *qconnect.Method, params map[string]any, now ti
 		if err != nil {
 			return nil, err
 		}
+		want, err := stmt.ParamType(i)
+		if err != nil {
+			return nil, err
+		}
 		var v any
 		if name == NowParam {
-			v = duck.Typed(now.UTC(), duck.TYPE_TIMESTAMP)
+			v = bindTime(now, want)
 		} else {
 			p, ok := m.Param(name)
 			if !ok {
 				return nil, qconnect.Errorf(qconnect.CodeAnalyticError,
 					"method %s: the query uses $%s, which is not a declared parameter: declare it in the catalog or remove it from the query", m.FullName(), name)
 			}
-			v, err = bindValue(p, params[name])
+			v, err = bindValue(p, params[name], want)
 			if err != nil {
 				return nil, qconnect.Errorf(qconnect.CodeAnalyticError, "method %s: parameter %s: %v", m.FullName(), name, err)
 			}
@@ -155,29 +178,36 @@ func bindArgs(stmt *duck.Stmt, m *qconnect.Method, params map[string]any, now ti
 // columnPlan maps result columns to declared ones.
 type columnPlan struct {
 	cols []qconnect.Column
-	src  []int       // result column index of each declared column
-	conv []converter // per declared column; nil: the driver value as is
+	src  []int     // result column index of each declared column
+	dec  []decoder // per declared column
 }
 
-// planColumns matches the result (names and DuckDB types) against the
-// declared columns. Each problem is one sentence naming the column.
-func planColumns(declared []qconnect.Column, names, dbTypes []string) (columnPlan, []string) {
+// planColumns matches the result columns against the declared ones. Each
+// problem is one sentence naming the column.
+func planColumns(declared []qconnect.Column, result []colType) (columnPlan, []string) {
 	var plan columnPlan
 	var problems []string
+	add := func(c qconnect.Column, i int) {
+		plan.cols = append(plan.cols, c)
+		plan.src = append(plan.src, i)
+		plan.dec = append(plan.dec, newDecoder(result[i], c.Type))
+	}
 	if len(declared) == 0 {
-		for i, n := range names {
-			t, ok := naturalType(dbTypes[i])
+		for i, r := range result {
+			t, ok := naturalType(r)
 			if !ok {
-				problems = append(problems, fmt.Sprintf("column %q has DuckDB type %s, which no qconnect column type carries: cast it in the query (e.g. ::VARCHAR)", n, dbTypes[i]))
+				problems = append(problems, fmt.Sprintf("column %q has DuckDB type %s, which qconnect cannot return; cast it in the query (e.g. %s::VARCHAR)", r.name, r.dbType, sqlIdent(r.name)))
 				continue
 			}
-			plan.cols = append(plan.cols, qconnect.Column{Name: n, Type: t})
-			plan.src = append(plan.src, i)
-			plan.conv = append(plan.conv, newConverter(dbTypes[i], t))
+			add(qconnect.Column{Name: r.name, Type: t}, i)
 		}
 		return plan, problems
 	}
-	used := make([]bool, len(names))
+	names := make([]string, len(result))
+	for i, r := range result {
+		names[i] = r.name
+	}
+	used := make([]bool, len(result))
 	for _, c := range declared {
 		idx := -1
 		for i, n := range names {
@@ -199,14 +229,16 @@ func planColumns(declared []qconnect.Column, names, dbTypes []string) (columnPla
 			continue
 		}
 		used[idx] = true
-		s := sourceOf(dbTypes[idx])
-		if !compatible(s, c.Type) {
-			problems = append(problems, fmt.Sprintf("column %q is declared %s but the query returns %s: cast it in the query or change the declared type", c.Name, c.Type, dbTypes[idx]))
+		r := result[idx]
+		if !compatible(r.src, c.Type) {
+			if r.src == srcUnsupported {
+				problems = append(problems, fmt.Sprintf("column %q has DuckDB type %s, which qconnect cannot return; cast it in the query (e.g. %s::VARCHAR)", c.Name, r.dbType, sqlIdent(r.name)))
+			} else {
+				problems = append(problems, fmt.Sprintf("column %q is declared %s but the query returns %s: cast it in the query or change the declared type", c.Name, c.Type, r.dbType))
+			}
 			continue
 		}
-		plan.cols = append(plan.cols, c)
-		plan.src = append(plan.src, idx)
-		plan.conv = append(plan.conv, newConverter(dbTypes[idx], c.Type))
+		add(c, idx)
 	}
 	for i, n := range names {
 		if !used[i] {
@@ -216,10 +248,11 @@ func planColumns(declared []qconnect.Column, names, dbTypes []string) (columnPla
 	return plan, problems
 }
 
-// newConverter is nil when the driver's values need no conversion.
-func newConverter(dbType string, t qconnect.Type) converter {
-	if passthrough(dbType, t) {
-		return nil
+// sqlIdent quotes a column name for a suggested cast when it is not a
+// plain identifier.
+func sqlIdent(name string) string {
+	if qconnect.ValidName(name) {
+		return name
 	}
-	return converterFor(sourceOf(dbType), t)
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }

@@ -3,139 +3,260 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"io"
 	"sync"
+	"time"
 
-	duck "github.com/duckdb/duckdb-go/v2"
+	bindings "github.com/duckdb/duckdb-go-bindings"
 	"github.com/qconnect/qconnect"
 )
 
-// ctxCheckRows is how often (in rows) Next looks at its context within a
-// batch.
-const ctxCheckRows = 1024
+// interruptEvery is how often a cancelled call's query is interrupted
+// again until its rows are released, in case DuckDB had not started the
+// work the first interrupt was meant to stop.
+const interruptEvery = 200 * time.Millisecond
 
-// rows streams a result in batches. It reads the driver's rows directly
-// (driver.Rows.Next into one reused []driver.Value), skipping database/sql's
-// per-value conversion, and reuses one batch between calls of Next.
-type rows struct {
+// rows is the qconnect.Rows of a call. It is a handle on a cursor, which
+// holds the resources: when a caller drops a rows without closing it, the
+// garbage collector's cleanup closes the cursor (see Query).
+type rows struct{ *cursor }
+
+// cursor streams a call's result in batches decoded straight from DuckDB's
+// data chunks. It reuses one batch ([][]any over one []any) between calls
+// of Next; the values themselves are never reused.
+type cursor struct {
 	mu     sync.Mutex
 	engine *Engine
 	method *qconnect.Method
-	conn   *sql.Conn // nil once released
-	stmt   *duck.Stmt
-	drows  driver.Rows
+	qctx   context.Context // the context of Query, which bounds the whole call
+	conn   *sql.Conn       // held until released; nil after
+	st     *stream
 	plan   columnPlan
-	size   int // rows per batch
+	size   int   // rows per batch
+	left   int64 // rows the call still wants when it has a Limit; -1 without
+	vecs   []vec // the current chunk's vector of each declared column
+	flat   []any
+	batch  [][]any
+	err    error // sticky
+	eof    bool
 
-	dest  []driver.Value
-	flat  []any   // size × columns values, reused
-	batch [][]any // size rows over flat
-	err   error   // sticky error
-	eof   bool
+	intr      interrupter
+	stopWatch func() bool   // stops the watch of qctx
+	released  chan struct{} // closed when released
+}
+
+// interrupter interrupts the statement running on a connection, until it
+// is disarmed: after that the connection may serve another call, which no
+// interrupt must reach.
+type interrupter struct {
+	mu   sync.Mutex
+	conn bindings.Connection // zero when disarmed
+}
+
+func (i *interrupter) arm(conn bindings.Connection) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.conn = conn
+}
+
+// disarm waits for an interrupt being sent; none is sent after it.
+func (i *interrupter) disarm() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.conn = bindings.Connection{}
+}
+
+// interrupt asks DuckDB to abandon the statement running on the
+// connection. It reports false when disarmed.
+func (i *interrupter) interrupt() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.conn.Ptr == nil {
+		return false
+	}
+	bindings.Interrupt(i.conn)
+	return true
+}
+
+// interruptUntilReleased runs when the call's context ends: it interrupts
+// the query now and every interruptEvery until the rows are released
+// (Next fails, or Close).
+func (c *cursor) interruptUntilReleased() {
+	t := time.NewTicker(interruptEvery)
+	defer t.Stop()
+	for c.intr.interrupt() {
+		select {
+		case <-c.released:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Columns implements qconnect.Rows.
-func (r *rows) Columns() []qconnect.Column { return r.plan.cols }
+func (c *cursor) Columns() []qconnect.Column { return c.plan.cols }
 
-// Next implements qconnect.Rows: up to the batch size of rows, converted to
-// the qconnect conventions; (nil, io.EOF) at the end. The connection is
-// released at the end or at the first error, before Close.
-func (r *rows) Next(ctx context.Context) ([][]any, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// Next implements qconnect.Rows: up to the batch size of rows (and no more
+// than the call's Limit in all), converted to the qconnect conventions;
+// (nil, io.EOF) at the end. The connection is released at the end or at
+// the first error, before Close. An error of DuckDB met after some rows of
+// a batch were decoded is returned by the following call, after those
+// rows.
+func (c *cursor) Next(ctx context.Context) ([][]any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	switch {
-	case r.err != nil:
-		return nil, r.err
-	case r.eof:
+	case c.err != nil:
+		return nil, c.err
+	case c.eof:
 		return nil, io.EOF
-	case r.conn == nil:
+	case c.conn == nil:
 		return nil, internalError("duckdb: Rows.Next after Close")
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, r.fail(ctx, err)
+	if err := c.ctxErr(ctx); err != nil {
+		return nil, c.fail(ctx, err)
 	}
-	nc := len(r.plan.cols)
-	if r.batch == nil {
-		r.flat = make([]any, r.size*nc)
-		r.batch = make([][]any, r.size)
-		for i := range r.batch {
-			r.batch[i] = r.flat[i*nc : (i+1)*nc : (i+1)*nc]
+	// unwatch stops the watch of ctx and reports whether it interrupted.
+	unwatch := func() bool { return false }
+	if done := ctx.Done(); done != nil && done != c.qctx.Done() {
+		// This call has a context of its own: a fetch that blocks (a sort
+		// producing its first chunk) must end with it too.
+		fired := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			defer close(fired)
+			c.intr.interrupt()
+		})
+		unwatch = func() bool {
+			if stop() {
+				return false
+			}
+			<-fired // no interrupt arrives after this
+			return true
 		}
 	}
-	n := 0
-	err := r.conn.Raw(func(any) error {
-		for n < r.size {
-			if err := r.drows.Next(r.dest); err != nil {
-				return err
-			}
-			row := r.batch[n]
-			for j, conv := range r.plan.conv {
-				v := r.dest[r.plan.src[j]]
-				if conv != nil {
-					var err error
-					if v, err = conv(v); err != nil {
-						return qconnect.Errorf(qconnect.CodeAnalyticError, "method %s: column %s: %v", r.method.FullName(), r.plan.cols[j].Name, err)
-					}
-				}
-				row[j] = v
-			}
-			n++
-			if n%ctxCheckRows == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
+	if c.batch == nil {
+		nc := len(c.plan.cols)
+		c.flat = make([]any, c.size*nc)
+		c.batch = make([][]any, c.size)
+		for i := range c.batch {
+			c.batch[i] = c.flat[i*nc : (i+1)*nc : (i+1)*nc]
 		}
+	}
+	var n int
+	var err error
+	if rerr := c.conn.Raw(func(any) error {
+		n, err = c.fill(ctx)
 		return nil
-	})
+	}); rerr != nil {
+		err = rerr
+	}
+	if unwatch() && err == nil {
+		// The interrupt may have come after the last fetch: the statement
+		// would fail on the next one. The call is over anyway.
+		err = ctx.Err()
+	}
 	switch {
-	case errors.Is(err, io.EOF):
-		r.eof = true
-		r.release()
+	case err != nil:
+		c.fail(ctx, err)
+		if n == 0 {
+			return nil, c.err
+		}
+	case c.eof:
+		c.release()
 		if n == 0 {
 			return nil, io.EOF
 		}
-	case err != nil:
-		return nil, r.fail(ctx, err)
 	}
-	return r.batch[:n], nil
+	return c.batch[:n], nil
+}
+
+// fill decodes rows into the batch until it is full, the call's Limit is
+// reached or the result ends (c.eof). It returns the rows decoded and the
+// error that stopped it.
+func (c *cursor) fill(ctx context.Context) (int, error) {
+	n := 0
+	for n < c.size && c.left != 0 {
+		if c.st.pos >= c.st.size {
+			if err := c.ctxErr(ctx); err != nil {
+				return n, err
+			}
+			more, err := c.st.advance()
+			if err != nil {
+				return n, err
+			}
+			if !more {
+				c.eof = true
+				return n, nil
+			}
+			for j, src := range c.plan.src {
+				c.vecs[j] = c.st.vector(src)
+			}
+		}
+		k := min(c.size-n, c.st.size-c.st.pos)
+		if c.left > 0 {
+			k = int(min(int64(k), c.left))
+		}
+		dst := c.batch[n : n+k]
+		for j, dec := range c.plan.dec {
+			if err := dec(dst, j, c.vecs[j], c.st.pos); err != nil {
+				return n, qconnect.Errorf(qconnect.CodeAnalyticError, "method %s: column %s: %v", c.method.FullName(), c.plan.cols[j].Name, err)
+			}
+		}
+		n += k
+		c.st.pos += k
+		if c.left > 0 {
+			c.left -= int64(k)
+		}
+	}
+	if c.left == 0 {
+		c.eof = true
+	}
+	return n, nil
+}
+
+// ctxErr is the error of ctx or of the call's context, nil while neither
+// has ended.
+func (c *cursor) ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.qctx.Err()
 }
 
 // fail records a translated error and releases the connection.
-func (r *rows) fail(ctx context.Context, err error) error {
-	r.err = r.engine.translate(ctx, r.method, err)
-	r.release()
-	return r.err
+func (c *cursor) fail(ctx context.Context, err error) error {
+	if c.qctx.Err() != nil && ctx.Err() == nil {
+		ctx = c.qctx // the call ended: say so, rather than "interrupted"
+	}
+	c.err = c.engine.translate(ctx, c.method, err)
+	c.release()
+	return c.err
 }
 
 // Close implements qconnect.Rows; it is safe to call more than once.
-func (r *rows) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.release()
+func (c *cursor) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.release()
 	return nil
 }
 
-// release closes the driver rows and statement and returns the connection
-// to the pool.
-func (r *rows) release() {
-	if r.conn == nil {
+// release stops the interrupts, destroys the result and statement and
+// returns the connection to the pool, exactly once.
+func (c *cursor) release() {
+	if c.conn == nil {
 		return
 	}
-	if r.drows != nil || r.stmt != nil {
-		_ = r.conn.Raw(func(any) error {
-			if r.drows != nil {
-				_ = r.drows.Close()
-			}
-			if r.stmt != nil {
-				_ = r.stmt.Close()
-			}
-			return nil
-		})
-		r.drows, r.stmt = nil, nil
+	if c.stopWatch != nil {
+		c.stopWatch()
 	}
-	_ = r.conn.Close()
-	r.conn = nil
+	c.intr.disarm()
+	close(c.released)
+	if c.st != nil {
+		if err := c.conn.Raw(func(any) error { c.st.close(); return nil }); err != nil {
+			c.st.close()
+		}
+	}
+	_ = c.conn.Close()
+	c.conn = nil
 }

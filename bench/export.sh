@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Export and small-call benchmarks of issue 3, for BENCHMARKS.md.
+#
+#   bench/export.sh [sizes] [duration]     (default: "1000000 10000000" 10s)
+#
+# For each demo size N (trades):
+#   1. starts `qconnect serve --demo-size N` with bench/export/catalog.yaml
+#      (getTrades with a 10m timeout and a 20M row cap), no demo feed;
+#   2. exports the whole day of getTrades as CSV with the CLI:
+#        qconnect call ADDR kxSupport 12345678 marketData/getTrades --format csv -o FILE
+#      and reports rows/s, and the gateway's memory: VmRSS before the export
+#      (the demo tables live in the gateway's DuckDB) and VmHWM during it
+#      (the high-water mark is reset just before the export through
+#      /proc/PID/clear_refs), so the export's own peak is peak - before;
+#      the same for getTradesScan, getTrades without its ORDER BY (same
+#      rows, same order), which shows the gateway's memory without DuckDB's
+#      sort;
+#   3. runs DuckDB's own COPY (same query) TO FILE (FORMAT csv) in a fresh
+#      process with the same demo data (bench/export/copy), and the ratio.
+# Then the small-call throughput: getVwap for one symbol, 32 clients (and 1
+# client, for the latency of one call), with bench/load, against a gateway
+# with the default demo size.
+# Every step is bounded (timeouts below); the whole run takes a few minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZES=${1:-"1000000 10000000"}
+D=${2:-10s}
+PORT=18181
+out=$(mktemp -d)
+gw=""
+cleanup() {
+  if [ -n "$gw" ]; then kill "$gw" 2>/dev/null || true; wait "$gw" 2>/dev/null || true; fi
+  rm -rf "$out"
+}
+trap cleanup EXIT
+
+go build -o "$out/qconnect" ./cmd/qconnect
+go build -o "$out/load" ./bench/load
+go build -o "$out/copy" ./bench/export/copy
+
+kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
+
+# start_gateway ARGS...: starts the gateway in the background, waits up to
+# 10 minutes for it to listen, sets $gw to its pid.
+start_gateway() {
+  "$out/qconnect" serve --listen "127.0.0.1:$PORT" "$@" >"$out/gw.out" 2>"$out/gw.log" &
+  gw=$!
+  for _ in $(seq 3000); do
+    grep -q listening "$out/gw.out" 2>/dev/null && return 0
+    kill -0 "$gw" 2>/dev/null || { cat "$out/gw.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "the gateway did not listen within 10 minutes" >&2
+  exit 1
+}
+
+stop_gateway() {
+  kill "$gw"
+  wait "$gw" 2>/dev/null || true
+  gw=""
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/^Mem:/ {print $2}') GB RAM, $(go version | cut -d' ' -f3)"
+
+# export_one METHOD: exports the whole day of METHOD as CSV with the CLI
+# and prints "rows bytes seconds rss_before_kB hwm_kB md5" for it.
+export_one() {
+  local before peak t0 t1 rows bytes sum
+  before=$(kb "$gw" VmRSS)
+  echo 5 >"/proc/$gw/clear_refs" # reset VmHWM to the current RSS
+  t0=$(date +%s.%N)
+  timeout 600 "$out/qconnect" call "127.0.0.1:$PORT" kxSupport 12345678 "marketData/$1" \
+    --format csv -o "$out/gateway.csv" 2>"$out/cli.err" || { cat "$out/cli.err" >&2; exit 1; }
+  t1=$(date +%s.%N)
+  peak=$(kb "$gw" VmHWM)
+  rows=$(($(wc -l <"$out/gateway.csv") - 1))
+  bytes=$(stat -c %s "$out/gateway.csv")
+  sum=$(md5sum <"$out/gateway.csv" | cut -c1-32)
+  rm -f "$out/gateway.csv"
+  echo "$rows $bytes $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') $before $peak $sum"
+}
+
+for N in $SIZES; do
+  start_gateway --demo=true --demo-size "$N" --catalog bench/export/catalog.yaml \
+    --row-cap 20000000 --timeout 10m --demo-feed=false
+  # The scan first: memory DuckDB frees after the sort would be reused.
+  scan=$(export_one getTradesScan)
+  sorted=$(export_one getTrades)
+  stop_gateway
+  copy=$(timeout 900 "$out/copy" -trades "$N" -out "$out/copy.csv")
+  rm -f "$out/copy.csv"
+  python3 - "$N" "$sorted" "$scan" "$copy" <<'PY'
+import json, sys
+n, sorted_, scan, copy = sys.argv[1:]
+c = json.loads(copy)
+def parse(s):
+    rows, size, secs, before, peak, md5 = s.split()
+    return int(rows), int(size), float(secs), int(before) / 1024, int(peak) / 1024, md5
+rows, size, secs, before, peak, md5 = parse(sorted_)
+srows, _, ssecs, sbefore, speak, smd5 = parse(scan)
+gw = rows / secs
+print(f"demo size {int(n):,}: gateway CSV export of getTrades {rows:,} rows, {size/1e6:.0f} MB in {secs:.2f} s = {gw:,.0f} rows/s; "
+      f"DuckDB COPY {c['rows']:,} rows in {c['seconds']:.2f} s = {c['rowsPerSec']:,} rows/s; ratio {gw / c['rowsPerSec']:.2f}")
+print(f"  gateway memory, getTrades: VmRSS before {before:,.0f} MB, VmHWM during the export {peak:,.0f} MB, "
+      f"export's own peak {peak - before:,.0f} MB; DuckDB COPY process: VmRSS before {c['rssBeforeMB']:,} MB, "
+      f"VmHWM during COPY {c['peakMB']:,} MB, COPY's own peak {c['peakMB'] - c['rssBeforeMB']:,} MB")
+print(f"  gateway, getTradesScan (no ORDER BY): {srows / ssecs:,.0f} rows/s, VmRSS before {sbefore:,.0f} MB, "
+      f"VmHWM {speak:,.0f} MB, export's own peak {speak - sbefore:,.0f} MB; same bytes as getTrades: {smd5 == md5}")
+if rows != c["rows"] or srows != rows:
+    print(f"  MISMATCH: getTrades sent {rows} rows, getTradesScan {srows}, COPY wrote {c['rows']}")
+PY
+done
+
+start_gateway --demo=true --rate-per-user 1000000 --rate-burst 1000000 \
+  --max-concurrent-per-user 64 --max-sessions-per-user 64 --demo-feed=false
+calls=$("$out/load" call -url "http://127.0.0.1:$PORT" -method marketData/getVwap -params '{"syms":["AAPL"]}' -c 32 -d "$D")
+one=$("$out/load" call -url "http://127.0.0.1:$PORT" -method marketData/getVwap -params '{"syms":["AAPL"]}' -c 1 -d "$D")
+stop_gateway
+echo "getVwap (one symbol), 32 clients, $D, demo size 1,000,000: $calls"
+echo "getVwap (one symbol), 1 client (latency of one call), $D: $one"

@@ -1,0 +1,122 @@
+package duckdb
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	duck "github.com/duckdb/duckdb-go/v2"
+	"github.com/qconnect/qconnect"
+)
+
+var nsTime = time.Date(2019, 7, 26, 9, 0, 0, 123456789, time.UTC)
+
+// TestTimestampParamPrecision: a timestamp parameter keeps its nanoseconds
+// where the query makes it a TIMESTAMP_NS, and is cut to microseconds
+// where DuckDB leaves its type open.
+func TestTimestampParamPrecision(t *testing.T) {
+	e := openEngine(t, Config{})
+	params := []qconnect.Param{{Name: "ts", Type: qconnect.Timestamp}}
+	for _, c := range []struct {
+		query string
+		want  any
+	}{
+		{"SELECT $ts::TIMESTAMP_NS AS x", nsTime},
+		{"SELECT $ts AS x", nsTime.Truncate(time.Microsecond)},
+		// Compared with a TIMESTAMP_NS column, exactly: one of the two is before it.
+		{`SELECT count(*) AS x FROM (VALUES (TIMESTAMP_NS '2019-07-26 09:00:00.123456788'),
+			(TIMESTAMP_NS '2019-07-26 09:00:00.123456789')) v(t) WHERE t >= $ts`, int64(1)},
+	} {
+		typ := qconnect.Timestamp
+		if _, ok := c.want.(int64); ok {
+			typ = qconnect.Long
+		}
+		_, rows := query(t, e, qconnect.Call{Method: sqlMethod(c.query, params, col("x", typ)),
+			Params: map[string]any{"ts": nsTime}})
+		if !sameValue(rows[0][0], c.want) {
+			t.Errorf("%s = %v, want %v", c.query, rows[0][0], c.want)
+		}
+	}
+}
+
+// TestTimestampParamKeepsFilterPushdown: binding timestamps as Query does
+// leaves comparisons with a TIMESTAMP column on the column itself, so
+// DuckDB pushes them into the scan and prunes by min/max. (Binding a
+// TIMESTAMP_NS value there made DuckDB cast the column instead.)
+func TestTimestampParamKeepsFilterPushdown(t *testing.T) {
+	e := openEngine(t, Config{})
+	if _, err := e.DB().ExecContext(context.Background(),
+		`CREATE TABLE tt AS SELECT TIMESTAMP '2019-07-26' + to_seconds(i) AS time, i FROM range(100000) r(i)`); err != nil {
+		t.Fatal(err)
+	}
+	params := []qconnect.Param{{Name: "start", Type: qconnect.Timestamp}, {Name: "end", Type: qconnect.Timestamp}}
+	for _, q := range []string{
+		"SELECT count(*) FROM tt WHERE time >= $start AND time < $end",
+		"SELECT count(*) FROM tt WHERE time >= coalesce($start, $now - INTERVAL 1 HOUR) AND time < coalesce($end, $now)",
+	} {
+		m := sqlMethod(q, params)
+		plan := explain(t, e, m, map[string]any{"start": nsTime, "end": nsTime.Add(time.Hour)})
+		if !strings.Contains(plan, "Filters") || strings.Contains(plan, "CAST(time") {
+			t.Errorf("%s: the time filter is not pushed into the scan as is:\n%s", q, plan)
+		}
+	}
+}
+
+// explain binds m's parameters as Query does and returns DuckDB's plan.
+func explain(t *testing.T, e *Engine, m *qconnect.Method, params map[string]any) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := e.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var plan strings.Builder
+	err = conn.Raw(func(dc any) error {
+		st, err := dc.(*duck.Conn).PrepareContext(ctx, "EXPLAIN "+m.Query)
+		if err != nil {
+			return err
+		}
+		stmt := st.(*duck.Stmt)
+		args, err := bindArgs(stmt, m, params, nsTime)
+		if err != nil {
+			_ = stmt.Close()
+			return err
+		}
+		s, err := startStream(stmt, args)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		p, problems := planColumns(nil, s.cols)
+		if len(problems) > 0 {
+			t.Fatalf("EXPLAIN columns: %v", problems)
+		}
+		for {
+			more, err := s.advance()
+			if err != nil || !more {
+				return err
+			}
+			dst := make([][]any, s.size)
+			for i := range dst {
+				dst[i] = make([]any, len(p.dec))
+			}
+			for j, dec := range p.dec {
+				if err := dec(dst, j, s.vector(p.src[j]), 0); err != nil {
+					return err
+				}
+			}
+			for _, r := range dst {
+				for _, v := range r {
+					plan.WriteString(v.(string) + "\n")
+				}
+			}
+			s.pos = s.size
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan.String()
+}

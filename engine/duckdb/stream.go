@@ -1,0 +1,103 @@
+package duckdb
+
+import (
+	"database/sql/driver"
+	"errors"
+
+	bindings "github.com/duckdb/duckdb-go-bindings"
+	duck "github.com/duckdb/duckdb-go/v2"
+)
+
+// stream is one execution of a prepared statement with a streaming result:
+// DuckDB produces the result a chunk (2048 rows) at a time as it is
+// fetched, holding a small buffer of chunks ahead, instead of building all
+// of it before the first row is read (which is what duckdb-go's
+// database/sql rows do).
+//
+// A stream is not safe for concurrent use, and its statement's connection
+// must not run anything else until close; only bindings.Interrupt may be
+// called concurrently.
+type stream struct {
+	stmt    *duck.Stmt // nil once closed
+	pending bindings.PendingResult
+	res     bindings.Result
+	cols    []colType
+	// streaming reports whether DuckDB made a streaming result (it always
+	// does for a SELECT); a materialised one is read the same way.
+	streaming bool
+
+	chunk bindings.DataChunk // the current chunk; Ptr is nil when there is none
+	size  int                // rows in chunk
+	pos   int                // next row of chunk to read
+}
+
+// startStream binds args to stmt and executes it. The stream owns stmt from
+// then on: on error stmt is closed. Errors are DuckDB's (or the driver's,
+// for binding), with DuckDB's message.
+func startStream(stmt *duck.Stmt, args []driver.NamedValue) (*stream, error) {
+	s := &stream{stmt: stmt}
+	if err := stmt.Bind(args); err != nil {
+		s.close()
+		return nil, err
+	}
+	ps, err := stmtHandle(stmt)
+	if err != nil {
+		s.close()
+		return nil, internalError("%v", err)
+	}
+	if bindings.PendingPreparedStreaming(ps, &s.pending) == bindings.StateError {
+		err := errors.New(bindings.PendingError(s.pending))
+		s.close()
+		return nil, err
+	}
+	if bindings.ExecutePending(s.pending, &s.res) == bindings.StateError {
+		err := errors.New(bindings.ResultError(&s.res))
+		s.close()
+		return nil, err
+	}
+	s.streaming = bindings.ResultIsStreaming(s.res)
+	n := int(bindings.ColumnCount(&s.res))
+	s.cols = make([]colType, n)
+	for i := range s.cols {
+		lt := bindings.ColumnLogicalType(&s.res, bindings.IdxT(i))
+		s.cols[i] = describeColumn(bindings.ColumnName(&s.res, bindings.IdxT(i)), lt)
+		bindings.DestroyLogicalType(&lt)
+	}
+	return s, nil
+}
+
+// advance makes the current chunk hold unread rows, fetching the next one
+// when it is exhausted; it returns false at the end of the result. An
+// error is DuckDB's error of the query (a conversion failing in a later
+// chunk, an interrupt).
+func (s *stream) advance() (bool, error) {
+	for s.pos >= s.size {
+		bindings.DestroyDataChunk(&s.chunk)
+		s.size, s.pos = 0, 0
+		s.chunk = bindings.FetchChunk(s.res)
+		if s.chunk.Ptr == nil {
+			if msg := bindings.ResultError(&s.res); msg != "" {
+				return false, errors.New(msg)
+			}
+			return false, nil
+		}
+		s.size = int(bindings.DataChunkGetSize(s.chunk))
+	}
+	return true, nil
+}
+
+// vector returns result column col of the current chunk.
+func (s *stream) vector(col int) vec { return vectorOf(s.chunk, col) }
+
+// close destroys the chunk, the result, the pending result and the
+// statement; it is safe to call more than once.
+func (s *stream) close() {
+	bindings.DestroyDataChunk(&s.chunk)
+	bindings.DestroyResult(&s.res)
+	bindings.DestroyPending(&s.pending)
+	if s.stmt != nil {
+		_ = s.stmt.Close()
+		s.stmt = nil
+	}
+	s.size, s.pos = 0, 0
+}
