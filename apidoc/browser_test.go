@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/qconnect/qconnect/internal/testenv"
+	tbrowser "github.com/qconnect/qconnect/internal/testenv/browser"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -24,46 +25,11 @@ import (
 // The browser tests run the page's own script in Debian's Chromium: MD5,
 // WebCrypto HMAC-SHA1 and the Authorization value against the shared
 // signing vectors, the CSV builder, the form reader and the layout.
-const (
-	chromiumPath = "/usr/bin/chromium"
-	// requireBrowserEnv makes a missing Chromium a failure instead of a skip
-	// (CI sets it).
-	requireBrowserEnv = "QCONNECT_REQUIRE_BROWSER"
-	browserTimeout    = 90 * time.Second
-)
+const browserTimeout = 90 * time.Second
 
 // browser starts one headless Chromium for the test, bounded by
 // browserTimeout, and returns its tab's context.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv(requireBrowserEnv) == "1" {
-			t.Fatalf("%s is missing and %s=1: install Debian's chromium package", chromiumPath, requireBrowserEnv)
-		}
-		t.Skipf("%s is missing: install Debian's chromium package to run the browser tests (set %s=1 to make this a failure)", chromiumPath, requireBrowserEnv)
-	}
-	parent, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(parent,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 768),
-	)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	t.Cleanup(func() {
-		cancelCtx()
-		cancelAlloc()
-		cancelTimeout()
-	})
-	return ctx
-}
+func browser(t *testing.T) context.Context { return tbrowser.New(t, browserTimeout) }
 
 // console collects what the page logs, at most 200 messages.
 type console struct {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/qconnect/qconnect/internal/testenv/browser"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,45 +14,12 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/qconnect/qconnect/internal/testenv"
-)
-
-const (
-	chromiumPath = "/usr/bin/chromium"
-	// browserGate makes a missing Chromium a failure (CI sets it).
-	browserGate = "QCONNECT_REQUIRE_BROWSER"
 )
 
 // chromium starts one headless Debian Chromium for the test (a fresh
 // profile, 1366x768, everything bounded by two minutes) and returns its
 // tab's context.
-func chromium(t *testing.T) context.Context {
-	t.Helper()
-	_, err := os.Stat(chromiumPath)
-	testenv.Require(t, err == nil, browserGate, "Chromium at "+chromiumPath)
-	parent, cancelTimeout := context.WithTimeout(context.Background(), 2*time.Minute)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(parent,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 768),
-	)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	t.Cleanup(func() {
-		cancelCtx()
-		cancelAlloc()
-		cancelTimeout()
-	})
-	return ctx
-}
+func chromium(t *testing.T) context.Context { return browser.New(t, 2*time.Minute) }
 
 // pageExceptions collects uncaught exceptions and CSP violations of the
 // page (at most 100). Failed HTTP statuses are expected here (403, 422) and
