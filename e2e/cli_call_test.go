@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qconnect/qconnect/internal/testenv"
+)
+
+// TestCLIDefaultCall is the published sample's default run: log in as the
+// demo user, call monPublic/getMem with default parameters, print an
+// aligned table, log out, exit 0 — here with only the address given, since
+// the test gateway is not on localhost:8080.
+func TestCLIDefaultCall(t *testing.T) {
+	g := testenv.StartGateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	out, stderr, code := testenv.Run(t, ctx, "", "call", g.Addr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) < 10 || !strings.HasPrefix(lines[0], "time") || !strings.Contains(lines[0], "cpuLoad") {
+		t.Fatalf("not a getMem table:\n%.500s", out)
+	}
+	// Aligned: every data row starts its sym column where the header does.
+	symAt := strings.Index(lines[0], "sym")
+	for _, l := range lines[2:6] {
+		if !strings.HasPrefix(l[symAt:], "server_") {
+			t.Errorf("misaligned row %q (sym column at %d)", l, symAt)
+		}
+	}
+	waitFor(t, "the logout", func() bool { return strings.Contains(g.Stderr(), "path=/connect/api/auth/logout") })
+
+	// methods lists what the demo user may call, with parameters.
+	out, stderr, code = testenv.Run(t, ctx, "", "methods", g.Addr, "kxSupport", "12345678")
+	if code != 0 || !strings.Contains(out, "monPublic/getMem") || !strings.Contains(out, "syms") {
+		t.Fatalf("methods: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	// Exit codes tell usage, authentication, call and connection failures apart.
+	closed := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}()
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		hint string
+	}{
+		{"bad params", []string{"call", g.Addr, "kxSupport", "12345678", "monPublic/getMem", "--params", "{oops"}, 2, "params"},
+		{"wrong password", []string{"call", g.Addr, "kxSupport", "wrong-password"}, 3, "password"},
+		{"unknown method", []string{"call", g.Addr, "kxSupport", "12345678", "monPublic/nope"}, 1, "unknownMethod"},
+		{"invalid params", []string{"call", g.Addr, "kxSupport", "12345678", "monPublic/getMem", "--params", `{"bucket":"5m"}`}, 1, "invalidParams"},
+		{"unreachable", []string{"call", closed}, 4, "qconnect serve"},
+	} {
+		_, stderr, code := testenv.Run(t, ctx, "", c.args...)
+		if code != c.code || !strings.Contains(stderr, c.hint) {
+			t.Errorf("%s: exit %d (want %d), stderr lacks %q?\n%s", c.name, code, c.code, c.hint, stderr)
+		}
+	}
+}
