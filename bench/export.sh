@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Export and small-call benchmarks of issue 3, for BENCHMARKS.md.
 #
-#   bench/export.sh [sizes] [duration]     (default: "1000000 10000000" 10s)
+#   bench/export.sh [sizes] [duration] [memory-limit]
+#                     (default: "1000000 10000000" 10s 1500MB)
+#
+# The memory limit is passed to the gateway (--duckdb-memory-limit) and to
+# the COPY baseline; beyond it DuckDB spills its sort and its tables to disk,
+# which is what bounds the engine's memory; "" leaves DuckDB's default (80%
+# of RAM).
 #
 # For each demo size N (trades):
 #   1. starts `qconnect serve --demo-size N` with bench/export/catalog.yaml
@@ -25,6 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${1:-"1000000 10000000"}
 D=${2:-10s}
+MEM=${3-1500MB}
 PORT=18181
 out=$(mktemp -d)
 gw=""
@@ -82,12 +89,12 @@ export_one() {
 
 for N in $SIZES; do
   start_gateway --demo=true --demo-size "$N" --catalog bench/export/catalog.yaml \
-    --row-cap 20000000 --timeout 10m --demo-feed=false
+    --row-cap 20000000 --timeout 10m --demo-feed=false ${MEM:+--duckdb-memory-limit "$MEM"}
   # The scan first: memory DuckDB frees after the sort would be reused.
   scan=$(export_one getTradesScan)
   sorted=$(export_one getTrades)
   stop_gateway
-  copy=$(timeout 900 "$out/copy" -trades "$N" -out "$out/copy.csv")
+  copy=$(timeout 900 "$out/copy" -trades "$N" -memory-limit "$MEM" -out "$out/copy.csv")
   rm -f "$out/copy.csv"
   python3 - "$N" "$sorted" "$scan" "$copy" <<'PY'
 import json, sys

@@ -56,6 +56,7 @@ const (
 	envDrain       = "QCONNECT_SHUTDOWN_TIMEOUT"
 	envThreads     = "QCONNECT_DUCKDB_THREADS"
 	envMemLimit    = "QCONNECT_DUCKDB_MEMORY_LIMIT"
+	envTempDir     = "QCONNECT_DUCKDB_TEMP_DIR"
 )
 
 // serveOptions are the settings of `qconnect serve`.
@@ -73,7 +74,7 @@ type serveOptions struct {
 	rate                                             float64
 	burst                                            int
 	threads                                          int
-	memLimit                                         string
+	memLimit, tempDir                                string
 	ws                                               wsOptions // WebSocket and demo feed settings (serve_ws.go)
 }
 
@@ -107,7 +108,8 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.DurationVar(&o.loginWindow, "login-window", 5*time.Minute, s.add("login-window", envLoginWindow, "the login throttling window"))
 	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, s.add("shutdown-timeout", envDrain, "how long SIGINT/SIGTERM waits for in-flight calls"))
 	fs.IntVar(&o.threads, "duckdb-threads", 0, s.add("duckdb-threads", envThreads, "DuckDB worker threads (0 = DuckDB's default)"))
-	fs.StringVar(&o.memLimit, "duckdb-memory-limit", "", s.add("duckdb-memory-limit", envMemLimit, `DuckDB memory limit, e.g. "2GB" (default DuckDB's)`))
+	fs.StringVar(&o.memLimit, "duckdb-memory-limit", "", s.add("duckdb-memory-limit", envMemLimit, `DuckDB memory limit, e.g. "2GB" (default DuckDB's, 80% of RAM); beyond it sorts and tables spill to disk`))
+	fs.StringVar(&o.tempDir, "duckdb-temp-dir", "", s.add("duckdb-temp-dir", envTempDir, "where DuckDB spills (default: a fresh directory under the system temp directory, removed at exit)"))
 	o.ws.flags(fs, s)
 	return s
 }
@@ -219,7 +221,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	started := time.Now()
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
-		Threads: o.threads, MemoryLimit: o.memLimit, MaxConns: o.maxConc, Logger: log,
+		Threads: o.threads, MemoryLimit: o.memLimit, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("the data could not be loaded, the gateway did not start:\n%v", err)

@@ -102,8 +102,13 @@ type Config struct {
 	// number of cores).
 	Threads int
 	// MemoryLimit is DuckDB's memory limit, e.g. "1GB" ("" = DuckDB's
-	// default, 80% of RAM).
+	// default, 80% of RAM). Beyond it DuckDB spills sorts, joins and
+	// in-memory tables to TempDir, so it bounds the engine's memory whatever
+	// the size of a result.
 	MemoryLimit string
+	// TempDir is where DuckDB spills (default: a fresh directory under the
+	// system's temporary directory, removed by Close).
+	TempDir string
 	// MaxConns bounds the DuckDB connections open at once, that is the
 	// calls running at once (default DefaultMaxConns). A call beyond it
 	// waits for a connection until its context ends.
@@ -121,6 +126,9 @@ type Engine struct {
 	// paths are the absolute server paths (--duckdb, --data) that error
 	// messages must not reveal.
 	paths []string
+
+	// ownTemp is the spill directory Open created, removed by Close.
+	ownTemp string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -141,6 +149,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.MemoryLimit != "" {
 		dsn.Set("memory_limit", cfg.MemoryLimit)
 	}
+	ownTemp := ""
+	if cfg.TempDir == "" {
+		if ownTemp, err = os.MkdirTemp("", "qconnect-duckdb-"); err != nil {
+			return nil, fmt.Errorf("duckdb: creating a temporary directory for spilling: %w: set --duckdb-temp-dir", err)
+		}
+		cfg.TempDir = ownTemp
+	}
+	dsn.Set("temp_directory", cfg.TempDir)
 	var alias string
 	if cfg.Path != "" {
 		alias, err = attachAlias(cfg.Path)
@@ -176,15 +192,16 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: open (threads=%d, memory limit %q): %w: check --threads and --memory-limit", cfg.Threads, cfg.MemoryLimit, err)
+		os.RemoveAll(ownTemp)
+		return nil, fmt.Errorf("duckdb: open (threads=%d, memory limit %q): %w: check --duckdb-threads and --duckdb-memory-limit", cfg.Threads, cfg.MemoryLimit, err)
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(cfg.MaxConns)
 	db.SetMaxIdleConns(min(cfg.MaxConns, 8))
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	e := &Engine{db: db, log: cfg.Logger, batchSize: cfg.BatchSize}
+	e := &Engine{db: db, log: cfg.Logger, batchSize: cfg.BatchSize, ownTemp: ownTemp}
 	if err := e.load(ctx, cfg, alias); err != nil {
-		_ = db.Close()
+		_ = e.Close()
 		return nil, err
 	}
 	return e, nil
@@ -361,6 +378,11 @@ func (e *Engine) Ping(ctx context.Context) error {
 // open Rows keep theirs until they are closed. It is safe to call more than
 // once.
 func (e *Engine) Close() error {
-	e.closeOnce.Do(func() { e.closeErr = e.db.Close() })
+	e.closeOnce.Do(func() {
+		e.closeErr = e.db.Close()
+		if e.ownTemp != "" {
+			_ = os.RemoveAll(e.ownTemp)
+		}
+	})
 	return e.closeErr
 }

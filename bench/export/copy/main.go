@@ -38,6 +38,7 @@ func main() {
 	catPath := flag.String("catalog", "bench/export/catalog.yaml", "catalog holding the method")
 	method := flag.String("method", "marketData/getTrades", "group/method whose query is copied")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
+	memLimit := flag.String("memory-limit", "", "DuckDB memory limit (as serve --duckdb-memory-limit)")
 	flag.Parse()
 	if *out == "" {
 		fail("give -out FILE")
@@ -50,7 +51,7 @@ func main() {
 		fail(err.Error())
 	}
 	loadStart := time.Now()
-	eng, err := duckdb.Open(ctx, duckdb.Config{Demo: true, DemoTrades: *trades, Seed: *seed})
+	eng, err := duckdb.Open(ctx, duckdb.Config{Demo: true, DemoTrades: *trades, Seed: *seed, MemoryLimit: *memLimit})
 	if err != nil {
 		fail(err.Error())
 	}
