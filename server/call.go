@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -130,9 +131,9 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 		return
 	}
 	defer rows.Close()
-	batch, err := rows.Next(ctx)
-	if err != nil && err != io.EOF {
-		s.failCall(ctx, w, r, a, m, timeout, err)
+	batch, nextErr := rows.Next(ctx)
+	if nextErr != nil && nextErr != io.EOF {
+		s.failCall(ctx, w, r, a, m, timeout, nextErr)
 		return
 	}
 
@@ -147,24 +148,26 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 	if trailers {
 		h.Set("Trailer", encode.TrailerStatus+", "+trailerMeta)
 	}
+	cols := rows.Columns()
+	// New writes nothing, so a failure here can still get its own status.
+	enc, err := encode.New(format, w, encode.Header{Type: protocol.ResponseType(a.req.Type), ID: a.req.ID,
+		Date: protocol.FormatDate(s.cfg.Now())}, cols, func(k, v string) { h.Set(k, v) })
+	if err != nil {
+		h.Del("Trailer")
+		s.writeError(w, r, a.reply(), &qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error",
+			Cause: fmt.Errorf("encoding the result of %s: %w", m.FullName(), err)})
+		return
+	}
 	// Long results may take longer than the server's write timeout.
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(timeout + 30*time.Second))
 	w.WriteHeader(http.StatusOK)
-
-	cols := rows.Columns()
-	enc, encErr := encode.New(format, w, encode.Header{Type: protocol.ResponseType(a.req.Type), ID: a.req.ID,
-		Date: protocol.FormatDate(s.cfg.Now())}, cols, func(k, v string) { h.Set(k, v) })
-	if encErr != nil {
-		s.log.Error("starting the encoder", "error", encErr)
-		return
-	}
 	var count int64
 	truncated := false
 	var failure error
-	for err != io.EOF {
-		if err != nil {
-			failure = err
+	for nextErr != io.EOF {
+		if nextErr != nil {
+			failure = nextErr
 			break
 		}
 		if count+int64(len(batch)) > rowCap {
@@ -189,7 +192,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 		if truncated {
 			break
 		}
-		batch, err = rows.Next(ctx)
+		batch, nextErr = rows.Next(ctx)
 	}
 	meta := encode.Meta{Columns: cols, RowCount: count, Truncated: truncated,
 		ElapsedMs: float64(time.Since(start).Microseconds()) / 1000}

@@ -289,7 +289,9 @@ func TestWSErrorsAndLimits(t *testing.T) {
 	}
 	for range 2 {
 		c.send("SubscribeReq", []any{map[string]any{"method": "t/sub"}})
-		c.expect("SubscribeResp")
+		if f := c.expect("SubscribeResp"); !f.Success {
+			t.Fatalf("SubscribeResp: %+v", f.Error)
+		}
 		c.expect("SnapshotMsg")
 	}
 	c.send("SubscribeReq", []any{map[string]any{"method": "t/sub"}})
