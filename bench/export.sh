@@ -2,7 +2,7 @@
 # Export and small-call benchmarks of issue 3, for BENCHMARKS.md.
 #
 #   bench/export.sh [sizes] [duration] [memory-limit]
-#                     (default: "1000000 10000000" 10s 1500MB)
+#                     (default: "1000000 10000000" 10s 400MB)
 #
 # The memory limit is passed to the gateway (--duckdb-memory-limit) and to
 # the COPY baseline; beyond it DuckDB spills its sort and its tables to disk,
@@ -31,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${1:-"1000000 10000000"}
 D=${2:-10s}
-MEM=${3-1500MB}
+MEM=${3-400MB}
 PORT=18181
 out=$(mktemp -d)
 gw=""
