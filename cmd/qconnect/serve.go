@@ -272,7 +272,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go srv.Maintain(ctx, 30*time.Second)
+	// Housekeeping every 5 s: an idle-expired session's WebSockets close
+	// within 5 s of its expiry.
+	go srv.Maintain(ctx, 5*time.Second)
 	o.ws.startFeed(ctx, demo, srv, eng, log)
 	go reloadUsersOnHUP(ctx, users, o.users, log)
 
