@@ -468,3 +468,23 @@ func TestWSCLI(t *testing.T) {
 		t.Fatalf("a malformed row: exit %d: %s", code, stderr)
 	}
 }
+
+// TestWSSessionExpiryClosesSockets: when a session expires (here: idle for
+// 2 s) its sockets are closed with 4401 by the gateway's housekeeping, which
+// runs every 5 s.
+func TestWSSessionExpiryClosesSockets(t *testing.T) {
+	g := wsGateway(t, "--idle-timeout", "2s")
+	rest := login(t, g, "trader", "pw-trader")
+	w := dialRaw(t, g, 0)
+	if f := w.authReq("trader", rest.sid); !f.Success {
+		t.Fatalf("AuthReq: %+v", f.Error)
+	}
+	start := time.Now()
+	if c := w.closeCode(20 * time.Second); c != 4401 {
+		t.Fatalf("after the session expired: close %d, want 4401", c)
+	}
+	if el := time.Since(start); el < 2*time.Second || el > 9*time.Second {
+		t.Errorf("closed %s after the last use; the idle timeout is 2 s and the sweep runs every 5 s", el)
+	}
+	expect(t, "REST after expiry", rest.call("/connect/api/auth/ping", []any{}), 401, "invalidSession")
+}
