@@ -115,7 +115,7 @@ func (w *csvWriter) Finish(_ Meta, err *qconnect.Error) error {
 	}
 	ferr := w.out.flush()
 	if w.setTrailer != nil {
-		w.setTrailer(TrailerStatus, statusValue(err))
+		w.setTrailer(TrailerStatus, StatusValue(err))
 	}
 	return ferr
 }
@@ -146,9 +146,9 @@ func appendCSVString(dst []byte, s string) []byte {
 // maxStatusMessage bounds the message in the TrailerStatus value, in bytes.
 const maxStatusMessage = 512
 
-// statusValue is the TrailerStatus value: "ok", or "error <code> <message>"
+// StatusValue is the TrailerStatus value: "ok", or "error <code> <message>"
 // with the message made safe for an HTTP field value.
-func statusValue(err *qconnect.Error) string {
+func StatusValue(err *qconnect.Error) string {
 	if err == nil {
 		return "ok"
 	}

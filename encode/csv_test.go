@@ -137,8 +137,8 @@ func TestStatusValueHeaderSafe(t *testing.T) {
 		{&qconnect.Error{Code: qconnect.CodeAnalyticError, Message: "bad\xff\xfeutf8 ünïcödé"}, "error analyticError bad utf8 ünïcödé"},
 	}
 	for _, c := range cases {
-		if got := statusValue(c.err); got != c.want {
-			t.Errorf("statusValue(%+v) = %q, want %q", c.err, got, c.want)
+		if got := StatusValue(c.err); got != c.want {
+			t.Errorf("StatusValue(%+v) = %q, want %q", c.err, got, c.want)
 		}
 	}
 	long := strings.Repeat("é", 1000) // 2000 bytes
@@ -152,7 +152,7 @@ func TestStatusValueHeaderSafe(t *testing.T) {
 	if got := headerSafe("abcdef  ghijk", 10); got != "abcdef..." {
 		t.Fatalf("cut after a space: %q", got)
 	}
-	for _, r := range statusValue(&qconnect.Error{Code: "c", Message: long + "\r\n"}) {
+	for _, r := range StatusValue(&qconnect.Error{Code: "c", Message: long + "\r\n"}) {
 		if r < 0x20 || r == 0x7f {
 			t.Fatalf("control character %U in the trailer", r)
 		}

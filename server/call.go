@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -211,7 +210,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 	}
 	if trailers {
 		if format != encode.CSV { // the CSV encoder sets Connect-Status itself
-			h.Set(encode.TrailerStatus, statusTrailer(qerr))
+			h.Set(encode.TrailerStatus, encode.StatusValue(qerr))
 		}
 		if mb, err := json.Marshal(meta); err == nil {
 			h.Set(trailerMeta, string(mb))
@@ -227,23 +226,6 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 
 // trailerMeta is the HTTP trailer carrying the result's meta for CSV and Arrow.
 const trailerMeta = "Connect-Meta"
-
-// statusTrailer is the Connect-Status trailer value for an outcome.
-func statusTrailer(e *qconnect.Error) string {
-	if e == nil {
-		return "ok"
-	}
-	msg := strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, e.Message)
-	if len(msg) > 512 {
-		msg = msg[:512]
-	}
-	return "error " + string(e.Code) + " " + msg
-}
 
 // failCall answers a call that failed before its first row, unless the
 // client has gone: then there is no one to answer, and the log says so.
