@@ -284,6 +284,11 @@ func (sub *Subscription) readLoop() {
 			}
 			select {
 			case <-sub.stop: // unsubscribing: nobody reads any more
+				continue
+			default:
+			}
+			select {
+			case <-sub.stop:
 			case sub.msgs <- m:
 			}
 		case "SubscriptionEndMsg":
@@ -346,6 +351,14 @@ func (sub *Subscription) Next(ctx context.Context) (*Message, error) {
 	case m, ok := <-sub.msgs:
 		if !ok {
 			return nil, sub.endErr()
+		}
+		select {
+		case <-sub.stop:
+			// Unsubscribe ran while this message was in flight; the read
+			// loop drops messages from then on, so what follows may have
+			// gaps that mean nothing.
+			return nil, sub.endErr()
+		default:
 		}
 		if m.Kind == Update {
 			if m.Seq != sub.lastSeq+1 {
