@@ -57,6 +57,33 @@ type checker interface {
 	outcome() error // nil, ErrIncomplete-wrapped, or a *protocol.WireError via wireFailure
 }
 
+// ResultMeta is the meta of a streamed result (PROTOCOL 4.3), known once the
+// stream has ended.
+type ResultMeta struct {
+	RowCount  int64   `json:"rowCount"`
+	Truncated bool    `json:"truncated"`
+	ElapsedMs float64 `json:"elapsedMs"`
+}
+
+// Meta returns the result's meta once the stream has been read to its end:
+// from the envelope (JSON), the final line (NDJSON) or the Connect-Meta
+// trailer (CSV, Arrow). ok is false before the end or when the gateway sent
+// none.
+func (st *Stream) Meta() (m ResultMeta, ok bool) {
+	if !st.done {
+		return m, false
+	}
+	if mc, has := st.check.(interface{ meta() *ResultMeta }); has {
+		if p := mc.meta(); p != nil {
+			return *p, true
+		}
+	}
+	if v := st.resp.Trailer.Get("Connect-Meta"); v != "" && json.Unmarshal([]byte(v), &m) == nil {
+		return m, true
+	}
+	return m, false
+}
+
 // wireFailure carries a failure reported in the body to Stream.
 type wireFailure struct{ w *protocol.WireError }
 
@@ -218,7 +245,10 @@ func (a *arrowChecker) outcome() error {
 type ndjsonChecker struct {
 	cur, last         []byte
 	curOver, lastOver bool
+	m                 *ResultMeta
 }
+
+func (n *ndjsonChecker) meta() *ResultMeta { return n.m }
 
 func (n *ndjsonChecker) appendCur(p []byte) {
 	if n.curOver || len(n.cur)+len(p) > maxFinalLine {
@@ -272,10 +302,12 @@ func (n *ndjsonChecker) outcome() error {
 		Type    *string             `json:"type"`
 		Success *bool               `json:"success"`
 		Error   *protocol.WireError `json:"error"`
+		Meta    *ResultMeta         `json:"meta"`
 	}
 	if json.Unmarshal(line, &f) != nil || f.Type == nil || f.Success == nil {
 		return fmt.Errorf("the NDJSON body lacks its final status line")
 	}
+	n.m = f.Meta
 	return successOutcome(*f.Success, f.Error)
 }
 
@@ -298,6 +330,7 @@ type jsonChecker struct {
 	esc      bool
 	skipping bool // inside the top-level msg array
 	skel     []byte
+	m        *ResultMeta
 	over     bool
 }
 
@@ -369,6 +402,8 @@ func (j *jsonChecker) afterMsgKey() bool {
 	return bytes.HasSuffix(s, []byte("{")) || bytes.HasSuffix(s, []byte(","))
 }
 
+func (j *jsonChecker) meta() *ResultMeta { return j.m }
+
 func (j *jsonChecker) outcome() error {
 	if j.over {
 		return fmt.Errorf("the JSON envelope outside msg is larger than %d bytes", maxSkeleton)
@@ -379,9 +414,11 @@ func (j *jsonChecker) outcome() error {
 	var env struct {
 		Success *bool               `json:"success"`
 		Error   *protocol.WireError `json:"error"`
+		Meta    *ResultMeta         `json:"meta"`
 	}
 	if json.Unmarshal(j.skel, &env) != nil || env.Success == nil {
 		return fmt.Errorf(`the JSON envelope lacks its "success" key`)
 	}
+	j.m = env.Meta
 	return successOutcome(*env.Success, env.Error)
 }

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +68,32 @@ func TestCLIDefaultCall(t *testing.T) {
 		_, stderr, code := testenv.Run(t, ctx, "", c.args...)
 		if code != c.code || !strings.Contains(stderr, c.hint) {
 			t.Errorf("%s: exit %d (want %d), stderr lacks %q?\n%s", c.name, code, c.code, c.hint, stderr)
+		}
+	}
+}
+
+// TestCLIWarnsOfTruncation: an export cut at the row cap says so, in every
+// format (from the envelope, the final NDJSON line or the Connect-Meta
+// trailer), and a whole one does not.
+func TestCLIWarnsOfTruncation(t *testing.T) {
+	g, _ := testGateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	for _, format := range []string{"csv", "json", "ndjson", "arrow"} {
+		for _, c := range []struct {
+			n    int
+			warn bool
+		}{{25, true}, {5, false}} {
+			out := filepath.Join(dir, fmt.Sprintf("rows%d.%s", c.n, format))
+			_, stderr, code := testenv.Run(t, ctx, "", "call", g.Addr, "alice", "alice-password", "test/rows",
+				"--params", fmt.Sprintf(`{"n":%d}`, c.n), "--format", format, "-o", out)
+			if code != 0 {
+				t.Fatalf("%s n=%d: exit %d: %s", format, c.n, code, stderr)
+			}
+			if got := strings.Contains(stderr, "cut at the method's row cap (10 rows)"); got != c.warn {
+				t.Errorf("%s n=%d: warning %v, want %v:\n%s", format, c.n, got, c.warn, stderr)
+			}
 		}
 	}
 }

@@ -355,6 +355,9 @@ func callToFile(ctx context.Context, e *env, s *client.Session, o *callOptions) 
 		return &exitError{code: exitCallFailed, msg: fmt.Sprintf("renaming %s to %s failed: %v", partial, o.outFile, err)}
 	}
 	fmt.Fprintln(e.stderr, meter.summary(o.outFile))
+	if m, ok := st.Meta(); ok && m.Truncated {
+		fmt.Fprintf(e.stderr, "warning: the result was cut at the method's row cap (%s rows); narrow the request (e.g. a shorter time range) to get all of it\n", groupThousands(m.RowCount))
+	}
 	return nil
 }
 
