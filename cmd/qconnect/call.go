@@ -238,23 +238,30 @@ func runCall(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, o.timeout)
+	return withSession(ctx, o.gw, o.timeout, func(ctx context.Context, sess *client.Session) error {
+		switch {
+		case o.format == "table":
+			return callTable(ctx, e, sess, o)
+		case o.outFile != "" && o.outFile != "-":
+			return callToFile(ctx, e, sess, o)
+		default:
+			return callToStdout(ctx, e, sess, o)
+		}
+	})
+}
+
+// withSession logs in to g, runs f with the session and a context bounded
+// by timeout, logs out (even when f failed or the command was interrupted),
+// and maps f's error to the command's exit code (commandFailure).
+func withSession(ctx context.Context, g gatewayArgs, timeout time.Duration, f func(context.Context, *client.Session) error) error {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	sess, err := loginGateway(cctx, o.gw)
+	sess, err := loginGateway(cctx, g)
 	if err != nil {
-		return commandFailure(ctx, err, o.gw, o.timeout)
+		return commandFailure(ctx, err, g, timeout)
 	}
 	defer logoutGateway(cctx, sess)
-
-	switch {
-	case o.format == "table":
-		err = callTable(cctx, e, sess, o)
-	case o.outFile != "" && o.outFile != "-":
-		err = callToFile(cctx, e, sess, o)
-	default:
-		err = callToStdout(cctx, e, sess, o)
-	}
-	return commandFailure(ctx, err, o.gw, o.timeout)
+	return commandFailure(ctx, f(cctx, sess), g, timeout)
 }
 
 // loginGateway opens a session; a malformed address is a usage error.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/qconnect/qconnect/client"
 	"io"
 	"time"
 )
@@ -66,16 +67,16 @@ func runMethods(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	sess, err := loginGateway(cctx, o.gw)
+	return withSession(ctx, o.gw, o.timeout, func(ctx context.Context, sess *client.Session) error {
+		return listMethods(ctx, e, sess, o)
+	})
+}
+
+// listMethods prints the methods the session's user may call.
+func listMethods(ctx context.Context, e *env, sess *client.Session, o *methodsOptions) error {
+	ms, err := sess.Methods(ctx)
 	if err != nil {
-		return commandFailure(ctx, err, o.gw, o.timeout)
-	}
-	defer logoutGateway(cctx, sess)
-	ms, err := sess.Methods(cctx)
-	if err != nil {
-		return commandFailure(ctx, err, o.gw, o.timeout)
+		return err
 	}
 	if o.format == "json" {
 		var raw bytes.Buffer

@@ -120,16 +120,17 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 	if o.format == "" {
 		o.format = sniffFormat(br)
 	}
-	cctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	sess, err := loginGateway(cctx, o.gw)
+	return withSession(ctx, o.gw, o.timeout, func(ctx context.Context, sess *client.Session) error {
+		return publishRows(ctx, e, sess, o, br, src)
+	})
+}
+
+// publishRows reads rows from br (src names it in messages) and publishes
+// them in batches.
+func publishRows(ctx context.Context, e *env, sess *client.Session, o *publishOptions, br *bufio.Reader, src string) error {
+	cols, err := publishColumns(ctx, sess, o.method)
 	if err != nil {
-		return commandFailure(ctx, err, o.gw, o.timeout)
-	}
-	defer logoutGateway(cctx, sess)
-	cols, err := publishColumns(cctx, sess, o.method)
-	if err != nil {
-		return commandFailure(ctx, err, o.gw, o.timeout)
+		return err
 	}
 	var next func() (map[string]any, int, error)
 	if o.format == "csv" {
@@ -147,14 +148,14 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		n, err := sess.Publish(cctx, o.method, batch)
+		n, err := sess.Publish(ctx, o.method, batch)
 		if err != nil {
 			var ce *client.Error
 			if errors.As(err, &ce) && !ce.IsAuth() {
 				return &exitError{code: exitCallFailed, msg: fmt.Sprintf("the batch starting at %s line %d was rejected; %d rows before it were stored\n%s",
 					src, first, total, serverErrorText(ce))}
 			}
-			return commandFailure(ctx, err, o.gw, o.timeout)
+			return err
 		}
 		total += n
 		batch, size = batch[:0], 0
