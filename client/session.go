@@ -154,15 +154,7 @@ func wireParam(v any) any {
 // with Stream. A failure, including one reported after the rows, is an
 // *Error; a cut response is ErrIncomplete.
 func (s *Session) Call(ctx context.Context, method string, params map[string]any) (*Result, error) {
-	group, name, err := splitMethod(method)
-	if err != nil {
-		return nil, err
-	}
-	body, id, err := s.callBody(name, params)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.c.post(ctx, s.hc, "/connect/api/"+group+"/"+name, body, FormatJSON)
+	resp, id, err := s.postCall(ctx, method, params, FormatJSON)
 	if err != nil {
 		return nil, err
 	}
@@ -274,4 +266,23 @@ func (s *Session) Logout(ctx context.Context) error {
 // (protocol.FormatDate).
 func (s *Session) WebSocketAuthorization(date string) string {
 	return s.signer.Authorization(http.MethodGet, "/connect/ws", "", date, nil)
+}
+
+// postCall sends a signed call of method ("group/name") with params,
+// asking for the format accept, and returns the response unread with the
+// request's id.
+func (s *Session) postCall(ctx context.Context, method string, params map[string]any, accept string) (*http.Response, string, error) {
+	group, name, err := splitMethod(method)
+	if err != nil {
+		return nil, "", err
+	}
+	body, id, err := s.callBody(name, params)
+	if err != nil {
+		return nil, "", err
+	}
+	resp, err := s.c.post(ctx, s.hc, "/connect/api/"+group+"/"+name, body, accept)
+	if err != nil {
+		return nil, "", err
+	}
+	return resp, id, nil
 }

@@ -107,15 +107,7 @@ func (s *Session) Stream(ctx context.Context, method string, params map[string]a
 	default:
 		return nil, fmt.Errorf("stream format %q is not one of %s, %s, %s, %s", accept, FormatJSON, FormatNDJSON, FormatCSV, FormatArrow)
 	}
-	group, name, err := splitMethod(method)
-	if err != nil {
-		return nil, err
-	}
-	body, id, err := s.callBody(name, params)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.c.post(ctx, s.hc, "/connect/api/"+group+"/"+name, body, accept)
+	resp, id, err := s.postCall(ctx, method, params, accept)
 	if err != nil {
 		return nil, err
 	}
