@@ -62,34 +62,18 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	def := func(p *int, v int) {
-		if *p <= 0 {
-			*p = v
-		}
-	}
-	defd := func(p *time.Duration, v time.Duration) {
-		if *p <= 0 {
-			*p = v
-		}
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
-	}
-	defd(&c.ClockSkew, 300*time.Second)
-	defd(&c.DefaultTimeout, 30*time.Second)
-	if c.DefaultRowCap <= 0 {
-		c.DefaultRowCap = 1_000_000
-	}
-	def(&c.MaxConcurrent, 64)
-	def(&c.MaxConcurrentPerUser, 8)
-	if c.RatePerUser <= 0 {
-		c.RatePerUser = 200
-	}
-	def(&c.RateBurst, 400)
-	defd(&c.BusyRetryAfter, time.Second)
-	def(&c.LoginMaxFailures, 5)
-	defd(&c.LoginWindow, 5*time.Minute)
-	def(&c.ReplayMaxIDs, 100_000)
+	orDefault(&c.MaxBodyBytes, 1<<20)
+	orDefault(&c.ClockSkew, 300*time.Second)
+	orDefault(&c.DefaultTimeout, 30*time.Second)
+	orDefault(&c.DefaultRowCap, 1_000_000)
+	orDefault(&c.MaxConcurrent, 64)
+	orDefault(&c.MaxConcurrentPerUser, 8)
+	orDefault(&c.RatePerUser, 200)
+	orDefault(&c.RateBurst, 400)
+	orDefault(&c.BusyRetryAfter, time.Second)
+	orDefault(&c.LoginMaxFailures, 5)
+	orDefault(&c.LoginWindow, 5*time.Minute)
+	orDefault(&c.ReplayMaxIDs, 100_000)
 	c.setWSDefaults()
 	if c.Docs == "" {
 		c.Docs = DocsPublic
@@ -99,6 +83,14 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+}
+
+// orDefault sets *p to v when *p is zero or negative: the documented
+// meaning of a zero Config field.
+func orDefault[T int | int64 | float64 | time.Duration](p *T, v T) {
+	if *p <= 0 {
+		*p = v
 	}
 }
 

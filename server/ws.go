@@ -28,30 +28,14 @@ const (
 )
 
 func (c *Config) setWSDefaults() {
-	if c.WSFirstFrameTimeout <= 0 {
-		c.WSFirstFrameTimeout = defaultWSFirstFrame
-	}
-	if c.WSPingInterval <= 0 {
-		c.WSPingInterval = defaultWSPingInterval
-	}
-	if c.WSPongTimeout <= 0 {
-		c.WSPongTimeout = defaultWSPongTimeout
-	}
-	if c.WSMaxFrameBytes <= 0 {
-		c.WSMaxFrameBytes = defaultWSMaxFrameBytes
-	}
-	if c.WSMaxFrameBytes < 4<<10 {
-		c.WSMaxFrameBytes = 4 << 10 // room for an error envelope
-	}
-	if c.WSQueueBytes <= 0 {
-		c.WSQueueBytes = defaultWSQueueBytes
-	}
-	if c.WSQueueBytes < 2*c.WSMaxFrameBytes {
-		c.WSQueueBytes = 2 * c.WSMaxFrameBytes // any single frame fits
-	}
-	if c.WSMaxSubscriptions <= 0 {
-		c.WSMaxSubscriptions = defaultWSMaxSubs
-	}
+	orDefault(&c.WSFirstFrameTimeout, defaultWSFirstFrame)
+	orDefault(&c.WSPingInterval, defaultWSPingInterval)
+	orDefault(&c.WSPongTimeout, defaultWSPongTimeout)
+	orDefault(&c.WSMaxFrameBytes, defaultWSMaxFrameBytes)
+	c.WSMaxFrameBytes = max(c.WSMaxFrameBytes, 4<<10) // room for an error envelope
+	orDefault(&c.WSQueueBytes, defaultWSQueueBytes)
+	c.WSQueueBytes = max(c.WSQueueBytes, 2*c.WSMaxFrameBytes) // any single frame fits
+	orDefault(&c.WSMaxSubscriptions, defaultWSMaxSubs)
 }
 
 // wsState is the gateway's WebSocket side: the open sockets by session (so
