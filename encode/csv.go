@@ -90,17 +90,12 @@ func (w *csvWriter) WriteBatch(rows [][]any) error {
 	return w.out.flush()
 }
 
-// abandon drops the row being encoded, which starts at mark, and writes
-// the rows before it. Before the first row nothing at all is written (not
-// even the header row), so the server can still send a plain error response.
+// abandon drops the row being encoded (see sink.abandon); before the first
+// row the head is not written either.
 func (w *csvWriter) abandon(mark int) {
-	if w.rows == 0 {
-		w.out.buf = w.out.buf[:0]
+	if w.out.abandon(mark, w.rows) {
 		w.started = false
-		return
 	}
-	w.out.buf = w.out.buf[:mark]
-	w.out.flush()
 }
 
 // Finish writes the header row if no row was written, then sets the

@@ -127,6 +127,20 @@ func (s *sink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// abandon drops the row being encoded, which starts at mark, and writes the
+// rows before it. When no row has been written (rows == 0) it drops
+// everything, head included, so the server can still send a plain error
+// response; it reports whether it did.
+func (s *sink) abandon(mark int, rows int64) (nothingWritten bool) {
+	if rows == 0 {
+		s.buf = s.buf[:0]
+		return true
+	}
+	s.buf = s.buf[:mark]
+	s.flush()
+	return false
+}
+
 // flushIfFull writes the buffer out once it holds flushSize bytes.
 func (s *sink) flushIfFull() error {
 	if len(s.buf) >= flushSize {
