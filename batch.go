@@ -1,0 +1,262 @@
+package qconnect
+
+import (
+	"fmt"
+	"math"
+	"time"
+	"unsafe"
+)
+
+// Storage is the physical layout of a column's values in a Vector. Every
+// column Type has exactly one Storage (Type.Storage).
+type Storage uint8
+
+// The storages of Vector.
+const (
+	StorageBool  Storage = iota + 1 // Vector.Bools
+	StorageInt                      // Vector.Ints
+	StorageFloat                    // Vector.Floats
+	StorageBytes                    // Vector.Offsets and Vector.Data, or Vector.Dict and Vector.Codes
+	StorageGUID                     // Vector.GUIDs
+)
+
+// Storage returns how values of a column of type t are held in a Vector:
+//
+//	boolean                      StorageBool   true / false
+//	long, int, short             StorageInt    the value
+//	timestamp                    StorageInt    nanoseconds since 1970-01-01T00:00:00Z
+//	date                         StorageInt    days since 1970-01-01
+//	time                         StorageInt    nanoseconds since midnight
+//	timespan                     StorageInt    nanoseconds
+//	float, real                  StorageFloat  the value (NaN and ±Inf are encoded as null)
+//	string, symbol, char         StorageBytes  UTF-8 bytes
+//	guid                         StorageGUID   16 bytes, big-endian as written
+//
+// It returns 0 for a type that is not a column type (dict).
+func (t Type) Storage() Storage {
+	switch t {
+	case Boolean:
+		return StorageBool
+	case Long, Int, Short, Timestamp, Date, Time, Timespan:
+		return StorageInt
+	case Float, Real:
+		return StorageFloat
+	case String, Symbol, Char:
+		return StorageBytes
+	case GUID:
+		return StorageGUID
+	}
+	return 0
+}
+
+// Batch is a run of consecutive rows of a result in columnar form: one
+// Vector per result column, in the order of Rows.Columns, each holding Len
+// values. Engines fill batches without boxing values; encoders read them
+// with one switch per column, not per value.
+//
+// A Batch returned by Rows.Next is owned by the Rows and valid only until
+// the following call to Next or Close: engines reuse its memory. Copy what
+// must outlive that (Batch.Clone).
+type Batch struct {
+	Len  int
+	Cols []Vector
+}
+
+// Vector is one column of a Batch. Exactly the fields of its Type's Storage
+// are used; the others are nil. Row i of the column is:
+//
+//	StorageBool   Bools[i]
+//	StorageInt    Ints[i]
+//	StorageFloat  Floats[i]
+//	StorageBytes  Data[Offsets[i]:Offsets[i+1]] (Offsets has Len+1 entries),
+//	              or, when Dict is not nil, Dict[Codes[i]] (a symbol column
+//	              given as a dictionary and codes, as engines with
+//	              enumerated strings produce it)
+//	StorageGUID   GUIDs[i]
+//
+// unless it is null: Valid is a validity bitmap, bit i%64 of Valid[i/64] is
+// set when row i holds a value (Arrow's and DuckDB's convention). A nil
+// Valid means no row is null. The value slot of a null row is ignored.
+type Vector struct {
+	Type  Type
+	Valid []uint64
+
+	Bools   []bool
+	Ints    []int64
+	Floats  []float64
+	Offsets []int32
+	Data    []byte
+	Dict    []string
+	Codes   []uint32
+	GUIDs   [][16]byte
+}
+
+// IsNull reports whether row i is null.
+func (v *Vector) IsNull(i int) bool {
+	return v.Valid != nil && v.Valid[i>>6]&(1<<(uint(i)&63)) == 0
+}
+
+// SetNull marks row i null. n is the vector's length, used to size Valid
+// (all rows valid) the first time a row is marked.
+func (v *Vector) SetNull(i, n int) {
+	if v.Valid == nil {
+		v.Valid = AllValid(nil, n)
+	}
+	v.Valid[i>>6] &^= 1 << (uint(i) & 63)
+}
+
+// AllValid returns a validity bitmap of n rows, all set, reusing buf's
+// memory when it is large enough.
+func AllValid(buf []uint64, n int) []uint64 {
+	words := (n + 63) >> 6
+	if cap(buf) < words {
+		buf = make([]uint64, words)
+	}
+	buf = buf[:words]
+	for i := range buf {
+		buf[i] = math.MaxUint64
+	}
+	return buf
+}
+
+// Bytes returns the bytes of row i of a StorageBytes vector, without
+// copying: the slice is valid as long as the vector is, and callers must not
+// modify it.
+func (v *Vector) Bytes(i int) []byte {
+	if v.Dict != nil {
+		s := v.Dict[v.Codes[i]]
+		return unsafe.Slice(unsafe.StringData(s), len(s)) // shared: callers must not modify it
+	}
+	return v.Data[v.Offsets[i]:v.Offsets[i+1]]
+}
+
+// Str returns row i of a StorageBytes vector as a string (a copy, except
+// for dictionary vectors, whose strings are shared).
+func (v *Vector) Str(i int) string {
+	if v.Dict != nil {
+		return v.Dict[v.Codes[i]]
+	}
+	return string(v.Data[v.Offsets[i]:v.Offsets[i+1]])
+}
+
+// AppendBytes adds one value to a StorageBytes vector being built with
+// Offsets and Data. Offsets must start as [0] (Reset does that).
+func (v *Vector) AppendBytes(b []byte) {
+	v.Data = append(v.Data, b...)
+	v.Offsets = append(v.Offsets, int32(len(v.Data)))
+}
+
+// AppendString is AppendBytes for a string.
+func (v *Vector) AppendString(s string) {
+	v.Data = append(v.Data, s...)
+	v.Offsets = append(v.Offsets, int32(len(v.Data)))
+}
+
+// Reset empties the vector for refilling with n rows, keeping its memory
+// and its Type: fixed-width slices get length n (values to be overwritten),
+// Offsets becomes [0] with Data empty, Valid becomes nil and Dict/Codes nil.
+func (v *Vector) Reset(n int) {
+	v.Valid = nil
+	v.Dict, v.Codes = nil, nil
+	switch v.Type.Storage() {
+	case StorageBool:
+		v.Bools = resize(v.Bools, n)
+	case StorageInt:
+		v.Ints = resize(v.Ints, n)
+	case StorageFloat:
+		v.Floats = resize(v.Floats, n)
+	case StorageBytes:
+		v.Offsets = append(v.Offsets[:0], 0)
+		v.Data = v.Data[:0]
+	case StorageGUID:
+		v.GUIDs = resize(v.GUIDs, n)
+	}
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// NewBatch returns an empty batch for columns cols, with room for n rows
+// per fixed-width vector. Use Vector.Reset to refill it.
+func NewBatch(cols []Column, n int) *Batch {
+	b := &Batch{Cols: make([]Vector, len(cols))}
+	for j, c := range cols {
+		b.Cols[j].Type = c.Type
+		b.Cols[j].Reset(n)
+		b.Cols[j].Reset(0)
+	}
+	return b
+}
+
+// Value returns row i of the vector as a value of the package's value
+// convention (see the package doc), nil for null. It boxes: it is meant for
+// tests, error messages and cold paths, not for encoding results.
+func (v *Vector) Value(i int) any {
+	if v.IsNull(i) {
+		return nil
+	}
+	switch v.Type {
+	case Boolean:
+		return v.Bools[i]
+	case Long, Int, Short:
+		return v.Ints[i]
+	case Timestamp:
+		return time.Unix(0, v.Ints[i]).UTC()
+	case Date:
+		return time.Unix(v.Ints[i]*86400, 0).UTC()
+	case Time, Timespan:
+		return time.Duration(v.Ints[i])
+	case Float, Real:
+		return v.Floats[i]
+	case String, Symbol, Char:
+		return v.Str(i)
+	case GUID:
+		return v.GUIDs[i]
+	}
+	panic(fmt.Sprintf("qconnect: Vector.Value of unknown type %q", v.Type))
+}
+
+// Row returns row i of the batch as boxed values (see Vector.Value).
+func (b *Batch) Row(i int) []any {
+	row := make([]any, len(b.Cols))
+	for j := range b.Cols {
+		row[j] = b.Cols[j].Value(i)
+	}
+	return row
+}
+
+// Clone returns a deep copy of the batch that does not share memory with
+// it, for keeping rows past the next call of Rows.Next.
+func (b *Batch) Clone() *Batch {
+	c := &Batch{Len: b.Len, Cols: make([]Vector, len(b.Cols))}
+	for j := range b.Cols {
+		v := &b.Cols[j]
+		c.Cols[j] = Vector{
+			Type:    v.Type,
+			Valid:   clone(v.Valid),
+			Bools:   clone(v.Bools),
+			Ints:    clone(v.Ints),
+			Floats:  clone(v.Floats),
+			Offsets: clone(v.Offsets),
+			Data:    clone(v.Data),
+			Dict:    clone(v.Dict),
+			Codes:   clone(v.Codes),
+			GUIDs:   clone(v.GUIDs),
+		}
+	}
+	return c
+}
+
+func clone[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
+
+// NanosPerDay converts StorageInt dates (days) to timestamps (nanoseconds).
+const NanosPerDay = int64(24 * time.Hour)
