@@ -29,6 +29,10 @@ const (
 	CodeAnalyticError          Code = "analyticError"
 	CodeBusy                   Code = "busy"
 	CodeTimeout                Code = "timeout"
+	// CodeUnavailable: the gateway cannot serve the call right now because
+	// something it depends on is gone (a backend connection, the shared
+	// session store) or it is shutting down. Retry, possibly elsewhere.
+	CodeUnavailable Code = "unavailable"
 	// CodeSlowConsumer ends a subscription whose consumer fell behind (PROTOCOL 7).
 	CodeSlowConsumer Code = "slowConsumer"
 )

@@ -92,6 +92,11 @@ func (e *Error) Hint() string {
 			return "retry after " + e.RetryAfter.String()
 		}
 		return "retry later"
+	case qconnect.CodeUnavailable:
+		if e.RetryAfter > 0 {
+			return "the gateway or its backend is unavailable; retry after " + e.RetryAfter.String()
+		}
+		return "the gateway or its backend is unavailable; retry later"
 	case qconnect.CodeTimeout:
 		return "narrow the parameters (for example a shorter time range) or ask an administrator for a longer timeout for " + what
 	case qconnect.CodeInternal:

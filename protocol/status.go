@@ -27,6 +27,7 @@ var statusOf = map[qconnect.Code]int{
 	qconnect.CodeAnalyticError:          http.StatusBadGateway,
 	qconnect.CodeBusy:                   http.StatusServiceUnavailable,
 	qconnect.CodeTimeout:                http.StatusGatewayTimeout,
+	qconnect.CodeUnavailable:            http.StatusServiceUnavailable,
 }
 
 // Status returns the HTTP status of a wire code; unknown codes are 500.
