@@ -55,3 +55,49 @@ type Pinger interface {
 type Appender interface {
 	Append(ctx context.Context, table string, cols []Column, rows [][]any) error
 }
+
+// LiveSource is implemented by backends that supply the updates of
+// streaming methods themselves (a kdb+ tickerplant, an upstream feed), as
+// opposed to rows published through an Appender. The gateway's stream hub
+// opens one Feed per distinct subscription (same method, same parameters)
+// and fans its events out to every subscriber exactly as it fans out
+// published rows: seq numbering, conflation and the slow-consumer rules
+// are the hub's, not the source's.
+type LiveSource interface {
+	// Live starts the live stream of call.Method for call.Params. It
+	// returns once the stream is established (or failed to be); events then
+	// arrive through the Feed until it is closed or ctx is cancelled.
+	Live(ctx context.Context, call Call) (Feed, error)
+}
+
+// Feed is one live stream of a LiveSource.
+type Feed interface {
+	// Columns describes every batch of the feed.
+	Columns() []Column
+	// Next blocks until the next event. The first event may be a
+	// LiveSnapshot; then LiveUpdate events in the source's order. After a
+	// LiveReset (the upstream was lost and re-established, so updates may
+	// have been missed) a fresh LiveSnapshot may follow. Next returns an
+	// error when the stream ends for good (a *Error with a wire code) or
+	// ctx is cancelled. The event's Batch belongs to the caller: the source
+	// never reuses it.
+	Next(ctx context.Context) (LiveEvent, error)
+	// Close ends the stream upstream; it is safe to call more than once.
+	Close() error
+}
+
+// LiveKind tells what a LiveEvent carries.
+type LiveKind uint8
+
+// The kinds of LiveEvent.
+const (
+	LiveSnapshot LiveKind = iota + 1 // the current state for the parameters
+	LiveUpdate                       // new rows, in order
+	LiveReset                        // continuity was lost: a gap is possible
+)
+
+// LiveEvent is one event of a Feed. Batch is nil for LiveReset.
+type LiveEvent struct {
+	Kind  LiveKind
+	Batch *Batch
+}
