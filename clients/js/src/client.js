@@ -122,7 +122,7 @@ export class Result {
  * @param {string} url
  * @param {string} username
  * @param {string} password
- * @param {import('../index').LoginOptions} [options]
+ * @param {{signal?: AbortSignal, fetch?: typeof fetch, WebSocket?: unknown, maxResultBytes?: number}} [options]
  * @returns {Promise<Session>}
  */
 export async function login(url, username, password, options = {}) {
