@@ -451,7 +451,10 @@ class RowStream {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           if (line.trim() === '') continue;
-          if (pending !== null) yield decode(parseJSON(pending));
+          if (pending !== null) {
+            if (signal && signal.aborted) throw abortError(signal, method);
+            yield decode(parseJSON(pending));
+          }
           pending = line;
         }
       }
@@ -591,7 +594,13 @@ class Subscription {
       this._pending.delete(f.id);
       if (f.success === false || f.error) p.reject(wireError(f.error, 0, this.method, 0));
       else if (f.type !== p.want) p.reject(new QConnectError('notGateway', `expected a ${p.want}, got a ${f.type}`, { status: 0 }));
-      else p.resolve(f);
+      else {
+        // The id is set here, synchronously: the snapshot may follow in the
+        // same task, before a promise continuation would run.
+        const m = f.type === 'SubscribeResp' && Array.isArray(f.msg) ? f.msg[0] : null;
+        if (m && typeof m.subscriptionId === 'string') this.id = m.subscriptionId;
+        p.resolve(f);
+      }
       return;
     }
     if (!f || f.subscriptionId !== this.id || !this.id) return;
