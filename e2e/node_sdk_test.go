@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -60,8 +62,10 @@ func TestNodeSDK(t *testing.T) {
 		"QCONNECT_DEMO_URL=" + demo.URL, "QCONNECT_TEST_URL=" + test.URL,
 		"QCONNECT_SIGNING_VECTORS=" + testenv.SigningVectorsPath(), "QCONNECT_REQUIRE_NODE=1",
 	}, 4*time.Minute, "node", "--test", "--experimental-websocket", "--test-reporter=spec", "test/unit.test.js", "test/gateway.test.js")
-	if !strings.Contains(out, "pass ") || strings.Contains(out, "skipped 1") {
-		t.Errorf("node --test output:\n%s", out)
+	// Every test ran: none skipped (a missing environment variable would skip).
+	if !regexp.MustCompile(`(?m)^\S* ?skipped 0$`).MatchString(out) || !regexp.MustCompile(`(?m)^\S* ?fail 0$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^\S* ?pass (1[5-9]|[2-9]\d)$`).MatchString(out) {
+		t.Errorf("node --test did not run every test:\n%s", out)
 	}
 	t.Logf("node --test:\n%s", out)
 }
@@ -97,5 +101,46 @@ func TestNodeSDKSample(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(csv), "time,sym,usedMB,freeMB,cpuLoad\r\n") || strings.Count(string(csv), "\r\n") < 100 {
 		t.Errorf("getMem.csv: %.300s", csv)
+	}
+}
+
+// TestJSClientPack checks what `npm pack` would publish: the modules, the
+// declarations, the README and the license, with exports and types.
+func TestJSClientPack(t *testing.T) {
+	t.Parallel()
+	testenv.Require(t, testenv.LookPath("npm"), "QCONNECT_REQUIRE_NODE", "npm")
+	dir := filepath.Join(testenv.RepoRoot(), "clients", "js")
+	out := runNode(t, dir, nil, time.Minute, "npm", "pack", "--dry-run", "--json", "--ignore-scripts")
+	var packs []struct {
+		Name, Version string
+		Files         []struct{ Path string }
+	}
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &packs); err != nil || len(packs) != 1 {
+		t.Fatalf("npm pack --json: %v\n%s", err, out)
+	}
+	files := map[string]bool{}
+	for _, f := range packs[0].Files {
+		files[f.Path] = true
+	}
+	for _, want := range []string{"package.json", "README.md", "LICENSE", "index.d.ts", "src/index.js", "src/client.js", "src/md5.js", "src/signing.js"} {
+		if !files[want] {
+			t.Errorf("the package lacks %s: %v", want, files)
+		}
+	}
+	for f := range files {
+		if strings.HasSuffix(f, ".go") || strings.HasPrefix(f, "test/") || strings.HasPrefix(f, "node_modules/") {
+			t.Errorf("the package ships %s", f)
+		}
+	}
+	var pkg struct {
+		Type    string
+		Types   string
+		Exports map[string]any
+		Engines map[string]string
+		License string
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err := json.Unmarshal(b, &pkg); err != nil || pkg.Type != "module" || pkg.Types != "./index.d.ts" || pkg.Exports["."] == nil || pkg.License != "MIT" || pkg.Engines["node"] != ">=20" {
+		t.Errorf("package.json: %+v %v", pkg, err)
 	}
 }
