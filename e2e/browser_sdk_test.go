@@ -167,6 +167,7 @@ func TestBrowserChartsAndLive(t *testing.T) {
 		pageShot(t, ctx, "docs-live-sub", form+" .result")
 		do(t, ctx, "unsubscribe", chromedp.Click(chromedp.CSS(form+" button.unsubscribe")))
 		waitJS(t, ctx, "unsubscribed", `document.querySelector('`+form+` .live-state').textContent === "unsubscribed" && document.querySelector('`+form+` button.unsubscribe').hidden`, 10*time.Second)
+		pageShot(t, ctx, "docs-live-form", form)
 		seq := js[string](t, ctx, `document.querySelector('`+form+` .live-seq').textContent`)
 		// After Unsubscribe no more rows arrive: two more feed ticks change nothing.
 		js[bool](t, ctx, `new Promise(r => setTimeout(() => r(true), 2500))`)

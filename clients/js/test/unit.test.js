@@ -16,7 +16,7 @@ import {
 test('signing vectors (PROTOCOL 3.1), including the non-ASCII body', async (t) => {
   const path = process.env.QCONNECT_SIGNING_VECTORS;
   if (!path) {
-    if (process.env.QCONNECT_REQUIRE_NODE === '1') assert.fail('QCONNECT_SIGNING_VECTORS is not set');
+    if (process.env.QCONNECT_REQUIRE_VECTORS === '1') assert.fail('QCONNECT_SIGNING_VECTORS is not set');
     t.skip('QCONNECT_SIGNING_VECTORS is not set');
     return;
   }
