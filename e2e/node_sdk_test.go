@@ -15,22 +15,10 @@ import (
 )
 
 // jsClientDir returns clients/js with its dev dependencies (typescript)
-// installed from the committed package-lock.json, or skips/fails per the
-// QCONNECT_REQUIRE_NODE gate.
+// installed from the committed package-lock.json.
 func jsClientDir(t *testing.T) string {
 	t.Helper()
-	testenv.Require(t, testenv.LookPath("node") && testenv.LookPath("npm"), "QCONNECT_REQUIRE_NODE", "Node.js and npm")
-	dir := filepath.Join(testenv.RepoRoot(), "clients", "js")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "typescript")); err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			testenv.Require(t, false, "QCONNECT_REQUIRE_NODE", "npm ci in clients/js ("+strings.TrimSpace(string(out))+")")
-		}
-	}
-	return dir
+	return npmInstalled(t, filepath.Join("clients", "js"), "typescript")
 }
 
 // runNode runs a program (node, npm) with args in dir and fails the test with its output
@@ -89,11 +77,7 @@ func TestJSClientTypes(t *testing.T) {
 // Connect sample rewritten on the SDK, with the sample's arguments.
 func TestNodeSDKSample(t *testing.T) {
 	t.Parallel()
-	testenv.Require(t, testenv.LookPath("node") && testenv.LookPath("npm"), "QCONNECT_REQUIRE_NODE", "Node.js and npm")
-	exdir := filepath.Join(testenv.RepoRoot(), "examples", "js")
-	if _, err := os.Stat(filepath.Join(exdir, "node_modules", "qconnect-client")); err != nil {
-		runNode(t, exdir, nil, 3*time.Minute, "npm", "ci", "--no-audit", "--no-fund")
-	}
+	exdir := npmInstalled(t, filepath.Join("examples", "js"), "qconnect-client")
 	g := testenv.StartGateway(t)
 	dir := t.TempDir()
 	sample := filepath.Join(exdir, "connectSample.js")

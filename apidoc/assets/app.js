@@ -7,7 +7,7 @@
 // only in a variable of this module, and the SDK keeps its id private.
 
 import * as sdk from './sdk/index.js';
-import { ChartView, chartSpec } from './chart.js';
+import { ChartView, chartSpec, el } from './chart.js';
 
 const MAX_TABLE_ROWS = 1000; // rows drawn on the page; the CSV holds them all
 const MAX_LIVE_ROWS = 500; // rows kept in a live table (the chart keeps more)
@@ -177,16 +177,6 @@ function sessionEnded(err) {
 }
 
 // ---- page ----
-
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === 'class') e.className = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
-  return e;
-}
 
 const $ = (sel) => document.querySelector(sel);
 

@@ -29,7 +29,8 @@ export function chartSpec(columns) {
   return { time: time.name, sym: sym ? sym.name : null, measures, candles };
 }
 
-function el(tag, attrs, ...children) {
+/** el makes an element with attributes ("class" sets className) and children (nulls skipped). */
+export function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (k === 'class') e.className = v;
