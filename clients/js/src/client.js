@@ -10,6 +10,7 @@ const NDJSON = 'application/x-ndjson';
 const DEFAULT_MAX_RESULT = 64 * 1024 * 1024;
 const SMALL = 4 * 1024 * 1024; // login, ping, methods, publish answers
 const MAX_QUEUE = 10000; // subscription messages buffered for a slow reader
+const SETUP_TIMEOUT_MS = 30000; // socket open, AuthResp and SubscribeResp
 const encoder = new TextEncoder();
 
 // ---- plumbing ----
@@ -535,12 +536,18 @@ class Subscription {
         throw new TypeError('no WebSocket: use Node 22 or later (or node --experimental-websocket on Node 20), or pass options.WebSocket (e.g. from the ws package) to login');
       }
       this._cols = await session.columnsOf(method, signal).catch(() => null);
+      if (this._q.done) throw this._q.error ?? new QConnectError('closed', 'the subscription ended', { status: 0 });
       const origin = cfg.base || globalThis.location?.origin || '';
       const url = origin.replace(/^http/i, 'ws') + '/connect/ws';
       await this._open(WS, url, authorize, params);
       return this.id;
     })();
-    this.ready.catch((e) => this._fail(e));
+    const timer = setTimeout(() => this._fail(new QConnectError('network',
+      `the subscription to ${method} was not acknowledged within ${SETUP_TIMEOUT_MS / 1000} s; check the gateway`, { status: 0 })), SETUP_TIMEOUT_MS);
+    this.ready.then(() => clearTimeout(timer), (e) => {
+      clearTimeout(timer);
+      this._fail(e);
+    });
     if (signal) {
       this._onAbort = () => this._fail(abortError(signal, 'the subscription to ' + method));
       if (signal.aborted) this._onAbort();
