@@ -176,11 +176,13 @@ export interface Signed {
   authorization: string;
 }
 
-/** Signs one request (PROTOCOL 3.1). */
-export function sign(input: SignInput, sessionId: string): Promise<Signed>;
+/** Signs one request (PROTOCOL 3.1); key is the session's CryptoKey from hmacKey, to skip importing it per request. */
+export function sign(input: SignInput, sessionId: string, key?: CryptoKey): Promise<Signed>;
+/** Imports a session id as a non-extractable HMAC-SHA1 CryptoKey. */
+export function hmacKey(sessionId: string): Promise<CryptoKey>;
 export function stringToSign(input: SignInput & { bodyMd5: string }, sessionId: string): string;
 export function authorization(username: string, sessionId: string, signature: string): string;
-export function hmacSha1Base64(key: string, data: string): Promise<string>;
+export function hmacSha1Base64(key: string | CryptoKey, data: string): Promise<string>;
 /** lower-case hex MD5 of a string's UTF-8 bytes, or of bytes */
 export function md5(data: string | Uint8Array): string;
 export function md5Bytes(bytes: Uint8Array): Uint8Array;

@@ -1,7 +1,7 @@
 // login and Session: the calls of PROTOCOL 2 to 7 over fetch and WebSocket.
 
 import { QConnectError, abortError, wireError } from './errors.js';
-import { EMPTY_MD5, sign } from './signing.js';
+import { EMPTY_MD5, hmacKey, sign } from './signing.js';
 import { decodeRows, decodeValue, parseJSON } from './values.js';
 import { csvLine } from './csv.js';
 
@@ -192,6 +192,7 @@ export class Session {
   #id;
   #cfg;
   #catalog = null; // Promise of the methods list, for column types
+  #key = null; // Promise of the session's non-extractable HMAC CryptoKey
 
   constructor(cfg, username, id, info) {
     this.#cfg = cfg;
@@ -217,8 +218,13 @@ export class Session {
   async #signed(path, type, msg, opts) {
     const date = now();
     const body = typeof msg === 'string' ? msg : stringify({ type, id: newId(), date, msg });
-    const s = await sign({ verb: 'POST', path, username: this.username, body, contentType: CONTENT_TYPE, date }, this.#id);
+    const s = await sign({ verb: 'POST', path, username: this.username, body, contentType: CONTENT_TYPE, date }, this.#id, await this.#hmac());
     return { body, auth: s.authorization };
+  }
+
+  #hmac() {
+    this.#key ??= hmacKey(this.#id);
+    return this.#key;
   }
 
   async #post(path, type, msg, { signal, what, method, limit, accept } = {}) {
@@ -400,7 +406,7 @@ export class Session {
   }
 
   async #wsAuthorization(date) {
-    const s = await sign({ verb: 'GET', path: '/connect/ws', username: this.username, bodyMd5: EMPTY_MD5, contentType: '', date }, this.#id);
+    const s = await sign({ verb: 'GET', path: '/connect/ws', username: this.username, bodyMd5: EMPTY_MD5, contentType: '', date }, this.#id, await this.#hmac());
     return s.authorization;
   }
 }

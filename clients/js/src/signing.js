@@ -29,11 +29,18 @@ function subtle() {
   return s;
 }
 
-/** hmacSha1Base64 is Base64(HMAC-SHA1(key, data)) over the UTF-8 bytes of both. */
+/**
+ * hmacKey imports key (the session id) as a non-extractable HMAC-SHA1
+ * CryptoKey: a session imports it once and signs every request with it.
+ */
+export function hmacKey(key) {
+  return subtle().importKey('raw', encoder.encode(key), { name: 'HMAC', hash: 'SHA-1' }, false, ['sign']);
+}
+
+/** hmacSha1Base64 is Base64(HMAC-SHA1(key, data)) over the UTF-8 bytes of both; key is a string or a CryptoKey from hmacKey. */
 export async function hmacSha1Base64(key, data) {
-  const s = subtle();
-  const k = await s.importKey('raw', encoder.encode(key), { name: 'HMAC', hash: 'SHA-1' }, false, ['sign']);
-  const mac = new Uint8Array(await s.sign('HMAC', k, encoder.encode(data)));
+  const k = typeof key === 'string' ? await hmacKey(key) : key;
+  const mac = new Uint8Array(await subtle().sign('HMAC', k, encoder.encode(data)));
   let bin = '';
   for (const b of mac) bin += String.fromCharCode(b);
   return btoa(bin);
@@ -47,11 +54,13 @@ export function authorization(username, sessionId, signature) {
 /**
  * sign signs one request. input: {verb, path, username, contentType, date}
  * and either body (the exact body text; its UTF-8 bytes are hashed) or
- * bodyMd5. Resolves to {bodyMd5, stringToSign, signature, authorization}.
+ * bodyMd5. key, optional, is the session's CryptoKey from hmacKey (saves
+ * importing it per request). Resolves to {bodyMd5, stringToSign, signature,
+ * authorization}.
  */
-export async function sign(input, sessionId) {
+export async function sign(input, sessionId, key) {
   const bodyMd5 = input.bodyMd5 ?? md5(input.body ?? '');
   const sts = stringToSign({ ...input, bodyMd5 }, sessionId);
-  const signature = await hmacSha1Base64(sessionId, sts);
+  const signature = await hmacSha1Base64(key ?? sessionId, sts);
   return { bodyMd5, stringToSign: sts, signature, authorization: authorization(input.username, sessionId, signature) };
 }
