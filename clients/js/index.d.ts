@@ -47,6 +47,7 @@ export interface ResultMeta {
 
 /** A decoded result table. */
 export class Result {
+  private constructor();
   readonly columns: Column[];
   /** one array of values per row, in column order */
   readonly rows: Value[][];
@@ -107,6 +108,8 @@ export interface MethodInfo {
 
 /** A logged-in session. Its id (the signing key) is private: never logged, serialised or exposed. */
 export class Session {
+  /** Sessions come from login. */
+  private constructor();
   readonly username: string;
   readonly url: string;
   /** absolute expiry, IMF-fixdate */
