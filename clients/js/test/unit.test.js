@@ -90,3 +90,66 @@ test('the version follows the gateway (package.json)', () => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   assert.equal(VERSION, pkg.version);
 });
+
+// A gateway that skips a seq, ends a subscription or closes the socket
+// cannot be had on demand, so these use a scripted WebSocket and fetch
+// (fakes of the transport only; the SDK code under test is the real one).
+function fakeGateway(script) {
+  const env = (type, msg, extra = {}) => new Response(JSON.stringify({ type, id: 'x', date: new Date().toUTCString(), success: true, msg, ...extra }), { status: 200 });
+  const fetch = async (url) => {
+    if (url.endsWith('/auth/login')) return env('LoginResp', [{ sessionId: 'S'.repeat(43), username: 'u', idleTimeout: 1800, expires: 'x' }]);
+    if (url.endsWith('/meta/methods')) return env('MethodsResp', [{ group: 'g', name: 'sub', streaming: true, columns: [{ name: 't', type: 'timestamp' }, { name: 'v', type: 'long' }] }]);
+    throw new Error('unexpected ' + url);
+  };
+  class FakeWS extends EventTarget {
+    constructor(url) {
+      super();
+      this.url = url;
+      this.readyState = 0;
+      setTimeout(() => { this.readyState = 1; this.dispatchEvent(new Event('open')); });
+    }
+    send(text) {
+      const f = JSON.parse(text);
+      const reply = (o) => setTimeout(() => this.dispatchEvent(Object.assign(new Event('message'), { data: JSON.stringify(o) })));
+      if (f.type === 'AuthReq') reply({ type: 'AuthResp', id: f.id, success: true, msg: [] });
+      if (f.type === 'SubscribeReq') {
+        reply({ type: 'SubscribeResp', id: f.id, success: true, msg: [{ subscriptionId: 'sub1' }] });
+        for (const frame of script) {
+          if (frame.close) setTimeout(() => { this.readyState = 3; this.dispatchEvent(Object.assign(new Event('close'), { code: frame.close, reason: 'bye' })); });
+          else reply({ subscriptionId: 'sub1', date: 'd', ...frame });
+        }
+      }
+      if (f.type === 'UnsubscribeReq') reply({ type: 'UnsubscribeResp', id: f.id, success: true, msg: [] });
+    }
+    close() { this.readyState = 3; }
+  }
+  return { fetch, WebSocket: FakeWS };
+}
+
+async function drain(script) {
+  const { login } = await import('../src/index.js');
+  const s = await login('http://fake.test', 'u', 'p', fakeGateway(script));
+  const got = [];
+  try {
+    for await (const m of s.subscribe('g/sub', {})) got.push(m.type === 'update' ? m.seq : m.type);
+  } catch (e) {
+    return { got, err: e };
+  }
+  return { got, err: null };
+}
+
+test('subscribe: a seq gap, an end by the gateway and a close are errors', async () => {
+  const row = { t: '2019-07-26T09:00:00.123456789Z', v: 1 };
+  let r = await drain([{ type: 'SnapshotMsg', msg: [row] }, { type: 'UpdateMsg', seq: 1, msg: [row] }, { type: 'UpdateMsg', seq: 3, msg: [row] }]);
+  assert.deepEqual(r.got, ['snapshot', 1]);
+  assert.equal(r.err.code, 'seqGap');
+  r = await drain([{ type: 'UpdateMsg', seq: 1, msg: [row] }, { type: 'SubscriptionEndMsg', error: { code: 'forbidden', message: 'revoked' } }]);
+  assert.deepEqual(r.got, [1]);
+  assert.equal(r.err.code, 'forbidden');
+  assert.equal(r.err.status, 403);
+  r = await drain([{ type: 'UpdateMsg', seq: 1, msg: [row] }, { close: 4401 }]);
+  assert.equal(r.err.code, 'closed');
+  assert.equal(r.err.closeCode, 4401);
+  r = await drain([{ type: 'UpdateMsg', seq: 1, msg: [{ t: 'yesterday', v: 1 }] }]);
+  assert.equal(r.err.code, 'notGateway', 'a value that is not its column type is refused');
+});
