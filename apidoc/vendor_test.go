@@ -36,3 +36,27 @@ func TestVendoredUPlot(t *testing.T) {
 		t.Errorf("the uPlot license is missing or not MIT: %v", err)
 	}
 }
+
+// TestOneSigningImplementation: the page's own scripts do not sign; they
+// import the SDK (served from clients/js), the one JavaScript signer.
+func TestOneSigningImplementation(t *testing.T) {
+	entries, err := assetsFS.ReadDir("assets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".js") {
+			continue
+		}
+		b, _ := assetsFS.ReadFile("assets/" + e.Name())
+		for _, banned := range []string{"importKey", "HMAC", "0xd76aa478"} {
+			if strings.Contains(string(b), banned) {
+				t.Errorf("assets/%s contains %q: signing belongs to the SDK (clients/js)", e.Name(), banned)
+			}
+		}
+	}
+	app, _ := assetsFS.ReadFile("assets/app.js")
+	if !strings.Contains(string(app), "from './sdk/index.js'") {
+		t.Error("app.js does not import the SDK")
+	}
+}
