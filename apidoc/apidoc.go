@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/qconnect/qconnect"
+	jsclient "github.com/qconnect/qconnect/clients/js"
 )
 
 // DefaultTitle is the page and OpenAPI title when Options.Title is empty.
@@ -51,6 +52,7 @@ const (
 	openAPIPath  = "/connect/openapi.json"
 	protocolPath = "/connect/protocol.md"
 	assetsPrefix = "/connect/assets/"
+	sdkPrefix    = "/connect/assets/sdk/" // the JavaScript SDK's modules (clients/js/src)
 )
 
 // New renders the documentation of cat. It fails, naming the method and what
@@ -84,21 +86,34 @@ func New(cat *qconnect.Catalog, opts Options) (*Docs, error) {
 		// offering a download.
 		d.add(protocolPath, opts.ProtocolDoc, "text/plain; charset=utf-8")
 	}
-	err = fs.WalkDir(assetsFS, "assets", func(p string, e fs.DirEntry, err error) error {
+	if err := d.addTree(assetsFS, "assets", assetsPrefix); err != nil {
+		return nil, err
+	}
+	// The JavaScript SDK, which the page's script imports (one signing
+	// implementation in JavaScript).
+	if err := d.addTree(jsclient.Source, "src", sdkPrefix); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// addTree serves every file under root of fsys at urlPrefix + its path below root.
+func (d *Docs) addTree(fsys fs.ReadFileFS, root, urlPrefix string) error {
+	err := fs.WalkDir(fsys, root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
-		b, err := assetsFS.ReadFile(p)
+		b, err := fsys.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		d.add(assetsPrefix+strings.TrimPrefix(p, "assets/"), b, assetType(p))
+		d.add(urlPrefix+strings.TrimPrefix(p, root+"/"), b, assetType(p))
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("apidoc: reading embedded assets: %w", err)
+		return fmt.Errorf("apidoc: reading embedded %s: %w", root, err)
 	}
-	return d, nil
+	return nil
 }
 
 func (d *Docs) add(urlPath string, body []byte, ctype string) {

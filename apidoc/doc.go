@@ -18,17 +18,24 @@
 // explains PROTOCOL 2 and 3.1 with a worked example computed by package
 // protocol.
 //
-// The page's script (assets/app.js, no framework) logs in, keeps the session
-// id in a module variable only (never in storage, cookies or URLs), signs
-// each call in the browser (MD5 from assets/md5.js, HMAC-SHA1 from
-// WebCrypto, so it needs HTTPS or localhost), calls the real
-// /connect/api/... endpoints and shows results as a table with a CSV
-// download; a publish form sends the rows of its JSON textarea as
-// msg [{"rows": [...]}], signed like any call, and shows "N rows published".
-// window.qconnect exposes md5, stringToSign, sign, authorization, toCSV,
-// readParams and readRows for scripts and tests. Nothing is loaded from other
-// origins and the Content-Security-Policy forbids inline script, so the page
-// works offline.
+// The page's script (assets/app.js, no framework) runs on the JavaScript
+// SDK (the npm package qconnect-client in clients/js, embedded and served
+// at /connect/assets/sdk/): one implementation of signing in JavaScript,
+// MD5 from the SDK and HMAC-SHA1 from WebCrypto, so it needs HTTPS or
+// localhost. It logs in, keeps the SDK session in a module variable only
+// (never in storage, cookies or URLs; the SDK keeps the id private), calls
+// the real /connect/api/... endpoints and shows results as a table with a
+// CSV download that neutralises spreadsheet formulas unless "exact values"
+// is checked. A result with a timestamp column and numeric columns gets a
+// chart (assets/chart.js with the vendored uPlot, assets/vendor/uplot: lines
+// per symbol, candles for open/high/low/close). A streaming method's "Try it
+// live" form subscribes over /connect/ws and appends the snapshot and each
+// update to its table and chart, showing seq, until Unsubscribe. A publish
+// form sends the rows of its JSON textarea and shows "N rows published".
+// window.qconnect exposes sdk, md5, stringToSign, sign, authorization,
+// toCSV, readParams and readRows for scripts and tests. Nothing is loaded
+// from other origins and the Content-Security-Policy forbids inline script,
+// so the page works offline.
 //
 // DOM hooks for end-to-end tests: #login-username, #login-password,
 // #login-submit, #login-status, #session, #session-user, #logout,

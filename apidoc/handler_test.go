@@ -16,7 +16,7 @@ func TestHandlerHeaders(t *testing.T) {
 		openAPIPath:                   "application/json",
 		protocolPath:                  "text/plain; charset=utf-8",
 		"/connect/assets/app.js":      "text/javascript; charset=utf-8",
-		"/connect/assets/md5.js":      "text/javascript; charset=utf-8",
+		"/connect/assets/sdk/md5.js":  "text/javascript; charset=utf-8",
 		"/connect/assets/style.css":   "text/css; charset=utf-8",
 		"/connect/assets/favicon.svg": "image/svg+xml",
 	} {

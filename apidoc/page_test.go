@@ -125,8 +125,14 @@ func checkPageLists(t *testing.T, cat *qconnect.Catalog) {
 		}
 		ex, _ := exampleParams(m)
 		if m.Streaming {
-			if !strings.Contains(card, "WebSocket subscription") || strings.Contains(card, `class="try"`) {
-				t.Errorf("%s: a streaming method must be marked as a subscription, without a REST form", m.FullName())
+			if !strings.Contains(card, "WebSocket subscription") || strings.Contains(card, `data-path=`) ||
+				!strings.Contains(card, `<form class="try" data-method="`+m.FullName()+`" data-stream="true"`) {
+				t.Errorf("%s: a streaming method must be marked as a subscription, with a live (WebSocket) form and no REST form", m.FullName())
+			}
+			for _, p := range m.Params {
+				if !strings.Contains(card, `data-param="`+p.Name+`"`) {
+					t.Errorf("%s: parameter %s has no input in the live form", m.FullName(), p.Name)
+				}
 			}
 			frame, _ := prettyEnvelope(subscribeFrame(m, ex))
 			if !strings.Contains(text, frame) {
@@ -268,15 +274,16 @@ func TestPageLinksResolve(t *testing.T) {
 			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
 				t.Errorf("%s: Content-Type %q; module scripts need a JavaScript type", u.Path, ct)
 			}
-			for _, m := range regexp.MustCompile(`(?m)^import .* from '([^']+)';`).FindAllStringSubmatch(body(t, r), -1) {
-				check(u, m[1])
+			for _, m := range regexp.MustCompile(`(?m)^(?:import|export) .* from '([^']+)';|import\('([^']+)'\)`).FindAllStringSubmatch(body(t, r), -1) {
+				check(u, m[1]+m[2])
 			}
 		}
 	}
 	for _, m := range regexp.MustCompile(`(?:href|src)="([^"#][^"]*)"`).FindAllStringSubmatch(page, -1) {
 		check(base, html.UnescapeString(m[1]))
 	}
-	for _, want := range []string{"/connect/assets/app.js", "/connect/assets/md5.js", "/connect/assets/style.css",
+	for _, want := range []string{"/connect/assets/app.js", "/connect/assets/sdk/index.js", "/connect/assets/sdk/md5.js",
+		"/connect/assets/chart.js", "/connect/assets/vendor/uplot/uPlot.esm.js", "/connect/assets/style.css",
 		"/connect/assets/favicon.svg", "/connect/openapi.json", "/connect/protocol.md"} {
 		if !seen[want] {
 			t.Errorf("the page never reaches %s", want)

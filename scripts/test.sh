@@ -23,10 +23,14 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# Node packages for the non-Go clients (crypto-js, ws).
+# Node packages for the non-Go clients (crypto-js, ws), the JavaScript SDK's
+# dev dependencies (typescript, for tsc --noEmit) and its example (a link to
+# the SDK), all from committed lockfiles.
 if command -v npm >/dev/null 2>&1; then
-  log "npm ci (e2e/node)"
-  (cd e2e/node && npm ci --no-audit --no-fund --loglevel=error)
+  for d in e2e/node clients/js examples/js; do
+    log "npm ci ($d)"
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+  done
 fi
 
 log "gofmt"

@@ -49,6 +49,11 @@ type Config struct {
 
 	Docs DocsMode // default DocsPublic
 
+	// CORSOrigins are the exact origins (scheme://host[:port]) whose pages
+	// may call the API and open the WebSocket (cors.go); none by default.
+	// Build it with ParseCORSOrigins.
+	CORSOrigins []string
+
 	// WebSocket limits (PROTOCOL 7); see ws.go.
 	WSFirstFrameTimeout time.Duration // LoginReq or AuthReq must arrive within this; default 10 s
 	WSPingInterval      time.Duration // the server pings every socket this often; default 30 s
@@ -140,7 +145,7 @@ func New(cfg Config, deps Deps) *Server {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.logRequests(s.mux).ServeHTTP(w, r)
+	s.logRequests(s.cors(s.mux)).ServeHTTP(w, r)
 }
 
 // Maintain runs periodic housekeeping (expired sessions, old replay ids,

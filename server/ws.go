@@ -149,10 +149,11 @@ func (s *Server) CloseWebSockets() {
 func (s *Server) StreamStats() stream.Stats { return s.ws.hub.Stats() }
 
 // handleWS upgrades GET /connect/ws to a WebSocket (PROTOCOL 7) and serves
-// it until it closes. Cross-origin upgrades are refused (the library's
-// default): a page from another site cannot drive a user's socket.
+// it until it closes. Cross-origin upgrades are refused unless the origin
+// is on Config.CORSOrigins (cors.go): a page from another site cannot drive
+// a user's socket.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
-	c, err := websocket.Accept(w, r, nil)
+	c, err := websocket.Accept(w, r, s.wsAcceptOptions(r))
 	if err != nil {
 		// Accept has answered the request.
 		s.log.Info("websocket upgrade refused", "remote", clientAddr(r), "error", err)

@@ -1,72 +1,24 @@
-// The docs page's script: login, request signing (PROTOCOL 3.1), the Try-it
-// forms, result tables, CSV download, copy buttons and the method filter.
-// No framework, no inline script (the page's CSP forbids it), no storage:
-// the session id lives only in a variable of this module.
+// The docs page's script: login, the Try-it forms (calls, publishes and
+// live subscriptions), result tables with charts, CSV download, copy buttons
+// and the method filter. Every request goes through the JavaScript SDK
+// (assets/sdk/, the npm package qconnect-client, served from clients/js):
+// there is one implementation of signing in JavaScript. No framework, no
+// inline script (the page's CSP forbids it), no storage: the session lives
+// only in a variable of this module, and the SDK keeps its id private.
 
-import { md5Hex } from './md5.js';
+import * as sdk from './sdk/index.js';
+import { ChartView, chartSpec, el } from './chart.js';
 
-const CONTENT_TYPE = 'application/json';
-const LOGIN_PATH = '/connect/api/auth/login';
-const LOGOUT_PATH = '/connect/api/auth/logout';
-const MAX_RESPONSE_BYTES = 64 * 1024 * 1024; // larger answers: use the command line
 const MAX_TABLE_ROWS = 1000; // rows drawn on the page; the CSV holds them all
+const MAX_LIVE_ROWS = 500; // rows kept in a live table (the chart keeps more)
+const MAX_LIVE_CHART_ROWS = 5000;
 const CALL_TIMEOUT_MS = 120 * 1000;
-const encoder = new TextEncoder();
-
-// ---- signing (PROTOCOL 3.1) ----
-
-/** stringToSign joins the elements of the signature and the session id with "\n". */
-export function stringToSign(input, sessionId) {
-  return [input.verb, input.path, input.username, input.bodyMd5, input.contentType, input.date, sessionId].join('\n');
-}
-
-/** hmacSha1Base64 is Base64(HMAC-SHA1(key, data)) over the UTF-8 bytes of both, with WebCrypto. */
-export async function hmacSha1Base64(key, data) {
-  const k = await crypto.subtle.importKey('raw', encoder.encode(key), { name: 'HMAC', hash: 'SHA-1' }, false, ['sign']);
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', k, encoder.encode(data)));
-  let bin = '';
-  for (const b of mac) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
-
-/** authorization is username + last 5 characters of the session id + ":" + signature. */
-export function authorization(username, sessionId, signature) {
-  return username + sessionId.slice(-5) + ':' + signature;
-}
-
-/**
- * sign signs one request. input: {verb, path, username, contentType, date} and
- * either body (the exact body text; its UTF-8 bytes are hashed) or bodyMd5.
- * Resolves to {bodyMd5, stringToSign, signature, authorization}.
- */
-export async function sign(input, sessionId) {
-  const bodyMd5 = input.bodyMd5 ?? md5Hex(encoder.encode(input.body ?? ''));
-  const sts = stringToSign({ ...input, bodyMd5 }, sessionId);
-  const signature = await hmacSha1Base64(sessionId, sts);
-  return { bodyMd5, stringToSign: sts, signature, authorization: authorization(input.username, sessionId, signature) };
-}
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024; // larger answers: use the command line
 
 // ---- values ----
 
-/** CallError is a failure to show: a wire error code or a local one. */
-class CallError extends Error {
-  constructor(code, message, details, status) {
-    super(message);
-    this.code = code;
-    this.details = details || [];
-    this.status = status || 0;
-  }
-}
-
-// JSON.parse keeps integers beyond 2^53 exact as BigInt where the browser
-// gives the reviver the source text.
-function reviver(key, value, context) {
-  if (typeof value === 'number' && !Number.isSafeInteger(value) && context &&
-      typeof context.source === 'string' && /^-?\d+$/.test(context.source)) {
-    return BigInt(context.source);
-  }
-  return value;
-}
+/** CallError is a failure to show: the SDK's error class (code, status, details). */
+const CallError = sdk.QConnectError;
 
 function textOf(v) {
   if (v === null || v === undefined) return '';
@@ -74,15 +26,15 @@ function textOf(v) {
   return String(v);
 }
 
-/** toCSV writes RFC 4180 CSV: a header row, CRLF line ends, null as an empty field. */
-export function toCSV(columns, rows) {
-  const field = (v) => {
-    const s = textOf(v);
-    return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
-  };
-  const lines = [columns.map(field).join(',')];
-  for (const r of rows) lines.push(columns.map((c) => field(r[c])).join(','));
-  return lines.join('\r\n') + '\r\n';
+/**
+ * toCSV writes RFC 4180 CSV for the Download CSV button. A file made to be
+ * opened in a spreadsheet neutralises formulas by default (OWASP CSV
+ * injection: a text cell beginning with = + - @ TAB or CR gets a leading '
+ * and is quoted); {neutralize: false} writes the exact values. The HTTP API
+ * always returns the exact data.
+ */
+export function toCSV(columns, rows, opts = {}) {
+  return sdk.toCSV(columns, rows, { neutralize: opts.neutralize !== false });
 }
 
 function convert(type, s, name) {
@@ -190,104 +142,41 @@ export function readRows(form) {
   return problems.length ? { msg: null, problems } : { msg: [{ rows }], problems };
 }
 
-// ---- HTTP ----
+// ---- session: the SDK's Session, kept only here (never in storage, cookies or URLs) ----
 
-async function readBounded(res, limit) {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel();
-      throw new CallError('tooLarge', `the answer is larger than ${limit / 1048576} MiB; narrow the query or use the command line (qconnect call ... --format csv)`);
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
-  return new TextDecoder().decode(all);
-}
+let session = null; // sdk.Session
 
-// post sends one envelope and resolves to {status, envelope}; it rejects
-// with a CallError when no Connect envelope came back.
-async function post(path, body, auth) {
-  const headers = { 'Content-Type': CONTENT_TYPE, Accept: 'application/json' };
-  if (auth) headers.Authorization = auth;
+// withTimeout runs fn(signal), aborting after CALL_TIMEOUT_MS.
+async function withTimeout(fn) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), CALL_TIMEOUT_MS);
   try {
-    const res = await fetch(path, {
-      method: 'POST', headers, body, credentials: 'omit', cache: 'no-store', redirect: 'error', signal: ctl.signal,
-    });
-    const text = await readBounded(res, MAX_RESPONSE_BYTES);
-    let envelope;
-    try {
-      envelope = JSON.parse(text, reviver);
-    } catch {
-      envelope = null;
-    }
-    if (!envelope || typeof envelope !== 'object' || typeof envelope.success !== 'boolean') {
-      throw new CallError('notConnect', `HTTP ${res.status}: the answer is not a Connect envelope; is this a qconnect server?`, [], res.status);
-    }
-    return { status: res.status, envelope };
+    return await fn(ctl.signal);
   } catch (e) {
-    if (e instanceof CallError) throw e;
-    if (e.name === 'AbortError') {
-      throw new CallError('timeout', `no answer within ${CALL_TIMEOUT_MS / 1000} s; narrow the query or use the command line`);
+    if (e instanceof CallError && e.code === 'aborted') {
+      throw new CallError('timeout', `no answer within ${CALL_TIMEOUT_MS / 1000} s; narrow the query or use the command line`, { status: 0 });
     }
-    throw new CallError('network', `the server could not be reached (${e.message}); check that it is running`);
+    throw e;
   } finally {
     clearTimeout(timer);
   }
 }
 
-function wireError(out) {
-  const e = out.envelope.error || {};
-  return new CallError(e.code || 'unknown', e.message || 'the call failed without an error message', e.details, out.status);
-}
-
-// ---- session: the id is kept only here, never in storage, cookies or URLs ----
-
-let session = null; // {username, id}
-
 async function login(username, password) {
-  const body = JSON.stringify({ type: 'LoginReq', id: crypto.randomUUID(), date: new Date().toUTCString(), msg: [{ username, password }] });
-  const out = await post(LOGIN_PATH, body, null);
-  if (!out.envelope.success) throw wireError(out);
-  const m = Array.isArray(out.envelope.msg) ? out.envelope.msg[0] : null;
-  if (!m || typeof m.sessionId !== 'string') throw new CallError('notConnect', 'the login answer holds no sessionId');
-  // The signature uses the username exactly as given at login.
-  session = { username, id: m.sessionId };
-  return { username, expires: m.expires };
+  const s = await withTimeout((signal) => sdk.login('', username, password, { signal, maxResultBytes: MAX_RESPONSE_BYTES }));
+  session = s;
+  return { username, expires: s.expires };
 }
 
-async function callSigned(path, type, msg) {
-  if (!session) throw new CallError('notLoggedIn', 'log in above first');
-  const date = new Date().toUTCString();
-  const body = JSON.stringify({ type, id: crypto.randomUUID(), date, msg });
-  const s = await sign({ verb: 'POST', path, username: session.username, body, contentType: CONTENT_TYPE, date }, session.id);
-  return post(path, body, s.authorization);
+function sessionEnded(err) {
+  if (err && err.code === 'invalidSession') {
+    session = null;
+    updateSessionUI();
+    setStatus('Your session has ended; log in again.', true);
+  }
 }
 
 // ---- page ----
-
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === 'class') e.className = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
-  return e;
-}
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -317,37 +206,50 @@ function renderError(box, err) {
     details.length ? el('ul', { class: 'error-details' }, ...details) : null));
 }
 
-function renderRows(box, out, method, elapsed) {
-  const env = out.envelope;
-  const meta = env.meta || {};
-  const rows = Array.isArray(env.msg) ? env.msg : [];
-  const columns = Array.isArray(meta.columns) ? meta.columns.map((c) => c.name) : Object.keys(rows[0] || {});
-  const n = typeof meta.rowCount === 'number' ? meta.rowCount : rows.length;
-  const summary = `${n} ${n === 1 ? 'row' : 'rows'}${meta.truncated ? ' (truncated)' : ''}`;
-  const timing = typeof meta.elapsedMs === 'number' ? ` · ${meta.elapsedMs} ms on the server, ${Math.round(elapsed)} ms in all` : '';
+// cell is one table cell of a value.
+function cell(v) {
+  return el('td', v === null || v === undefined ? { class: 'null' } : null, v === null || v === undefined ? 'null' : textOf(v));
+}
+
+// csvControls is the Download CSV button with its opt-out of the formula guard.
+function csvControls(method, columns, rowsOf) {
+  const exact = el('input', { type: 'checkbox', class: 'csv-exact' });
+  const label = el('label', { class: 'csv-exact-label', title: 'By default a text cell beginning with = + - @ or a tab is written as text (a leading \') so a spreadsheet cannot run it as a formula.' },
+    exact, ' exact values (no formula guard)');
   const csv = el('button', { type: 'button', class: 'download-csv' }, 'Download CSV');
-  csv.addEventListener('click', () => download(method.replace('/', '_') + '.csv', toCSV(columns, rows)));
+  csv.addEventListener('click', () => download(method.replace('/', '_') + '.csv', toCSV(columns, rowsOf(), { neutralize: !exact.checked })));
+  return [label, csv];
+}
+
+// renderRows shows a result table (an sdk.Result), with a chart beside it
+// when the result has a timestamp column and numeric columns.
+function renderRows(box, result, method, elapsed) {
+  const columns = result.columns.map((c) => c.name);
+  const records = result.records();
+  const n = result.rowCount;
+  const summary = `${n} ${n === 1 ? 'row' : 'rows'}${result.truncated ? ' (truncated)' : ''}`;
+  const timing = ` · ${result.elapsedMs} ms on the server, ${Math.round(elapsed)} ms in all`;
   const head = el('tr', null, ...columns.map((c) => el('th', null, c)));
   const body = el('tbody');
-  for (const r of rows.slice(0, MAX_TABLE_ROWS)) {
-    body.append(el('tr', null, ...columns.map((c) => {
-      const v = r[c];
-      return el('td', v === null || v === undefined ? { class: 'null' } : null, v === null || v === undefined ? 'null' : textOf(v));
-    })));
-  }
+  for (const r of records.slice(0, MAX_TABLE_ROWS)) body.append(el('tr', null, ...columns.map((c) => cell(r[c]))));
   const parts = [el('div', { class: 'result-bar' },
-    el('span', { class: 'result-summary' }, summary), el('span', { class: 'muted' }, timing), csv)];
-  if (rows.length > MAX_TABLE_ROWS) {
-    parts.push(el('p', { class: 'muted' }, `Showing the first ${MAX_TABLE_ROWS} rows; the CSV holds all ${rows.length}.`));
+    el('span', { class: 'result-summary' }, summary), el('span', { class: 'muted' }, timing), ...csvControls(method, columns, () => records))];
+  if (records.length > MAX_TABLE_ROWS) {
+    parts.push(el('p', { class: 'muted' }, `Showing the first ${MAX_TABLE_ROWS} rows; the CSV holds all ${records.length}.`));
+  }
+  const spec = records.length ? chartSpec(result.columns) : null;
+  let chart = null;
+  if (spec) {
+    chart = new ChartView(result.columns, spec);
+    parts.push(chart.node);
   }
   parts.push(el('div', { class: 'table-wrap result-wrap' }, el('table', { class: 'result-table' }, el('thead', null, head), body)));
   box.replaceChildren(...parts);
+  if (chart) chart.setRows(records);
 }
 
-// renderPublished shows the answer of a publish, msg [{"rows": N}].
-function renderPublished(box, out, elapsed) {
-  const m = Array.isArray(out.envelope.msg) ? out.envelope.msg[0] : null;
-  const n = m && typeof m.rows === 'number' ? m.rows : 0;
+// renderPublished shows the answer of a publish: the number of rows stored.
+function renderPublished(box, n, elapsed) {
   box.replaceChildren(el('div', { class: 'result-bar' },
     el('span', { class: 'result-summary' }, `${n} ${n === 1 ? 'row' : 'rows'} published`),
     el('span', { class: 'muted' }, ` · ${Math.round(elapsed)} ms`)));
@@ -386,62 +288,160 @@ function setupLogin() {
     }
   });
   $('#logout').addEventListener('click', async () => {
+    const s = session;
+    session = null;
+    for (const live of liveForms.values()) live.stop();
     try {
-      await callSigned(LOGOUT_PATH, 'LogoutReq', []);
+      if (s) await withTimeout((signal) => s.logout({ signal }));
     } catch {
       // The session is forgotten here whatever the server says.
     }
-    session = null;
     updateSessionUI();
     setStatus('Logged out.');
   });
 }
 
+function readForm(form) {
+  if (form.dataset.publish === 'true') return readRows(form);
+  const { params, problems } = readParams(form);
+  return { params, problems };
+}
+
 function setupForms() {
   for (const form of document.querySelectorAll('form.try')) {
+    if (form.dataset.stream === 'true') {
+      setupLive(form);
+      continue;
+    }
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const box = form.querySelector('.result');
       const btn = form.querySelector('button.call');
       const publish = form.dataset.publish === 'true';
-      let msg;
-      let problems;
-      if (publish) {
-        ({ msg, problems } = readRows(form));
-      } else {
-        let params;
-        ({ params, problems } = readParams(form));
-        msg = Object.keys(params).length ? [params] : [];
-      }
+      const { params, msg, problems } = readForm(form);
       if (problems.length) {
-        renderError(box, new CallError('form', 'fix these inputs first', problems));
+        renderError(box, new CallError('form', 'fix these inputs first', { status: 0, details: problems }));
         return;
       }
+      if (!session) return;
       btn.disabled = true;
       box.replaceChildren(el('p', { class: 'muted' }, publish ? 'Publishing…' : 'Calling…'));
       const t0 = performance.now();
+      const method = form.dataset.method;
       try {
-        const out = await callSigned(form.dataset.path, form.dataset.type, msg);
-        if (out.envelope.success && publish) {
-          renderPublished(box, out, performance.now() - t0);
-        } else if (out.envelope.success) {
-          renderRows(box, out, form.dataset.method, performance.now() - t0);
+        if (publish) {
+          const n = await withTimeout((signal) => session.publish(method, msg[0].rows, { signal }));
+          renderPublished(box, n, performance.now() - t0);
         } else {
-          const err = wireError(out);
-          renderError(box, err);
-          if (err.code === 'invalidSession') {
-            session = null;
-            updateSessionUI();
-            setStatus('Your session has ended; log in again.', true);
-          }
+          const result = await withTimeout((signal) => session.call(method, params, { signal }));
+          renderRows(box, result, method, performance.now() - t0);
         }
       } catch (err) {
         renderError(box, err);
+        sessionEnded(err);
       } finally {
         btn.disabled = session === null;
       }
     });
   }
+}
+
+// ---- live subscriptions (streaming methods) ----
+
+const liveForms = new Map(); // form → {stop}
+
+// setupLive makes a streaming method's form subscribe over /connect/ws with
+// the SDK: the snapshot, then each update, is appended to the table and the
+// chart, with the last seq shown, until Unsubscribe.
+function setupLive(form) {
+  const box = form.querySelector('.result');
+  const btn = form.querySelector('button.call');
+  const unsub = form.querySelector('button.unsubscribe');
+  const method = form.dataset.method;
+  let sub = null;
+  const stop = () => {
+    if (sub) sub.unsubscribe();
+    sub = null;
+    unsub.hidden = true;
+    btn.disabled = session === null;
+  };
+  liveForms.set(form, { stop });
+  unsub.addEventListener('click', () => {
+    stop();
+    const state = box.querySelector('.live-state');
+    if (state) state.textContent = 'unsubscribed';
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const { params, problems } = readParams(form);
+    if (problems.length) {
+      renderError(box, new CallError('form', 'fix these inputs first', { status: 0, details: problems }));
+      return;
+    }
+    if (!session) return;
+    stop();
+    btn.disabled = true;
+    box.replaceChildren(el('p', { class: 'muted' }, 'Subscribing…'));
+    const s = session;
+    const mine = s.subscribe(method, params);
+    sub = mine;
+    let view = null;
+    try {
+      await mine.ready;
+      unsub.hidden = false;
+      for await (const m of mine) {
+        if (sub !== mine) break;
+        view ??= liveView(box, method, m.meta && Array.isArray(m.meta.columns) ? m.meta.columns : await s.columnsOf(method));
+        view.add(m);
+      }
+    } catch (err) {
+      if (sub === mine) {
+        if (view) view.state(`ended: ${err.code}: ${err.message}`);
+        else renderError(box, err);
+        sessionEnded(err);
+      }
+    } finally {
+      if (sub === mine) stop();
+    }
+  });
+}
+
+// liveView draws the live table and chart of a subscription and returns
+// {add(message), state(text)}.
+function liveView(box, method, columns) {
+  const names = columns.map((c) => c.name);
+  const seq = el('span', { class: 'live-seq' }, 'seq –');
+  const count = el('span', { class: 'live-count' }, '0 rows');
+  const state = el('span', { class: 'live-state muted' }, 'live');
+  const rows = []; // every row received, up to MAX_LIVE_CHART_ROWS
+  const body = el('tbody');
+  const spec = chartSpec(columns);
+  const chart = spec ? new ChartView(columns, spec) : null;
+  let total = 0;
+  const parts = [el('div', { class: 'result-bar' }, el('span', { class: 'result-summary live' }, count), seq, state,
+    ...csvControls(method, names, () => rows))];
+  if (chart) parts.push(chart.node);
+  parts.push(el('div', { class: 'table-wrap result-wrap' },
+    el('table', { class: 'result-table live-table' }, el('thead', null, el('tr', null, el('th', null, 'seq'), ...names.map((c) => el('th', null, c)))), body)));
+  box.replaceChildren(...parts);
+  return {
+    add(m) {
+      const label = m.type === 'snapshot' ? 'snapshot' : String(m.seq);
+      for (const r of m.rows) {
+        body.append(el('tr', { class: m.type === 'snapshot' ? 'snapshot' : 'update' }, el('td', { class: 'seq' }, label), ...names.map((c) => cell(r[c]))));
+        rows.push(r);
+      }
+      while (body.rows.length > MAX_LIVE_ROWS) body.deleteRow(0);
+      if (rows.length > MAX_LIVE_CHART_ROWS) rows.splice(0, rows.length - MAX_LIVE_CHART_ROWS);
+      total += m.rows.length;
+      count.textContent = `${total} ${total === 1 ? 'row' : 'rows'}`;
+      if (m.type === 'update') seq.textContent = `seq ${m.seq}`;
+      if (chart) chart.setRows(rows);
+    },
+    state(text) {
+      state.textContent = text;
+    },
+  };
 }
 
 function setupCopy() {
@@ -519,12 +519,14 @@ function init() {
   updateSessionUI();
 }
 
-// The signing functions, for scripts and tests. The session id is not exposed.
+// The SDK's signing functions and the page's helpers, for scripts and tests.
+// The session id is not exposed.
 window.qconnect = Object.freeze({
-  md5: (data) => md5Hex(typeof data === 'string' ? encoder.encode(data) : data),
-  stringToSign,
-  sign,
-  authorization,
+  sdk,
+  md5: sdk.md5,
+  stringToSign: sdk.stringToSign,
+  sign: sdk.sign,
+  authorization: sdk.authorization,
   toCSV,
   readParams,
   readRows,

@@ -22,6 +22,7 @@ const (
 	envWSMaxSubs    = "QCONNECT_WS_MAX_SUBSCRIPTIONS"
 	envDemoFeed     = "QCONNECT_DEMO_FEED"
 	envDemoFeedRate = "QCONNECT_DEMO_FEED_RATE"
+	envCORSOrigins  = "QCONNECT_CORS_ORIGINS"
 )
 
 // wsOptions are the WebSocket and demo feed settings of `qconnect serve`.
@@ -31,6 +32,8 @@ type wsOptions struct {
 	maxSubs                int
 	demoFeed               bool
 	demoFeedRate           float64
+	corsOrigins            string   // --cors-origins, comma-separated
+	cors                   []string // parsed by validate
 }
 
 func (o *wsOptions) flags(fs *flag.FlagSet, s *settings) {
@@ -41,6 +44,7 @@ func (o *wsOptions) flags(fs *flag.FlagSet, s *settings) {
 	fs.Int64Var(&o.queue, "ws-queue-bytes", 8<<20, s.add("ws-queue-bytes", envWSQueue, "outbound queue per WebSocket in bytes; a client further behind gets slowConsumer and close 4008"))
 	fs.IntVar(&o.maxSubs, "ws-max-subscriptions", 100, s.add("ws-max-subscriptions", envWSMaxSubs, "subscriptions per WebSocket"))
 	fs.BoolVar(&o.demoFeed, "demo-feed", true, s.add("demo-feed", envDemoFeed, "in demo mode, publish a monMem sample per server every second and trades and quotes (false: off)"))
+	fs.StringVar(&o.corsOrigins, "cors-origins", "", s.add("cors-origins", envCORSOrigins, "comma-separated exact origins (https://host:port) whose browser pages may call the API and open the WebSocket; no wildcard"))
 	fs.Float64Var(&o.demoFeedRate, "demo-feed-rate", 20, s.add("demo-feed-rate", envDemoFeedRate, "demo feed trades per second (quotes are 3×)"))
 }
 
@@ -48,9 +52,15 @@ func (o *wsOptions) flags(fs *flag.FlagSet, s *settings) {
 func (o *wsOptions) apply(c *server.Config) {
 	c.WSFirstFrameTimeout, c.WSPingInterval, c.WSPongTimeout = o.firstFrame, o.ping, o.pong
 	c.WSMaxFrameBytes, c.WSQueueBytes, c.WSMaxSubscriptions = o.maxFrame, o.queue, o.maxSubs
+	c.CORSOrigins = o.cors
 }
 
 func (o *wsOptions) validate() error {
+	cors, err := server.ParseCORSOrigins(o.corsOrigins)
+	if err != nil {
+		return usageErrorf("--cors-origins: %v", err)
+	}
+	o.cors = cors
 	switch {
 	case o.firstFrame <= 0 || o.ping <= 0 || o.pong <= 0:
 		return usageErrorf("--ws-first-frame-timeout, --ws-ping-interval and --ws-pong-timeout must be positive")

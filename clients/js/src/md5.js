@@ -1,6 +1,7 @@
 // MD5 (RFC 1321), for BODY_MD5 of the request signature (PROTOCOL 3.1).
-// WebCrypto has no MD5, so this small implementation is bundled with the page.
-// It works on bytes: hash the exact UTF-8 bytes that are sent as the body.
+// WebCrypto has no MD5, so the SDK carries this small implementation (it was
+// the docs page's; the page now loads it from the SDK). It works on bytes:
+// hash the exact UTF-8 bytes that are sent as the body.
 
 // Per-round shift amounts (RFC 1321 section 3.4).
 const S = [
