@@ -23,10 +23,8 @@ const subscribeUsage = `Usage: qconnect subscribe [<host:port> [<username> [<pas
 
 Logs in, subscribes to a streaming method over the WebSocket (PROTOCOL 7) and
 prints its snapshot and updates as they arrive, until Ctrl-C (or --count);
-then it unsubscribes and logs out. The last argument is the method; the ones
-before it are the address, username and password (missing ones come from
-QCONNECT_ADDR, QCONNECT_USER and QCONNECT_PASSWORD, then localhost:8080,
-kxSupport, 12345678).
+then it unsubscribes and logs out. The last argument is the method.
+` + gatewaySourcesHelp + `
 
 Flags:
   --params JSON   the parameter object, e.g. '{"syms":["server_A"]}', or @file.json
@@ -62,13 +60,11 @@ func parseSubscribeArgs(e *env, args []string) (*subscribeOptions, error) {
 	if err != nil {
 		return nil, usageErrorf("%v; run 'qconnect subscribe -h' for the flags", err)
 	}
-	if len(pos) == 0 || len(pos) > 4 {
-		return nil, usageErrorf("give [<host:port> <username> <password>] <group/method>, e.g. qconnect subscribe monPublic/sub --params '{\"syms\":[\"server_A\"]}'")
+	gwArgs, method, err := splitTarget("subscribe", pos, methodRequired, `qconnect subscribe monPublic/sub --params '{"syms":["server_A"]}'`)
+	if err != nil {
+		return nil, err
 	}
-	o := &subscribeOptions{gw: resolveGateway(e, pos[:len(pos)-1]), method: pos[len(pos)-1], format: strings.ToLower(*format), count: *count}
-	if g, n, ok := strings.Cut(o.method, "/"); !ok || !qconnect.ValidName(g) || !qconnect.ValidName(n) {
-		return nil, usageErrorf("method %q must be group/method, e.g. monPublic/sub; 'qconnect methods' lists the streaming methods", o.method)
-	}
+	o := &subscribeOptions{gw: resolveGateway(e, gwArgs), method: method, format: strings.ToLower(*format), count: *count}
 	if o.format != "table" && o.format != "ndjson" && o.format != "csv" {
 		return nil, usageErrorf("--format %q: use table, ndjson or csv", *format)
 	}
@@ -141,7 +137,7 @@ func subscriptionFailure(err error) error {
 	}
 	var qe *client.Error
 	if errors.As(err, &qe) && qe.Code == qconnect.CodeSlowConsumer {
-		return &exitError{code: exitCallFailed, msg: serverErrorText(qe) + "\nthis terminal did not keep up; use --format ndjson to a file, or narrower --params"}
+		return &exitError{code: exitCallFailed, msg: serverErrorText(qe, "subscribe") + "\nthis terminal did not keep up; use --format ndjson to a file, or narrower --params"}
 	}
 	return err
 }

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestOneArgumentGrammar: every client command reads
+// [<host:port> <user> <password>] <group/method> alike, and a mistake names
+// the right form.
+func TestOneArgumentGrammar(t *testing.T) {
+	e, _, _ := testEnv(nil, false)
+	type parsed struct{ addr, user, pw, method string }
+	parse := func(cmd string, args []string) (parsed, error) {
+		switch cmd {
+		case "call":
+			o, err := parseCallArgs(e, args)
+			if err != nil {
+				return parsed{}, err
+			}
+			return parsed{o.gw.addr, o.gw.user, o.gw.password, o.method}, nil
+		case "subscribe":
+			o, err := parseSubscribeArgs(e, args)
+			if err != nil {
+				return parsed{}, err
+			}
+			return parsed{o.gw.addr, o.gw.user, o.gw.password, o.method}, nil
+		case "publish":
+			o, err := parsePublishArgs(e, args)
+			if err != nil {
+				return parsed{}, err
+			}
+			return parsed{o.gw.addr, o.gw.user, o.gw.password, o.method}, nil
+		}
+		o, err := parseMethodsArgs(e, args)
+		if err != nil {
+			return parsed{}, err
+		}
+		return parsed{o.gw.addr, o.gw.user, o.gw.password, ""}, nil
+	}
+	for _, cmd := range []string{"call", "subscribe", "publish"} {
+		p, err := parse(cmd, []string{"marketData/getVwap"})
+		if err != nil || p != (parsed{defaultGatewayAddr, defaultGatewayUser, defaultGatewayPass, "marketData/getVwap"}) {
+			t.Errorf("%s with the method alone: %+v %v", cmd, p, err)
+		}
+		p, err = parse(cmd, []string{"h:1", "u", "pw", "g/m"})
+		if err != nil || p != (parsed{"h:1", "u", "pw", "g/m"}) {
+			t.Errorf("%s with all four: %+v %v", cmd, p, err)
+		}
+		p, err = parse(cmd, []string{"h:1", "g/m"})
+		if err != nil || p != (parsed{"h:1", defaultGatewayUser, defaultGatewayPass, "g/m"}) {
+			t.Errorf("%s with an address and the method: %+v %v", cmd, p, err)
+		}
+		for _, bad := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"getVwap"}, "neither <host:port> nor <group/method>"},
+			{[]string{"g/m", "h:1"}, "must come last"},
+			{[]string{"h:1", "u", "p", "getVwap"}, `method "getVwap" must be group/method`},
+			{[]string{"a:1", "b", "c", "d", "g/m"}, "too many arguments"},
+		} {
+			_, err := parse(cmd, bad.args)
+			var xe *exitError
+			if !errors.As(err, &xe) || xe.code != exitUsage || !strings.Contains(xe.msg, bad.want) ||
+				!strings.Contains(xe.msg, "[<host:port> <username> <password>]") || !strings.Contains(xe.msg, "e.g. qconnect "+cmd) {
+				t.Errorf("%s %q: %v; want a usage error with %q, the form and an example", cmd, bad.args, err, bad.want)
+			}
+			if cmd == "publish" && err != nil && strings.Contains(err.Error(), "--params") {
+				t.Errorf("publish %q suggests --params: %v", bad.args, err)
+			}
+		}
+	}
+	if _, err := parse("methods", []string{"h:1", "u", "p"}); err != nil {
+		t.Errorf("methods h:1 u p: %v", err)
+	}
+	if _, err := parse("subscribe", []string{"h:1", "u", "p"}); err == nil || !strings.Contains(err.Error(), "which method?") {
+		t.Errorf("subscribe without a method: %v", err)
+	}
+}
+
+// TestLoginStoresCredentials: login checks the credentials against a
+// gateway, stores them 0600, later commands use them, logout removes them.
+func TestLoginStoresCredentials(t *testing.T) {
+	si := &standIn{}
+	srv := httptest.NewServer(si)
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "cfg")
+	runIn := func(stdin string, vars map[string]string, args ...string) (int, string) {
+		e, _, stderr := testEnv(vars, false)
+		e.stdin = strings.NewReader(stdin)
+		e.configDir = func() (string, error) { return dir, nil }
+		code := run(context.Background(), e, args)
+		return code, stderr.String()
+	}
+	if code, msg := runIn("bad\n", nil, "login", srv.URL, "alice"); code != exitAuth {
+		t.Fatalf("login with a wrong password: exit %d, %s", code, msg)
+	}
+	if _, err := os.Stat(filepath.Join(dir, credsFile)); err == nil {
+		t.Fatal("a refused login stored its credentials")
+	}
+	if code, msg := runIn("s3cret\n", nil, "login", srv.URL, "alice"); code != exitOK {
+		t.Fatalf("login: exit %d, %s", code, msg)
+	}
+	fi, err := os.Stat(filepath.Join(dir, credsFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v, mode %v; want 0600", err, fi.Mode())
+	}
+	e, _, _ := testEnv(nil, false)
+	e.configDir = func() (string, error) { return dir, nil }
+	if g := resolveGateway(e, nil); g != (gatewayArgs{srv.URL, "alice", "s3cret"}) {
+		t.Errorf("after login, no arguments resolve to %+v", g)
+	}
+	if g := resolveGateway(e, []string{srv.URL, "bob"}); g.password == "s3cret" {
+		t.Error("alice's stored password was used for bob")
+	}
+	e.getenv = func(k string) string { return map[string]string{envGatewayPassword: "fromenv"}[k] }
+	if g := resolveGateway(e, nil); g.password != "fromenv" {
+		t.Errorf("QCONNECT_PASSWORD does not win over the stored password: %+v", g)
+	}
+	if code, msg := runIn("", nil, "logout", "other:1"); code == exitOK || !strings.Contains(msg, srv.URL) {
+		t.Errorf("logout of an unknown gateway: exit %d, %s", code, msg)
+	}
+	if code, msg := runIn("", nil, "logout"); code != exitOK {
+		t.Fatalf("logout: exit %d, %s", code, msg)
+	}
+	if _, err := os.Stat(filepath.Join(dir, credsFile)); err == nil {
+		t.Error("logout left the credentials file")
+	}
+	if g := resolveGateway(e, nil); g.addr != defaultGatewayAddr {
+		t.Errorf("after logout: %+v", g)
+	}
+	if code, _ := runIn("", nil, "login", "not-an-address"); code != exitUsage {
+		t.Errorf("login not-an-address: exit %d", code)
+	}
+}
+
+func TestBareUsageVersionCompletion(t *testing.T) {
+	e, stdout, stderr := testEnv(nil, false)
+	if code := run(context.Background(), e, nil); code != exitUsage || stdout.Len() != 0 || !strings.Contains(stderr.String(), "Usage: qconnect") {
+		t.Errorf("bare qconnect: exit %d, stdout %q, stderr %q; want usage on stderr, exit 2", code, stdout, stderr)
+	}
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		e, stdout, _ := testEnv(nil, false)
+		if code := run(context.Background(), e, args); code != exitOK || !strings.HasPrefix(stdout.String(), "qconnect ") || !strings.Contains(stdout.String(), "commit ") {
+			t.Errorf("%v: exit %d, %q", args, code, stdout)
+		}
+	}
+	version, commit = "9.9.9", "abc1234"
+	defer func() { version, commit = "", "" }()
+	e, stdout, _ = testEnv(nil, false)
+	run(context.Background(), e, []string{"version"})
+	if !strings.Contains(stdout.String(), "qconnect 9.9.9 (commit abc1234") {
+		t.Errorf("ldflags version not shown: %q", stdout)
+	}
+	e, stdout, _ = testEnv(nil, false)
+	if code := run(context.Background(), e, []string{"completion", "bash"}); code != exitOK {
+		t.Fatalf("completion bash: exit %d", code)
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash to source the completion script")
+	}
+	script := filepath.Join(t.TempDir(), "c.bash")
+	os.WriteFile(script, stdout.Bytes(), 0o644)
+	out, err := exec.Command(bash, "-c", "source "+script+" && complete -p qconnect && COMP_WORDS=(qconnect ca) COMP_CWORD=1 _qconnect && echo ${COMPREPLY[@]}").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "-F _qconnect qconnect") || !strings.Contains(string(out), "call") {
+		t.Errorf("bash cannot source the completion: %v\n%s", err, out)
+	}
+	e, _, _ = testEnv(nil, false)
+	if code := run(context.Background(), e, []string{"completion", "fish"}); code != exitUsage {
+		t.Errorf("completion fish: exit %d", code)
+	}
+}
