@@ -42,11 +42,13 @@ func buildOpenAPI(cat *qconnect.Catalog, opts Options) (*object, error) {
 			streamingOf[m.Group] = append(streamingOf[m.Group], m.Name)
 			continue
 		}
-		operation := methodOperation
+		var op *object
+		var err error
 		if m.Publish {
-			operation = publishOperation
+			op, err = publishOperation(m, schemas)
+		} else {
+			op, err = methodOperation(m, schemas, windowAt(opts.Now))
 		}
-		op, err := operation(m, schemas)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +129,7 @@ const signingDescription = "Every request except login is signed with the sessio
 // methodOperation builds the POST operation of a method call (neither
 // streaming nor publishing) and
 // adds its schemas (<group>_<method>_Params, _Row, _Request, _Response).
-func methodOperation(m *qconnect.Method, schemas *object) (*object, error) {
+func methodOperation(m *qconnect.Method, schemas *object, w exampleWindow) (*object, error) {
 	base := m.Group + "_" + m.Name
 	props := &object{}
 	var required []any
@@ -166,7 +168,7 @@ func methodOperation(m *qconnect.Method, schemas *object) (*object, error) {
 	schemas.set(base+"_Response", responseEnvelope(m.Name+"Resp",
 		obj("type", "array", "items", schemaRef(base+"_Row")), true))
 
-	ex, err := exampleParams(m)
+	ex, err := exampleParamsIn(m, w)
 	if err != nil {
 		return nil, fmt.Errorf("apidoc: %w", err)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/qconnect/qconnect/apidoc"
 	"github.com/qconnect/qconnect/auth"
 	"github.com/qconnect/qconnect/catalog"
-	"github.com/qconnect/qconnect/docs"
 	"github.com/qconnect/qconnect/engine/duckdb"
 	"github.com/qconnect/qconnect/examples"
 	"github.com/qconnect/qconnect/server"
@@ -234,7 +233,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 
 	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{
 		IdleTimeout: o.idle, MaxLifetime: o.lifetime, MaxPerUser: o.maxSessions})
-	doc, err := apidoc.New(cat, apidoc.Options{ProtocolDoc: docs.Protocol()})
+	doc, err := apidoc.New(cat, docsOptions(o.listen, demo && o.users == ""))
 	if err != nil {
 		return fmt.Errorf("building the API documentation: %v", err)
 	}
