@@ -45,7 +45,7 @@ type DemoLogin struct{ Username, Password string }
 type Docs struct {
 	openapi  []byte
 	asyncapi []byte
-	files   map[string]file // URL path → content
+	files    map[string]file // URL path → content
 }
 
 // file is one served response body with its headers.

@@ -20,7 +20,7 @@ type pageView struct {
 	Login        string // example LoginReq envelope, indented
 	LoginResp    string
 	Sign         signView
-	StringToSign string // the formula of PROTOCOL 3.1
+	StringToSign string     // the formula of PROTOCOL 3.1
 	Demo         *DemoLogin // demo mode: shown next to the login box
 	AsyncAPI     bool       // /connect/asyncapi.json is served (there are WebSocket methods)
 }
