@@ -19,7 +19,13 @@ func nodeDir(t *testing.T) string {
 	t.Helper()
 	testenv.Require(t, testenv.LookPath("node") && testenv.LookPath("npm"), "QCONNECT_REQUIRE_NODE", "Node.js and npm")
 	dir := filepath.Join(testenv.RepoRoot(), "e2e", "node")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "crypto-js")); err != nil {
+	missing := false
+	for _, pkg := range []string{"crypto-js", "ws", "@asyncapi/parser", "apache-arrow"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg)); err != nil {
+			missing = true
+		}
+	}
+	if missing {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
