@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -99,17 +100,37 @@ func runSubscribe(ctx context.Context, e *env, args []string) error {
 		return commandFailure(ctx, err, o.gw, setup)
 	}
 	p := newStreamPrinter(e.stdout, o.format)
-	updates := 0
+	updates, rows := 0, 0
+	told := false // "no rows yet" was said (once)
+	tellEmpty := func() {
+		if !told {
+			told = true
+			fmt.Fprintf(e.stderr, "qconnect subscribe: no rows for %s yet; waiting\n", describeFilter(o.method, o.params))
+		}
+	}
 	for o.count == 0 || updates < o.count {
-		m, err := sub.Next(ctx)
+		nctx, ncancel := ctx, context.CancelFunc(func() {})
+		if !told && rows == 0 {
+			nctx, ncancel = context.WithTimeout(ctx, quietAfter)
+		}
+		m, err := sub.Next(nctx)
+		ncancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				break // Ctrl-C: the normal end
+			}
+			if errors.Is(err, context.DeadlineExceeded) && nctx != ctx {
+				tellEmpty() // nothing yet: say so, and keep waiting
+				continue
 			}
 			return commandFailure(ctx, subscriptionFailure(err), o.gw, setup)
 		}
 		if m.Kind == client.Update {
 			updates++
+		}
+		rows += len(m.Rows)
+		if m.Kind == client.Snapshot && len(m.Rows) == 0 {
+			tellEmpty()
 		}
 		if err := p.print(m); err != nil {
 			return &exitError{code: exitCallFailed, msg: fmt.Sprintf("writing the output: %v", err)}
@@ -121,6 +142,28 @@ func runSubscribe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "qconnect subscribe: unsubscribing: %v\n", err)
 	}
 	return nil
+}
+
+// quietAfter is how long subscribe waits for a first row, when there is no
+// snapshot, before it says that nothing matched yet.
+const quietAfter = 5 * time.Second
+
+// describeFilter names what a subscription waits for: its parameters
+// ("syms [server_Z]", in name order), or the method when it has none.
+func describeFilter(method string, params map[string]any) string {
+	if len(params) == 0 {
+		return method
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = k + " " + fmt.Sprint(params[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // subscriptionFailure explains the ends of a subscription that are not
