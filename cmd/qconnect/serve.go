@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -116,11 +117,15 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 func runServe(ctx context.Context, e *env, args []string) error {
 	var o serveOptions
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard)
 	st := o.flags(fs)
 	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		writeServeHelp(e.stdout, fs, st)
+		return nil
+	}
 	if err != nil {
-		return usageErrorf("%v", err)
+		return usageErrorf("%v; run 'qconnect serve --help' for the settings", err)
 	}
 	if len(pos) > 0 {
 		return usageErrorf("serve takes no arguments, got %q; see qconnect serve -h", pos)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -176,5 +177,41 @@ func TestBareUsageVersionCompletion(t *testing.T) {
 	e, _, _ = testEnv(nil, false)
 	if code := run(context.Background(), e, []string{"completion", "fish"}); code != exitUsage {
 		t.Errorf("completion fish: exit %d", code)
+	}
+}
+
+// TestServeHelp: serve --help (and -h) prints the hand-written intro and
+// every setting, grouped, as a double-dash flag with its environment
+// variable, on stdout, exit 0; an unknown flag points to --help.
+func TestServeHelp(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		e, stdout, stderr := testEnv(nil, false)
+		if code := run(context.Background(), e, []string{"serve", arg}); code != exitOK {
+			t.Fatalf("serve %s: exit %d, %s", arg, code, stderr)
+		}
+		out := stdout.String()
+		var o serveOptions
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		st := o.flags(fs)
+		for _, s := range st.list {
+			if !strings.Contains(out, "\n  --"+s.key+" ") {
+				t.Errorf("serve %s: setting --%s missing", arg, s.key)
+			}
+			if s.env != "" && !strings.Contains(out, "env "+s.env) {
+				t.Errorf("serve %s: env %s missing", arg, s.env)
+			}
+		}
+		for _, h := range []string{"Usage: qconnect serve", "\nListening and access:\n", "\nWebSocket:\n", "(default 30m;"} {
+			if !strings.Contains(out, h) {
+				t.Errorf("serve %s lacks %q", arg, h)
+			}
+		}
+		if strings.Contains(out, "\n  -listen") {
+			t.Error("single-dash flags in the help")
+		}
+	}
+	e, _, stderr := testEnv(nil, false)
+	if code := run(context.Background(), e, []string{"serve", "--nope"}); code != exitUsage || !strings.Contains(stderr.String(), "qconnect serve --help") {
+		t.Errorf("serve --nope: exit %d, %s", code, stderr)
 	}
 }
