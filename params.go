@@ -183,7 +183,7 @@ func paramsError(m *Method, problems []string, dropped int) *Error {
 }
 
 // didYouMean is "did you mean <param>? " when a declared parameter of m is
-// close to the unknown name k (Closest), else "" (PROTOCOL appendix 17).
+// close to the unknown name k (Closest), else "" (PROTOCOL appendix, "Did you mean").
 func didYouMean(m *Method, k string) string {
 	names := make([]string, len(m.Params))
 	for i, p := range m.Params {

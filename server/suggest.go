@@ -5,7 +5,7 @@ import "github.com/qconnect/qconnect"
 // unknownMethodError is the unknownMethod error of a call of group/name,
 // which the catalog does not hold. When a method the user may use is close
 // to the name (qconnect.Closest over "group/method"), the error's details
-// hold one entry "did you mean <group>/<method>?" (PROTOCOL appendix 17).
+// hold one entry "did you mean <group>/<method>?" (PROTOCOL appendix, "Did you mean").
 // Only methods the user is entitled to are suggested, so the suggestion
 // reveals nothing meta/methods would not.
 func (s *Server) unknownMethodError(user, group, name string) error {
