@@ -215,3 +215,22 @@ func TestServeHelp(t *testing.T) {
 		t.Errorf("serve --nope: exit %d, %s", code, stderr)
 	}
 }
+
+// TestZshCompletion: zsh can load the completion script and registers it
+// for qconnect (skipped without zsh).
+func TestZshCompletion(t *testing.T) {
+	zsh, err := exec.LookPath("zsh")
+	if err != nil {
+		t.Skip("no zsh")
+	}
+	e, stdout, _ := testEnv(nil, false)
+	if code := run(context.Background(), e, []string{"completion", "zsh"}); code != exitOK {
+		t.Fatalf("completion zsh: exit %d", code)
+	}
+	script := filepath.Join(t.TempDir(), "_qconnect")
+	os.WriteFile(script, stdout.Bytes(), 0o644)
+	out, err := exec.Command(zsh, "-f", "-c", "autoload -U compinit && compinit -u -D && source "+script+" && print ${_comps[qconnect]}").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "_qconnect" {
+		t.Errorf("zsh did not register the completion: %v\n%s", err, out)
+	}
+}
