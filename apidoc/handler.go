@@ -38,7 +38,7 @@ func (d *Docs) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f, ok := d.files[r.URL.Path]
 	if !ok {
-		http.Error(w, "not found: the documentation is at "+indexPath+" and "+openAPIPath, http.StatusNotFound)
+		http.Error(w, "not found: the documentation is at "+indexPath+", "+openAPIPath+" and "+asyncAPIPath, http.StatusNotFound)
 		return
 	}
 	h.Set("Content-Type", f.ctype)

@@ -66,7 +66,7 @@ func buildOpenAPI(cat *qconnect.Catalog, opts Options) (*object, error) {
 			if desc != "" {
 				desc += " "
 			}
-			desc += "WebSocket subscriptions of this group (PROTOCOL 7, not listed as operations): " + strings.Join(s, ", ") + "."
+			desc += "WebSocket subscriptions of this group (PROTOCOL 7, not listed as operations; see /connect/asyncapi.json): " + strings.Join(s, ", ") + "."
 		}
 		if desc != "" {
 			t.set("description", desc)
@@ -107,7 +107,8 @@ func infoDescription(opts Options) string {
 		"then sign every request with it (security scheme `" + securityName + "`). " +
 		"Request and response bodies are envelopes `{type, id, date, msg}`; results are tables " +
 		"(`msg` holds the rows, `meta` describes the columns). " +
-		"Human-readable docs with a Try-it form: `/connect/index.html`."
+		"Human-readable docs with a Try-it form: `/connect/index.html`. " +
+		"The WebSocket (`/connect/ws`: subscriptions and publishing) is described by the AsyncAPI 3.0 document `/connect/asyncapi.json`."
 	if opts.ProtocolDoc != nil {
 		d += " The wire protocol: `/connect/protocol.md`."
 	}
