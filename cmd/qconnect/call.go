@@ -452,8 +452,17 @@ func serverErrorText(ce *client.Error, cmd string) string {
 	var b strings.Builder
 	b.WriteString(string(ce.Code))
 	msg := ce.Message
+	hint := ""
 	if ce.Code == qconnect.CodeUnknownMethod { // the hint below replaces the gateway's
-		if i := strings.Index(msg, "; list the methods"); i > 0 {
+		hint = "check the group/method name; `qconnect methods` lists the methods you may call"
+		m := firstNonEmpty(ce.Method, "<group/method>")
+		switch {
+		case strings.Contains(msg, "is a streaming method"):
+			hint = "subscribe to it instead: qconnect subscribe " + m
+		case strings.Contains(msg, "is not a streaming method"):
+			hint = "call it instead: qconnect call " + m
+		}
+		if i := strings.Index(msg, "; "); i > 0 {
 			msg = msg[:i]
 		}
 	}
@@ -476,7 +485,7 @@ func serverErrorText(ce *client.Error, cmd string) string {
 	h := ce.Hint()
 	switch ce.Code { // the command line's own next steps
 	case qconnect.CodeUnknownMethod:
-		h = "check the group/method name; `qconnect methods` lists the methods you may call"
+		h = hint
 	case qconnect.CodeInvalidParams:
 		h = "fix --params; `qconnect methods` shows each parameter's type and default"
 		if cmd == "publish" {

@@ -244,7 +244,15 @@ func csvRows(r io.Reader, cols []qconnect.Column, src string) (func() (map[strin
 			}
 		}
 		if !found {
-			return nil, usageErrorf("%s: column %q of the header is not a column of the method (%s)", src, n, columnList(cols))
+			names := make([]string, len(cols))
+			for j, c := range cols {
+				names[j] = c.Name
+			}
+			dym := ""
+			if best, ok := qconnect.Closest(n, names); ok {
+				dym = "; did you mean " + best + "?"
+			}
+			return nil, usageErrorf("%s: column %q of the header is not a column of the method%s (columns: %s)", src, n, dym, columnList(cols))
 		}
 	}
 	return func() (map[string]any, int, error) {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/qconnect/qconnect/client"
 )
 
 // TestOneArgumentGrammar: every client command reads
@@ -232,5 +234,54 @@ func TestZshCompletion(t *testing.T) {
 	out, err := exec.Command(zsh, "-f", "-c", "autoload -U compinit && compinit -u -D && source "+script+" && print ${_comps[qconnect]}").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "_qconnect" {
 		t.Errorf("zsh did not register the completion: %v\n%s", err, out)
+	}
+}
+
+// TestServerErrorTextSaysEachThingOnce: the problems of invalidParams are
+// listed once (not in the message and again in the details), a wrong
+// password gets one hint, publish never suggests --params, and a method of
+// the wrong kind points to the right command.
+func TestServerErrorTextSaysEachThingOnce(t *testing.T) {
+	ip := &client.Error{Code: "invalidParams", Message: "invalid parameters for g/m: a: bad; b: unknown parameter; did you mean bb? this method takes bb",
+		Details: []string{"a: bad", "b: unknown parameter; did you mean bb? this method takes bb"}}
+	got := serverErrorText(ip, "call")
+	for _, d := range ip.Details {
+		if strings.Count(got, d) != 1 {
+			t.Errorf("%q appears %d times in\n%s", d, strings.Count(got, d), got)
+		}
+	}
+	if !strings.HasPrefix(got, "invalidParams: invalid parameters for g/m\n") || !strings.Contains(got, "--params") {
+		t.Errorf("call invalidParams:\n%s", got)
+	}
+	if pub := serverErrorText(ip, "publish"); strings.Contains(pub, "--params") {
+		t.Errorf("publish suggests --params:\n%s", pub)
+	}
+	one := &client.Error{Code: "invalidParams", Message: "n: below the minimum 1", Details: []string{"n: below the minimum 1"}}
+	if got := serverErrorText(one, "call"); strings.Count(got, "below the minimum") != 1 {
+		t.Errorf("a single problem is repeated:\n%s", got)
+	}
+	cred := &client.Error{Code: "invalidCredentials", Message: "the username or password is wrong; check both and try again"}
+	if got := serverErrorText(cred, ""); strings.Count(got, "check") != 1 {
+		t.Errorf("two hints for a wrong password:\n%s", got)
+	}
+	wrongKind := &client.Error{Code: "unknownMethod", Method: "g/sub", Message: "g/sub is a streaming method; subscribe to it over the WebSocket at /connect/ws (PROTOCOL 7)"}
+	if got := serverErrorText(wrongKind, "call"); !strings.Contains(got, "qconnect subscribe g/sub") || strings.Contains(got, "qconnect methods") || strings.Contains(got, "over the WebSocket") {
+		t.Errorf("streaming method called:\n%s", got)
+	}
+}
+
+func TestPluralAndSpans(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 rows", 1: "1 row", 2: "2 rows", 1000: "1,000 rows"} {
+		if got := plural(n, "row"); got != want {
+			t.Errorf("plural(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := storedBefore(1); got != "1 row before it was stored" {
+		t.Errorf("storedBefore(1) = %q", got)
+	}
+	min, max := 10.0, 86400.0
+	p := client.ParamInfo{Name: "bucket", Type: "timespan", Default: "5m0s", Min: &min, Max: &max}
+	if got := paramUse(p) + " [" + paramConstraints(p) + "]"; got != "default 5m [min 10s; max 24h]" {
+		t.Errorf("timespan shown as %q", got)
 	}
 }
