@@ -12,7 +12,7 @@ import (
 
 // TestBrowserDemoLogin: in demo mode the page shows the demo login next to
 // its login box, prefilled, so that one click on "Log in" signs in; the
-// example command lines carry the demo login.
+// example command lines carry the bound address and the demo login.
 func TestBrowserDemoLogin(t *testing.T) {
 	t.Parallel()
 	ctx := chromium(t)
@@ -25,10 +25,8 @@ func TestBrowserDemoLogin(t *testing.T) {
 		t.Errorf("demo credentials shown as %q", txt)
 	}
 	cli := js[string](t, ctx, `document.querySelector('article[data-method="marketData/getVwap"] .example-cli').textContent`)
-	// The test gateway listens on port 0, so the page shows the default
-	// address; the login is the demo's.
-	if want := " kxSupport 12345678 marketData/getVwap"; !strings.HasPrefix(cli, "qconnect call ") || !strings.Contains(cli, want) {
-		t.Errorf("command line %q, want qconnect call <addr>%s...", cli, want)
+	if want := "qconnect call " + g.Addr + " kxSupport 12345678 marketData/getVwap"; !strings.HasPrefix(cli, want) {
+		t.Errorf("command line %q, want %q...", cli, want)
 	}
 	do(t, ctx, "log in with the prefilled demo login", chromedp.Click(chromedp.ID("login-submit")))
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector("#session").hidden`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {

@@ -236,9 +236,16 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	log.Info("data ready", "tables", strings.Join(eng.Tables(), ","), "ms", time.Since(started).Milliseconds())
 
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
+	}
+	defer ln.Close() // a no-op once Serve has taken it; closes it on an early return
+	// The docs are built after the bind, so that their command lines show the
+	// address actually bound (--listen with port 0 included).
 	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{
 		IdleTimeout: o.idle, MaxLifetime: o.lifetime, MaxPerUser: o.maxSessions})
-	doc, err := apidoc.New(cat, docsOptions(o.listen, demo && o.users == ""))
+	doc, err := apidoc.New(cat, docsOptions(ln.Addr().String(), demo && o.users == ""))
 	if err != nil {
 		return fmt.Errorf("building the API documentation: %v", err)
 	}
@@ -253,10 +260,6 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		Users: users, Sessions: sessions, Docs: doc.Handler(),
 	})
 
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
-	}
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
