@@ -78,7 +78,10 @@ func splitTarget(cmd string, pos []string, need methodNeed, example string) (gw 
 		return nil, "", usage("method %q must be group/method, e.g. monPublic/getMem; `qconnect methods` lists yours", gw[3])
 	}
 	for _, a := range gw {
-		if need != methodNone && looksLikeMethod(a) {
+		if need == methodNone && looksLikeMethod(a) {
+			return nil, "", usage("%s takes no method (%q): it lists every method you may call", cmd, a)
+		}
+		if looksLikeMethod(a) {
 			return nil, "", usage("the method %q must come last, after <host:port> <username> <password>", a)
 		}
 	}
