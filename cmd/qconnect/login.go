@@ -95,7 +95,7 @@ func loadCreds(e *env) (*credStore, string, error) {
 	}
 	var s credStore
 	if err := yaml.Unmarshal(b, &s); err != nil {
-		return &credStore{}, path, fmt.Errorf("%s is not a qconnect credentials file (%v); remove it with `qconnect logout` and log in again", path, err)
+		return &credStore{}, path, fmt.Errorf("%s is not a qconnect credentials file (%v); remove it with `qconnect logout --all` and log in again", path, err)
 	}
 	return &s, path, nil
 }
@@ -257,7 +257,7 @@ func runLogout(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("give qconnect logout [<host:port>], or qconnect logout --all")
 	}
 	s, path, err := loadCreds(e)
-	if err != nil && path == "" {
+	if err != nil && (path == "" || !*all) {
 		return &exitError{code: exitCallFailed, msg: err.Error()}
 	}
 	if *all {
