@@ -222,6 +222,11 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 
 	// Engine.
+	if demo && o.duckdbPath == "" && o.data == "" {
+		// Loading takes seconds: say so, so that a first run does not look stuck.
+		fmt.Fprintf(e.stderr, "qconnect: loading the demo data (%s trades, %s quotes, 48 hours of memory samples)...\n",
+			groupThousands(int64(o.demoSize)), groupThousands(3*int64(o.demoSize)))
+	}
 	started := time.Now()
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
