@@ -1,7 +1,6 @@
 package apidoc
 
 import (
-	"fmt"
 
 	"github.com/qconnect/qconnect"
 )
@@ -152,23 +151,10 @@ type (
 // streaming method.
 func asyncStreaming(m *qconnect.Method, schemas *object, addMsg addMsgFunc, sendOp sendOpFunc, methodCall methodCallFunc) error {
 	base := m.Group + "_" + m.Name
-	props := &object{}
-	var required []any
-	for _, p := range m.Params {
-		s, err := paramSchema(m, p)
-		if err != nil {
-			return fmt.Errorf("apidoc: %s: method %s: %w", m.Pos, m.FullName(), err)
-		}
-		props.set(p.Name, s)
-		if p.Required {
-			required = append(required, p.Name)
-		}
+	params, _, err := paramsSchema(m)
+	if err != nil {
+		return err
 	}
-	params := obj("type", "object", "properties", props)
-	if len(required) > 0 {
-		params.set("required", required)
-	}
-	params.set("additionalProperties", false)
 	row, err := rowSchema(m, true)
 	if err != nil {
 		return err

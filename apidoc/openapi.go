@@ -132,23 +132,10 @@ const signingDescription = "Every request except login is signed with the sessio
 // adds its schemas (<group>_<method>_Params, _Row, _Request, _Response).
 func methodOperation(m *qconnect.Method, schemas *object, w exampleWindow) (*object, error) {
 	base := m.Group + "_" + m.Name
-	props := &object{}
-	var required []any
-	for _, p := range m.Params {
-		s, err := paramSchema(m, p)
-		if err != nil {
-			return nil, fmt.Errorf("apidoc: %s: method %s: %w", m.Pos, m.FullName(), err)
-		}
-		props.set(p.Name, s)
-		if p.Required {
-			required = append(required, p.Name)
-		}
+	params, required, err := paramsSchema(m)
+	if err != nil {
+		return nil, err
 	}
-	params := obj("type", "object", "properties", props)
-	if len(required) > 0 {
-		params.set("required", required)
-	}
-	params.set("additionalProperties", false)
 
 	row, err := rowSchema(m, true)
 	if err != nil {
@@ -198,6 +185,29 @@ func methodOperation(m *qconnect.Method, schemas *object, w exampleWindow) (*obj
 		))
 	op.set("responses", withErrors(obj("200", ok), methodStatuses))
 	return op, nil
+}
+
+// paramsSchema is the schema of m's parameter dictionary (no unknown
+// names) and the names of its required parameters.
+func paramsSchema(m *qconnect.Method) (*object, []any, error) {
+	props := &object{}
+	var required []any
+	for _, p := range m.Params {
+		s, err := paramSchema(m, p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("apidoc: %s: method %s: %w", m.Pos, m.FullName(), err)
+		}
+		props.set(p.Name, s)
+		if p.Required {
+			required = append(required, p.Name)
+		}
+	}
+	params := obj("type", "object", "properties", props)
+	if len(required) > 0 {
+		params.set("required", required)
+	}
+	params.set("additionalProperties", false)
+	return params, required, nil
 }
 
 // rowSchema is the schema of one row of m: column → value (PROTOCOL 4.3),
