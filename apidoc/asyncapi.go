@@ -1,7 +1,6 @@
 package apidoc
 
 import (
-
 	"github.com/qconnect/qconnect"
 )
 
