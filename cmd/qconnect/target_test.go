@@ -285,3 +285,20 @@ func TestPluralAndSpans(t *testing.T) {
 		t.Errorf("timespan shown as %q", got)
 	}
 }
+
+func TestExampleAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8080": "127.0.0.1:8080", "0.0.0.0:9000": "localhost:9000", "[::]:9000": "localhost:9000",
+		":7000": "localhost:7000", "127.0.0.1:0": "", "nonsense": "",
+	} {
+		if got := exampleAddr(in); got != want {
+			t.Errorf("exampleAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if o := docsOptions("127.0.0.1:1", false); o.Demo != nil || o.Now.IsZero() || o.Addr != "127.0.0.1:1" {
+		t.Errorf("docsOptions without the demo users: %+v", o)
+	}
+	if o := docsOptions("127.0.0.1:1", true); o.Demo == nil || o.Demo.Username != defaultGatewayUser {
+		t.Errorf("docsOptions with the demo users: %+v", o)
+	}
+}
