@@ -34,6 +34,7 @@ const maxParamProblems = 20
 //	start: "yesterday" is not an RFC 3339 timestamp (e.g. 2019-07-26T09:00:00Z)
 //	limit: 0 is below the minimum 1
 //	colour: unknown parameter; this method takes start, end, syms
+//	sym: unknown parameter; did you mean syms? this method takes start, end, syms
 //	end: required
 //
 // The returned *Error has Code CodeInvalidParams and a Message summarising
@@ -96,7 +97,7 @@ func BindParams(m *Method, msg []json.RawMessage) (map[string]any, error) {
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
-		report(displayName(k) + ": unknown parameter; " + takes(m))
+		report(displayName(k) + ": unknown parameter; " + didYouMean(m, k) + takes(m))
 	}
 	if len(problems) > 0 {
 		return nil, paramsError(m, problems, dropped)
@@ -179,6 +180,19 @@ func paramsError(m *Method, problems []string, dropped int) *Error {
 	return &Error{Code: CodeInvalidParams,
 		Message: "invalid parameters for " + m.FullName() + ": " + summary,
 		Details: problems}
+}
+
+// didYouMean is "did you mean <param>? " when a declared parameter of m is
+// close to the unknown name k (Closest), else "" (PROTOCOL appendix, "Did you mean").
+func didYouMean(m *Method, k string) string {
+	names := make([]string, len(m.Params))
+	for i, p := range m.Params {
+		names[i] = p.Name
+	}
+	if best, ok := Closest(k, names); ok {
+		return "did you mean " + best + "? "
+	}
+	return ""
 }
 
 // takes lists the declared parameter names, for unknown-name messages.

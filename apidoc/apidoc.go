@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/qconnect/qconnect"
 	jsclient "github.com/qconnect/qconnect/clients/js"
@@ -22,14 +23,30 @@ type Options struct {
 	Title       string // page title, default "qconnect API"
 	ProtocolDoc []byte // PROTOCOL.md text, served at /connect/protocol.md and linked from the page; nil = not served
 	ServerURL   string // for OpenAPI "servers"; "" = relative "/"
+	// Now is the clock at page build: example timestamps and dates fall in
+	// the last full hour before it (and the day before), where a live
+	// gateway has data. Zero = the fixed window of PROTOCOL 3.2 (26 July
+	// 2019), so that the output depends on the catalog only (tests, goldens).
+	Now time.Time
+	// Addr is the host:port shown in the example command lines; "" =
+	// localhost:8080.
+	Addr string
+	// Demo, when set, is the demo login: the page shows it next to its login
+	// box (prefilled) and the example command lines use it, so that they
+	// run as copied. nil = placeholders.
+	Demo *DemoLogin
 }
+
+// DemoLogin is the well-known login of demo mode.
+type DemoLogin struct{ Username, Password string }
 
 // Docs is the documentation of one catalog: the page, its assets and the
 // OpenAPI document, all rendered once by New. A Docs is immutable and safe
 // for concurrent use.
 type Docs struct {
-	openapi []byte
-	files   map[string]file // URL path → content
+	openapi  []byte
+	asyncapi []byte
+	files    map[string]file // URL path → content
 }
 
 // file is one served response body with its headers.
@@ -74,13 +91,23 @@ func New(cat *qconnect.Catalog, opts Options) (*Docs, error) {
 		return nil, fmt.Errorf("apidoc: encoding the OpenAPI document: %w", err)
 	}
 	js = append(js, '\n')
+	adoc, err := buildAsyncAPI(cat, opts)
+	if err != nil {
+		return nil, err
+	}
+	ajs, err := marshal(adoc, true)
+	if err != nil {
+		return nil, fmt.Errorf("apidoc: encoding the AsyncAPI document: %w", err)
+	}
+	ajs = append(ajs, '\n')
 	page, err := renderPage(cat, opts)
 	if err != nil {
 		return nil, err
 	}
-	d := &Docs{openapi: js, files: map[string]file{}}
+	d := &Docs{openapi: js, asyncapi: ajs, files: map[string]file{}}
 	d.add(indexPath, page, "text/html; charset=utf-8")
 	d.add(openAPIPath, js, "application/json")
+	d.add(asyncAPIPath, ajs, "application/json")
 	if opts.ProtocolDoc != nil {
 		// Served as plain text so that every browser shows it instead of
 		// offering a download.
@@ -139,3 +166,9 @@ func assetType(p string) string {
 // options: keys and paths come in a fixed order. The caller must not modify
 // the returned slice.
 func (d *Docs) OpenAPI() []byte { return d.openapi }
+
+// AsyncAPI returns the AsyncAPI 3.0 document of the WebSocket (/connect/ws,
+// PROTOCOL 7) as indented JSON ending in a newline, served at
+// /connect/asyncapi.json. Like OpenAPI, it depends only on the catalog and
+// the options. The caller must not modify the returned slice.
+func (d *Docs) AsyncAPI() []byte { return d.asyncapi }

@@ -5,6 +5,7 @@ import (
 	"github.com/qconnect/qconnect/internal/testenv"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/catalog"
@@ -29,9 +30,13 @@ func testCatalogs(t testing.TB) map[string]*qconnect.Catalog {
 // TestOpenAPIGolden: the demo catalog's document is valid OpenAPI 3.1 and
 // equals testdata/openapi.golden.json byte for byte (go test ./apidoc -update
 // rewrites it after an intended change).
+// goldenOptions are those of a demo gateway, with the clock injected so
+// that the goldens are deterministic.
+var goldenOptions = Options{Now: time.Date(2026, 11, 30, 10, 17, 5, 0, time.UTC), Demo: &DemoLogin{Username: "kxSupport", Password: "12345678"}}
+
 func TestOpenAPIGolden(t *testing.T) {
 	cat := demoCatalog(t)
-	d := newDocs(t, cat, Options{})
+	d := newDocs(t, cat, goldenOptions)
 	doc := loadOpenAPI(t, d.OpenAPI())
 	n := 0
 	for _, m := range cat.Methods {

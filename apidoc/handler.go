@@ -14,7 +14,7 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Handler serves GET and HEAD for /connect/index.html, /connect/ (a redirect
-// to index.html), /connect/openapi.json, /connect/protocol.md (when
+// to index.html), /connect/openapi.json, /connect/asyncapi.json, /connect/protocol.md (when
 // Options.ProtocolDoc was set) and /connect/assets/<file>. Every response
 // carries X-Content-Type-Options: nosniff and the Content-Security-Policy
 // above; content responses also carry Content-Type, a strong ETag and
@@ -38,7 +38,7 @@ func (d *Docs) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f, ok := d.files[r.URL.Path]
 	if !ok {
-		http.Error(w, "not found: the documentation is at "+indexPath+" and "+openAPIPath, http.StatusNotFound)
+		http.Error(w, "not found: the documentation is at "+indexPath+", "+openAPIPath+" and "+asyncAPIPath, http.StatusNotFound)
 		return
 	}
 	h.Set("Content-Type", f.ctype)

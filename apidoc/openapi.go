@@ -42,11 +42,13 @@ func buildOpenAPI(cat *qconnect.Catalog, opts Options) (*object, error) {
 			streamingOf[m.Group] = append(streamingOf[m.Group], m.Name)
 			continue
 		}
-		operation := methodOperation
+		var op *object
+		var err error
 		if m.Publish {
-			operation = publishOperation
+			op, err = publishOperation(m, schemas)
+		} else {
+			op, err = methodOperation(m, schemas, windowAt(opts.Now))
 		}
-		op, err := operation(m, schemas)
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +66,7 @@ func buildOpenAPI(cat *qconnect.Catalog, opts Options) (*object, error) {
 			if desc != "" {
 				desc += " "
 			}
-			desc += "WebSocket subscriptions of this group (PROTOCOL 7, not listed as operations): " + strings.Join(s, ", ") + "."
+			desc += "WebSocket subscriptions of this group (PROTOCOL 7, not listed as operations; see /connect/asyncapi.json): " + strings.Join(s, ", ") + "."
 		}
 		if desc != "" {
 			t.set("description", desc)
@@ -105,7 +107,8 @@ func infoDescription(opts Options) string {
 		"then sign every request with it (security scheme `" + securityName + "`). " +
 		"Request and response bodies are envelopes `{type, id, date, msg}`; results are tables " +
 		"(`msg` holds the rows, `meta` describes the columns). " +
-		"Human-readable docs with a Try-it form: `/connect/index.html`."
+		"Human-readable docs with a Try-it form: `/connect/index.html`. " +
+		"The WebSocket (`/connect/ws`: subscriptions and publishing) is described by the AsyncAPI 3.0 document `/connect/asyncapi.json`."
 	if opts.ProtocolDoc != nil {
 		d += " The wire protocol: `/connect/protocol.md`."
 	}
@@ -127,25 +130,12 @@ const signingDescription = "Every request except login is signed with the sessio
 // methodOperation builds the POST operation of a method call (neither
 // streaming nor publishing) and
 // adds its schemas (<group>_<method>_Params, _Row, _Request, _Response).
-func methodOperation(m *qconnect.Method, schemas *object) (*object, error) {
+func methodOperation(m *qconnect.Method, schemas *object, w exampleWindow) (*object, error) {
 	base := m.Group + "_" + m.Name
-	props := &object{}
-	var required []any
-	for _, p := range m.Params {
-		s, err := paramSchema(m, p)
-		if err != nil {
-			return nil, fmt.Errorf("apidoc: %s: method %s: %w", m.Pos, m.FullName(), err)
-		}
-		props.set(p.Name, s)
-		if p.Required {
-			required = append(required, p.Name)
-		}
+	params, required, err := paramsSchema(m)
+	if err != nil {
+		return nil, err
 	}
-	params := obj("type", "object", "properties", props)
-	if len(required) > 0 {
-		params.set("required", required)
-	}
-	params.set("additionalProperties", false)
 
 	row, err := rowSchema(m, true)
 	if err != nil {
@@ -166,7 +156,7 @@ func methodOperation(m *qconnect.Method, schemas *object) (*object, error) {
 	schemas.set(base+"_Response", responseEnvelope(m.Name+"Resp",
 		obj("type", "array", "items", schemaRef(base+"_Row")), true))
 
-	ex, err := exampleParams(m)
+	ex, err := exampleParamsIn(m, w)
 	if err != nil {
 		return nil, fmt.Errorf("apidoc: %w", err)
 	}
@@ -195,6 +185,29 @@ func methodOperation(m *qconnect.Method, schemas *object) (*object, error) {
 		))
 	op.set("responses", withErrors(obj("200", ok), methodStatuses))
 	return op, nil
+}
+
+// paramsSchema is the schema of m's parameter dictionary (no unknown
+// names) and the names of its required parameters.
+func paramsSchema(m *qconnect.Method) (*object, []any, error) {
+	props := &object{}
+	var required []any
+	for _, p := range m.Params {
+		s, err := paramSchema(m, p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("apidoc: %s: method %s: %w", m.Pos, m.FullName(), err)
+		}
+		props.set(p.Name, s)
+		if p.Required {
+			required = append(required, p.Name)
+		}
+	}
+	params := obj("type", "object", "properties", props)
+	if len(required) > 0 {
+		params.set("required", required)
+	}
+	params.set("additionalProperties", false)
+	return params, required, nil
 }
 
 // rowSchema is the schema of one row of m: column → value (PROTOCOL 4.3),

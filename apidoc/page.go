@@ -20,7 +20,9 @@ type pageView struct {
 	Login        string // example LoginReq envelope, indented
 	LoginResp    string
 	Sign         signView
-	StringToSign string // the formula of PROTOCOL 3.1
+	StringToSign string     // the formula of PROTOCOL 3.1
+	Demo         *DemoLogin // demo mode: shown next to the login box
+	AsyncAPI     bool       // /connect/asyncapi.json is served (there are WebSocket methods)
 }
 
 // signView is the worked signing example of the "How to log in and sign"
@@ -88,12 +90,13 @@ func renderPage(cat *qconnect.Catalog, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apidoc: parsing the page template: %w", err)
 	}
-	v := &pageView{Title: opts.Title, Protocol: opts.ProtocolDoc != nil, StringToSign: stringToSignFormula}
+	v := &pageView{Title: opts.Title, Protocol: opts.ProtocolDoc != nil, StringToSign: stringToSignFormula, Demo: opts.Demo, AsyncAPI: true}
+	w, login := windowAt(opts.Now), cliLogin(opts)
 	byGroup := map[string]*groupView{}
 	var signed *methodView
 	var signedBody []byte
 	for _, m := range cat.Methods {
-		mv, body, err := methodPage(m)
+		mv, body, err := methodPage(m, w, login)
 		if err != nil {
 			return nil, err
 		}
@@ -141,8 +144,8 @@ func renderPage(cat *qconnect.Catalog, opts Options) ([]byte, error) {
 
 // methodPage builds the view of one method and returns its compact example
 // request body.
-func methodPage(m *qconnect.Method) (*methodView, []byte, error) {
-	ex, err := exampleParams(m)
+func methodPage(m *qconnect.Method, w exampleWindow, login string) (*methodView, []byte, error) {
+	ex, err := exampleParamsIn(m, w)
 	if err != nil {
 		return nil, nil, fmt.Errorf("apidoc: %w", err)
 	}
@@ -160,7 +163,7 @@ func methodPage(m *qconnect.Method) (*methodView, []byte, error) {
 		mv.Fields = append(mv.Fields, field(mv.ID, p, exv))
 	}
 	if m.Publish {
-		return publishPage(m, mv)
+		return publishPage(m, mv, login)
 	}
 	var env *object
 	if m.Streaming {
@@ -175,7 +178,7 @@ func methodPage(m *qconnect.Method) (*methodView, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if mv.CLI, err = commandLine(m, ex); err != nil {
+	if mv.CLI, err = commandLine(m, ex, login); err != nil {
 		return nil, nil, err
 	}
 	return mv, compact, nil
@@ -184,7 +187,7 @@ func methodPage(m *qconnect.Method) (*methodView, []byte, error) {
 // publishPage completes the view of a publishing method: the rows envelope,
 // the WebSocket ExecuteReq frame, the qconnect publish command line and the
 // Try-it rows. It returns the compact example request body.
-func publishPage(m *qconnect.Method, mv *methodView) (*methodView, []byte, error) {
+func publishPage(m *qconnect.Method, mv *methodView, login string) (*methodView, []byte, error) {
 	rows, err := exampleRows(m)
 	if err != nil {
 		return nil, nil, fmt.Errorf("apidoc: %w", err)
@@ -198,7 +201,7 @@ func publishPage(m *qconnect.Method, mv *methodView) (*methodView, []byte, error
 	if mv.Rows, err = rowsText(rows, ""); err != nil {
 		return nil, nil, err
 	}
-	mv.CLI = publishCommandLine(m)
+	mv.CLI = publishCommandLine(m, login)
 	compact, err := marshal(publishEnvelope(m, rows), false)
 	if err != nil {
 		return nil, nil, err

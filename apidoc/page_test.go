@@ -154,7 +154,7 @@ func checkPageLists(t *testing.T, cat *qconnect.Catalog) {
 		if !strings.Contains(text, env) {
 			t.Errorf("%s: example request missing; want\n%s", m.FullName(), env)
 		}
-		cli, _ := commandLine(m, ex)
+		cli, _ := commandLine(m, ex, defaultLogin)
 		if !strings.Contains(text, `<code class="example-cli">`+cli+`</code>`) {
 			t.Errorf("%s: command line missing: %s", m.FullName(), cli)
 		}

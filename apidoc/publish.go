@@ -116,8 +116,8 @@ func executeFrame(m *qconnect.Method, rows any) *object {
 // from a CSV file (header row of column names, values in the text form of
 // PROTOCOL 4.3) to m; cmd/qconnect/publish.go reads the format from the
 // file's extension.
-func publishCommandLine(m *qconnect.Method) string {
-	return "qconnect publish localhost:8080 <user> <password> " + m.FullName() + " --file rows.csv"
+func publishCommandLine(m *qconnect.Method, login string) string {
+	return "qconnect publish " + login + " " + m.FullName() + " --file rows.csv"
 }
 
 // publishOperation builds the POST operation of a publishing method and adds

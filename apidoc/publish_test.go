@@ -327,7 +327,7 @@ func TestPrettyRows(t *testing.T) {
 // imported), and the file name gives the format the CLI infers from it.
 func TestPublishCommandLine(t *testing.T) {
 	m, _ := handCatalog(t).Lookup("marketData", "publishTrade")
-	line := publishCommandLine(m)
+	line := publishCommandLine(m, defaultLogin)
 	if want := "qconnect publish localhost:8080 <user> <password> marketData/publishTrade --file rows.csv"; line != want {
 		t.Errorf("command line %q, want %q", line, want)
 	}

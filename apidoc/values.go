@@ -121,16 +121,43 @@ func shortDuration(d time.Duration) string {
 // endLike matches parameter names that name the end of a window.
 var endLike = regexp.MustCompile(`(?i)(end|until|stop|upto|^to$|_to$|To$)`)
 
-// exampleParams is the example parameter dictionary of m, in declaration
+// exampleWindow is the time window of the example timestamps and dates.
+type exampleWindow struct{ start, end, day string }
+
+// fixedWindow is the window of PROTOCOL 3.2's example (26 July 2019), used
+// when no clock is given (Options.Now zero): the output then depends on the
+// catalog only.
+var fixedWindow = exampleWindow{exampleStart, exampleEnd, exampleDay}
+
+// windowAt is the example window for a page built at now: the last full
+// hour before now, and the day before now's date. A gateway's live data
+// (the demo's covers the 48 hours before its start) then answers examples
+// copied from the page.
+func windowAt(now time.Time) exampleWindow {
+	if now.IsZero() {
+		return fixedWindow
+	}
+	end := now.UTC().Truncate(time.Hour)
+	return exampleWindow{start: end.Add(-time.Hour).Format(time.RFC3339), end: end.Format(time.RFC3339),
+		day: now.UTC().AddDate(0, 0, -1).Format(protocol.DateLayout)}
+}
+
+// exampleParams is exampleParamsIn with the fixed 2019 window.
+func exampleParams(m *qconnect.Method) (*object, error) { return exampleParamsIn(m, fixedWindow) }
+
+// exampleParamsIn is the example parameter dictionary of m, in declaration
 // order. It holds every parameter that is required, has a default, an enum
-// or a time type; optional free-form filters are left out (sending an
-// invented filter value would only return an empty result). Every value
-// satisfies the declaration: enum → first value, numbers clamped into
-// [min, max], strings and lists within maxLen.
-func exampleParams(m *qconnect.Method) (*object, error) {
+// or a time type, except optional time parameters whose default the server
+// computes (DefaultDoc, e.g. "one hour before end"): that default is the
+// sensible first call and finds data, where an invented window may not.
+// Optional free-form filters are left out too (sending an invented filter
+// value would only return an empty result). Every value satisfies the
+// declaration: enum → first value, numbers clamped into [min, max], strings
+// and lists within maxLen, timestamps and dates within w.
+func exampleParamsIn(m *qconnect.Method, w exampleWindow) (*object, error) {
 	o := &object{}
 	for _, p := range m.Params {
-		v, ok, err := exampleValue(p)
+		v, ok, err := exampleValue(p, w)
 		if err != nil {
 			return nil, fmt.Errorf("%s: parameter %q of %s: default %w; fix the catalog declaration", m.Pos, p.Name, m.FullName(), err)
 		}
@@ -143,17 +170,17 @@ func exampleParams(m *qconnect.Method) (*object, error) {
 
 // exampleValue returns the example JSON value of p and whether the example
 // dictionary includes it.
-func exampleValue(p qconnect.Param) (any, bool, error) {
+func exampleValue(p qconnect.Param, w exampleWindow) (any, bool, error) {
 	if p.Default != nil {
 		v, err := paramJSON(p, p.Default)
 		return v, true, err
 	}
-	include := p.Required || len(p.Enum) > 0 || p.Type == qconnect.Timestamp ||
-		p.Type == qconnect.Date || p.Type == qconnect.Timespan
+	timeLike := p.Type == qconnect.Timestamp || p.Type == qconnect.Date || p.Type == qconnect.Timespan
+	include := p.Required || len(p.Enum) > 0 || (timeLike && p.DefaultDoc == "")
 	if !include {
 		return nil, false, nil
 	}
-	e := exampleElem(p)
+	e := exampleElem(p, w)
 	if p.List {
 		return []any{e}, true, nil
 	}
@@ -161,7 +188,7 @@ func exampleValue(p qconnect.Param) (any, bool, error) {
 }
 
 // exampleElem is one example element of p's type.
-func exampleElem(p qconnect.Param) any {
+func exampleElem(p qconnect.Param, w exampleWindow) any {
 	if len(p.Enum) > 0 {
 		return p.Enum[0]
 	}
@@ -174,11 +201,11 @@ func exampleElem(p qconnect.Param) any {
 		return clamp(p, 1.5, false)
 	case qconnect.Timestamp:
 		if endLike.MatchString(p.Name) {
-			return exampleEnd
+			return w.end
 		}
-		return exampleStart
+		return w.start
 	case qconnect.Date:
-		return exampleDay
+		return w.day
 	case qconnect.Timespan:
 		if p.Min == nil && p.Max == nil {
 			return exampleSpan
@@ -232,9 +259,9 @@ func subscribeFrame(m *qconnect.Method, params *object) *object {
 }
 
 // commandLine is the qconnect CLI invocation that makes the same call as the
-// example envelope. The JSON goes in single quotes for POSIX shells.
-func commandLine(m *qconnect.Method, params *object) (string, error) {
-	line := "qconnect call localhost:8080 <user> <password> " + m.FullName()
+// example envelope; login is "<host:port> <user> <password>" (cliLogin). The JSON goes in single quotes for POSIX shells.
+func commandLine(m *qconnect.Method, params *object, login string) (string, error) {
+	line := "qconnect call " + login + " " + m.FullName()
 	if params.len() == 0 {
 		return line, nil
 	}
@@ -243,6 +270,32 @@ func commandLine(m *qconnect.Method, params *object) (string, error) {
 		return "", err
 	}
 	return line + " --params " + shellQuote(string(js)), nil
+}
+
+// cliLogin is the gateway arguments of the example command lines: the
+// demo's credentials in demo mode, so that a copied line runs as is, else
+// placeholders.
+func cliLogin(opts Options) string {
+	addr := opts.Addr
+	if addr == "" {
+		addr = "localhost:8080"
+	}
+	if opts.Demo != nil {
+		return shellArg(addr) + " " + shellArg(opts.Demo.Username) + " " + shellArg(opts.Demo.Password)
+	}
+	return shellArg(addr) + " <user> <password>"
+}
+
+// defaultLogin is cliLogin of the zero Options.
+const defaultLogin = "localhost:8080 <user> <password>"
+
+// shellArg is s as one POSIX shell word: as is when it holds only safe
+// characters, else single-quoted.
+func shellArg(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:_-/@%+=,") == "" {
+		return s
+	}
+	return shellQuote(s)
 }
 
 // shellQuote quotes s for a POSIX shell.

@@ -141,8 +141,20 @@ func TestExampleValues(t *testing.T) {
 	m, _ = cat.Lookup("monPublic", "getMem")
 	ex, _ = exampleParams(m)
 	js, _ = marshal(ex, false)
-	if want := `{"start":"2019-07-26T09:00:00Z","end":"2019-07-26T16:00:00Z","syms":["server_A"],"bucket":"5m"}`; string(js) != want {
+	// start and end have server-computed defaults (defaultDoc): left out.
+	if want := `{"syms":["server_A"],"bucket":"5m"}`; string(js) != want {
 		t.Errorf("getMem example\n got %s\nwant %s", js, want)
+	}
+	// With a clock, times without a default fall in the last full hour
+	// (and the day) before it, where a live gateway has data.
+	m, _ = cat.Lookup("monPublic", "allTypes")
+	now := time.Date(2026, 11, 30, 10, 17, 5, 0, time.UTC)
+	ex, _ = exampleParamsIn(m, windowAt(now))
+	js, _ = marshal(ex, false)
+	for _, want := range []string{`"day":"2026-11-29"`, `"until":"2026-11-30T10:00:00Z"`} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("allTypes example at %s lacks %s: %s", now, want, js)
+		}
 	}
 }
 
@@ -155,7 +167,7 @@ func TestCommandLineQuoting(t *testing.T) {
 	}
 	m, _ := handCatalog(t).Lookup("monPublic", "allTypes")
 	ex, _ := exampleParams(m)
-	line, err := commandLine(m, ex)
+	line, err := commandLine(m, ex, defaultLogin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +188,7 @@ func TestCommandLineQuoting(t *testing.T) {
 	}
 	m, _ = handCatalog(t).Lookup("marketData", "listSyms")
 	ex, _ = exampleParams(m)
-	if line, _ := commandLine(m, ex); line != "qconnect call localhost:8080 <user> <password> marketData/listSyms" {
+	if line, _ := commandLine(m, ex, defaultLogin); line != "qconnect call localhost:8080 <user> <password> marketData/listSyms" {
 		t.Errorf("no-parameter command line = %q", line)
 	}
 }
@@ -209,8 +221,6 @@ func TestPrettyEnvelope(t *testing.T) {
   "id": "e133598e-7b9e-429a-b3e5-bda881c47024",
   "date": "Fri, 26 Jul 2019 16:59:00 GMT",
   "msg": [{
-    "start": "2019-07-26T09:00:00Z",
-    "end": "2019-07-26T16:00:00Z",
     "syms": ["server_A"],
     "bucket": "5m"
   }]

@@ -42,13 +42,26 @@ func TestDocsModes(t *testing.T) {
 		if status != 200 || json.Unmarshal([]byte(body), &doc) != nil || doc.Paths["/connect/api/monPublic/getMem"] == nil {
 			t.Fatalf("openapi.json: %d %.200s", status, body)
 		}
+		status, _, body = get(t, g.URL+"/connect/asyncapi.json", "", "")
+		var adoc struct {
+			AsyncAPI string `json:"asyncapi"`
+		}
+		if status != 200 || json.Unmarshal([]byte(body), &adoc) != nil || adoc.AsyncAPI != "3.0.0" {
+			t.Fatalf("asyncapi.json: %d %.200s", status, body)
+		}
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if resp, err := noFollow.Get(g.URL + "/"); err != nil || resp.StatusCode != 302 || resp.Header.Get("Location") != "/connect/index.html" {
+			t.Errorf("GET /: %v %v, want a redirect to the docs page", resp, err)
+		} else {
+			resp.Body.Close()
+		}
 		if status, _, body = get(t, g.URL+"/connect/protocol.md", "", ""); status != 200 || !strings.Contains(body, "stringToSign") {
 			t.Errorf("protocol.md: %d", status)
 		}
 	})
 	t.Run("login", func(t *testing.T) {
 		g := testenv.StartGateway(t, "--docs", "login")
-		for _, p := range []string{"/connect/index.html", "/connect/openapi.json"} {
+		for _, p := range []string{"/connect/index.html", "/connect/openapi.json", "/connect/asyncapi.json"} {
 			status, h, _ := get(t, g.URL+p, "", "")
 			if status != 401 || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Basic") {
 				t.Errorf("%s without a password: %d %q", p, status, h.Get("WWW-Authenticate"))
@@ -63,7 +76,7 @@ func TestDocsModes(t *testing.T) {
 	})
 	t.Run("off", func(t *testing.T) {
 		g := testenv.StartGateway(t, "--docs", "off")
-		for _, p := range []string{"/connect/index.html", "/connect/openapi.json"} {
+		for _, p := range []string{"/", "/connect/index.html", "/connect/openapi.json", "/connect/asyncapi.json"} {
 			if status, _, _ := get(t, g.URL+p, "", ""); status != 404 {
 				t.Errorf("%s: %d, want 404", p, status)
 			}

@@ -17,17 +17,23 @@ import (
 // committed package-lock.json), or skips/fails per the QCONNECT_REQUIRE_NODE gate.
 func nodeDir(t *testing.T) string {
 	t.Helper()
-	return npmInstalled(t, filepath.Join("e2e", "node"), "crypto-js")
+	return npmInstalled(t, filepath.Join("e2e", "node"), "crypto-js", "ws", "@asyncapi/parser", "apache-arrow")
 }
 
 // npmInstalled returns the repository directory rel with its npm packages
 // installed by npm ci from the committed lockfile (when node_modules lacks
-// the package marker), or skips/fails per the QCONNECT_REQUIRE_NODE gate.
-func npmInstalled(t *testing.T, rel, marker string) string {
+// one of the marker packages), or skips/fails per the QCONNECT_REQUIRE_NODE gate.
+func npmInstalled(t *testing.T, rel string, markers ...string) string {
 	t.Helper()
 	testenv.Require(t, testenv.LookPath("node") && testenv.LookPath("npm"), "QCONNECT_REQUIRE_NODE", "Node.js and npm")
 	dir := filepath.Join(testenv.RepoRoot(), rel)
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", marker)); err != nil {
+	missing := false
+	for _, pkg := range markers {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg)); err != nil {
+			missing = true
+		}
+	}
+	if missing {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")

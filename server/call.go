@@ -54,8 +54,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request, a *authed) {
 func (s *Server) prepareCall(user, group, name string, msg []json.RawMessage, streaming bool) (*qconnect.Method, map[string]any, error) {
 	m, ok := s.deps.Catalog.Lookup(group, name)
 	if !ok {
-		return nil, nil, qconnect.Errorf(qconnect.CodeUnknownMethod,
-			"there is no method %s/%s; list the methods you may call with meta/methods", group, name)
+		return nil, nil, s.unknownMethodError(user, group, name)
 	}
 	if m.Streaming != streaming {
 		if m.Streaming {

@@ -20,9 +20,11 @@ func (s *Server) routes() *http.ServeMux {
 		if s.cfg.Docs == DocsLogin {
 			docs = s.basicAuth(docs)
 		}
-		for _, p := range []string{"/connect/index.html", "/connect/openapi.json", "/connect/protocol.md", "/connect/assets/", "/connect/{$}"} {
+		for _, p := range []string{"/connect/index.html", "/connect/openapi.json", "/connect/asyncapi.json", "/connect/protocol.md", "/connect/assets/", "/connect/{$}"} {
 			mux.Handle("GET "+p, docs)
 		}
+		// The site root leads a browser to the documentation.
+		mux.Handle("GET /{$}", http.RedirectHandler("/connect/index.html", http.StatusFound))
 	}
 	return mux
 }

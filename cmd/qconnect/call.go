@@ -40,25 +40,32 @@ type gatewayArgs struct {
 	addr, user, password string
 }
 
-// resolveGateway fills the gateway arguments from the defaults, then the
-// environment, then the positional arguments (which win): pos[0] is
+// resolveGateway fills the gateway arguments from the positional
+// arguments (which win), then the environment, then the credentials stored
+// by `qconnect login` (for that address), then the demo defaults: pos[0] is
 // host:port, pos[1] the user, pos[2] the password; a prefix may be given.
+// A credentials file that cannot be read is reported on stderr and ignored.
 func resolveGateway(e *env, pos []string) gatewayArgs {
-	g := gatewayArgs{defaultGatewayAddr, defaultGatewayUser, defaultGatewayPass}
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{envGatewayAddr, &g.addr}, {envGatewayUser, &g.user}, {envGatewayPassword, &g.password}} {
-		if v := e.getenv(f.name); v != "" {
-			*f.dst = v
+	at := func(i int) string {
+		if i < len(pos) {
+			return pos[i]
 		}
+		return ""
 	}
-	dsts := []*string{&g.addr, &g.user, &g.password}
-	for i, v := range pos {
-		if i < len(dsts) {
-			*dsts[i] = v
-		}
+	store, path, err := loadCreds(e)
+	if err != nil && path != "" {
+		fmt.Fprintf(e.stderr, "qconnect: ignoring the stored credentials: %v\n", err)
 	}
+	g := gatewayArgs{addr: firstNonEmpty(at(0), e.getenv(envGatewayAddr), store.Default, defaultGatewayAddr)}
+	stored, ok := store.Hosts[g.addr]
+	if !ok {
+		stored = storedHost{}
+	}
+	g.user = firstNonEmpty(at(1), e.getenv(envGatewayUser), stored.User, defaultGatewayUser)
+	if stored.User != g.user {
+		stored.Password = ""
+	}
+	g.password = firstNonEmpty(at(2), e.getenv(envGatewayPassword), stored.Password, defaultGatewayPass)
 	return g
 }
 
@@ -104,14 +111,13 @@ func formatByExtension(path string) string {
 	return ""
 }
 
-const callUsage = `Usage: qconnect call [<host:port> [<username> [<password> [<group/method>]]]] [flags]
+const callUsage = `Usage: qconnect call [<host:port> [<username> [<password>]]] [<group/method>] [flags]
 
 Logs in, calls one method, prints or exports its result, and logs out
 (like the KX sample: node connectSample.js <host:port> <username> <password> <method>).
-Positional arguments may be given as a prefix: one is the address, two add the
-username, and so on. Missing ones come from QCONNECT_ADDR, QCONNECT_USER and
-QCONNECT_PASSWORD, then the demo defaults localhost:8080, kxSupport, 12345678,
-monPublic/getMem.
+The method is recognised by its form group/name and may be given alone:
+  qconnect call marketData/getVwap
+` + gatewaySourcesHelp + `The method defaults to monPublic/getMem.
 
 Flags:
   --params JSON      the parameter object, e.g. '{"syms":["server_A"]}', or @file.json (@- = stdin)
@@ -144,16 +150,11 @@ func parseCallArgs(e *env, args []string) (*callOptions, error) {
 	if err != nil {
 		return nil, usageErrorf("%v; run 'qconnect call -h' for the flags", err)
 	}
-	if len(pos) > 4 {
-		return nil, usageErrorf("too many arguments (%d): give at most <host:port> <username> <password> <group/method>, and put parameters in --params", len(pos))
+	gwArgs, method, err := splitTarget("call", pos, methodOptional, "qconnect call localhost:8080 kxSupport 12345678 marketData/getVwap")
+	if err != nil {
+		return nil, err
 	}
-	o := &callOptions{gw: resolveGateway(e, pos), method: defaultCallMethod, csvFile: *csvFile, outFile: *outFile, timeout: *timeout}
-	if len(pos) == 4 {
-		o.method = pos[3]
-	}
-	if g, n, ok := strings.Cut(o.method, "/"); !ok || !qconnect.ValidName(g) || !qconnect.ValidName(n) {
-		return nil, usageErrorf("method %q must be group/method, e.g. monPublic/getMem; 'qconnect methods' lists yours", o.method)
-	}
+	o := &callOptions{gw: resolveGateway(e, gwArgs), method: firstNonEmpty(method, defaultCallMethod), csvFile: *csvFile, outFile: *outFile, timeout: *timeout}
 	if o.timeout <= 0 {
 		return nil, usageErrorf("--timeout must be positive, e.g. 30s or 1h")
 	}
@@ -302,7 +303,7 @@ func callTable(ctx context.Context, e *env, s *client.Session, o *callOptions) e
 	if err := writeFileAtomic(o.csvFile, func(w io.Writer) error { return writeResultCSV(w, res) }); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "wrote %s rows to %s\n", groupThousands(int64(len(res.Rows))), o.csvFile)
+	fmt.Fprintf(e.stderr, "wrote %s to %s\n", plural(int64(len(res.Rows)), "row"), o.csvFile)
 	return nil
 }
 
@@ -363,7 +364,7 @@ func callToFile(ctx context.Context, e *env, s *client.Session, o *callOptions) 
 	}
 	fmt.Fprintln(e.stderr, meter.summary(o.outFile))
 	if m, ok := st.Meta(); ok && m.Truncated {
-		fmt.Fprintf(e.stderr, "warning: the result was cut at the method's row cap (%s rows); narrow the request (e.g. a shorter time range) to get all of it\n", groupThousands(m.RowCount))
+		fmt.Fprintf(e.stderr, "warning: the result was cut at the method's row cap (%s); narrow the request (e.g. a shorter time range) to get all of it\n", plural(m.RowCount, "row"))
 	}
 	return nil
 }
@@ -424,16 +425,14 @@ func commandFailure(ctx context.Context, err error, g gatewayArgs, timeout time.
 	var ce *client.Error
 	switch {
 	case errors.As(err, &ce) && ce.IsAuth():
-		msg := "authentication failed: " + serverErrorText(ce)
-		switch ce.Code {
-		case qconnect.CodeInvalidCredentials:
-			msg += fmt.Sprintf("\n(user %q at %s; set them as arguments or with %s/%s)", g.user, g.addr, envGatewayUser, envGatewayPassword)
-		case qconnect.CodeClockSkew:
-			msg += "\n(this machine's clock must agree with the gateway's within a few minutes)"
+		msg := "authentication failed: " + serverErrorText(ce, "")
+		if ce.Code == qconnect.CodeInvalidCredentials {
+			msg += fmt.Sprintf("\n(user %q at %s: give them as arguments, in %s/%s, or store them with `qconnect login %s %s`)",
+				g.user, g.addr, envGatewayUser, envGatewayPassword, g.addr, g.user)
 		}
 		return &exitError{code: exitAuth, msg: msg}
 	case errors.As(err, &ce):
-		return &exitError{code: exitCallFailed, msg: serverErrorText(ce)}
+		return &exitError{code: exitCallFailed, msg: serverErrorText(ce, "")}
 	case errors.Is(err, client.ErrUnreachable):
 		return &exitError{code: exitUnreachable, msg: fmt.Sprintf("%v\nis the gateway running? start it with `qconnect serve`, or give its address as the first argument or in %s", err, envGatewayAddr)}
 	case errors.Is(err, client.ErrNotGateway):
@@ -444,23 +443,58 @@ func commandFailure(ctx context.Context, err error, g gatewayArgs, timeout time.
 	return &exitError{code: exitCallFailed, msg: err.Error()}
 }
 
-// serverErrorText is "code: message", the details one per line, then the
-// hint.
-func serverErrorText(ce *client.Error) string {
+// serverErrorText is "code: message", the details one per line, then one
+// hint: the command line's own next step, else the SDK's, unless the
+// gateway's message already gives one. A message that repeats the details
+// (invalidParams summarises them) is cut to its head, so each problem is
+// said once. cmd is the command ("publish" takes rows, not --params).
+func serverErrorText(ce *client.Error, cmd string) string {
 	var b strings.Builder
 	b.WriteString(string(ce.Code))
-	if ce.Message != "" {
-		b.WriteString(": " + ce.Message)
+	msg := ce.Message
+	hint := ""
+	if ce.Code == qconnect.CodeUnknownMethod { // the hint below replaces the gateway's
+		hint = "check the group/method name; `qconnect methods` lists the methods you may call"
+		m := firstNonEmpty(ce.Method, "<group/method>")
+		switch {
+		case strings.Contains(msg, "is a streaming method"):
+			hint = "subscribe to it instead: qconnect subscribe " + m
+		case strings.Contains(msg, "is not a streaming method"):
+			hint = "call it instead: qconnect call " + m
+		}
+		if i := strings.Index(msg, "; "); i > 0 {
+			msg = msg[:i]
+		}
 	}
-	for _, d := range ce.Details {
+	details := ce.Details
+	if len(details) > 0 {
+		if i := strings.Index(msg, details[0]); i >= 0 {
+			msg = strings.TrimRight(msg[:i], ":; ")
+		}
+		if len(details) == 1 && details[0] == ce.Message {
+			msg = ce.Message
+			details = nil
+		}
+	}
+	if msg != "" {
+		b.WriteString(": " + msg)
+	}
+	for _, d := range details {
 		b.WriteString("\n  " + d)
 	}
 	h := ce.Hint()
 	switch ce.Code { // the command line's own next steps
 	case qconnect.CodeUnknownMethod:
-		h = "check the group/method name; `qconnect methods` lists the methods you may call"
+		h = hint
 	case qconnect.CodeInvalidParams:
 		h = "fix --params; `qconnect methods` shows each parameter's type and default"
+		if cmd == "publish" {
+			h = "fix the rows named above; `qconnect methods` shows each column's type"
+		}
+	case qconnect.CodeInvalidCredentials:
+		if strings.Contains(msg, "check") {
+			h = "" // the gateway's message already says what to check
+		}
 	}
 	if h != "" {
 		b.WriteString("\n" + h)

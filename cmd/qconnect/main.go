@@ -6,6 +6,9 @@
 //	qconnect users      manage the users file (add, passwd, remove, list)
 //	qconnect subscribe  print the updates of a streaming method until Ctrl-C
 //	qconnect publish    publish rows from CSV or NDJSON to a publishing method
+//	qconnect login      store a gateway's credentials; logout removes them
+//	qconnect version    print the version and commit
+//	qconnect completion print a bash or zsh completion script
 //
 // Each command lives in its own file as an options struct plus a run function;
 // I/O streams come from an env value so that tests can drive commands in
@@ -20,6 +23,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/qconnect/qconnect"
 )
 
 // Exit codes. Scripts can tell a usage mistake from a rejected login from a
@@ -52,6 +57,8 @@ type env struct {
 	getenv         func(string) string
 	// isTerminal reports whether w is an interactive terminal (for progress lines).
 	isTerminal func(w io.Writer) bool
+	// configDir is the directory of the stored credentials (login.go); nil = none.
+	configDir func() (string, error)
 }
 
 type command struct {
@@ -68,24 +75,32 @@ func commands() []command {
 		{"users", "manage the users file: add, passwd, remove, list", runUsers},
 		{"subscribe", "log in, subscribe to a streaming method, print updates until Ctrl-C", runSubscribe},
 		{"publish", "log in, publish rows from a CSV or NDJSON file or stdin to a publishing method", runPublish},
+		{"login", "check and store a gateway's address, username and password (0600 file)", runLogin},
+		{"logout", "remove stored credentials", runLogout},
+		{"version", "print the version and commit", runVersion},
+		{"completion", "print a shell completion script: completion bash|zsh", runCompletion},
 	}
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTerminal: isTerminal}
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTerminal: isTerminal, configDir: defaultConfigDir}
 	os.Exit(run(ctx, e, os.Args[1:]))
 }
 
 // run dispatches to a command and maps its error to an exit code.
 func run(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		printUsage(e.stderr) // a mistake, not a request for help: stderr, exit 2
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
 		printUsage(e.stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
 		return exitOK
+	case "--version", "-version", "-v":
+		args = []string{"version"}
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -104,7 +119,15 @@ func run(ctx context.Context, e *env, args []string) int {
 			return exitCallFailed
 		}
 	}
-	fmt.Fprintf(e.stderr, "qconnect: unknown command %q; run 'qconnect help' for the list\n", args[0])
+	names := make([]string, 0, len(commands()))
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	hint := "run 'qconnect help' for the list"
+	if s, ok := qconnect.Closest(args[0], names); ok {
+		hint = "did you mean 'qconnect " + s + "'? (" + hint + ")"
+	}
+	fmt.Fprintf(e.stderr, "qconnect: unknown command %q; %s\n", args[0], hint)
 	return exitUsage
 }
 
@@ -116,4 +139,8 @@ func printUsage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Client commands take [<host:port> <username> <password>] <group/method>;")
+	fmt.Fprintln(w, "'qconnect login <host:port> <username>' stores the first three once.")
+	fmt.Fprintln(w, "qconnect --version prints the version.")
 }

@@ -16,8 +16,8 @@ const methodsUsage = `Usage: qconnect methods [<host:port> [<username> [<passwor
 
 Lists the methods the user may call (PROTOCOL 6): "group/method — description",
 each parameter as "name type (required|default X|optional) — description",
-then the result columns. Missing arguments come from QCONNECT_ADDR,
-QCONNECT_USER and QCONNECT_PASSWORD, then localhost:8080, kxSupport, 12345678.
+then the result columns.
+` + gatewaySourcesHelp + `
 
 Flags:
   --format F    table (default) or json (the gateway's list as sent)
@@ -46,8 +46,9 @@ func parseMethodsArgs(e *env, args []string) (*methodsOptions, error) {
 	if err != nil {
 		return nil, usageErrorf("%v; run 'qconnect methods -h' for the flags", err)
 	}
-	if len(pos) > 3 {
-		return nil, usageErrorf("too many arguments (%d): give at most <host:port> <username> <password>", len(pos))
+	gwArgs, _, err := splitTarget("methods", pos, methodNone, "qconnect methods localhost:8080 kxSupport 12345678")
+	if err != nil {
+		return nil, err
 	}
 	if *format != "table" && *format != "json" {
 		return nil, usageErrorf("--format %q: use table or json", *format)
@@ -55,7 +56,7 @@ func parseMethodsArgs(e *env, args []string) (*methodsOptions, error) {
 	if *timeout <= 0 {
 		return nil, usageErrorf("--timeout must be positive, e.g. 30s")
 	}
-	return &methodsOptions{gw: resolveGateway(e, pos), format: *format, timeout: *timeout}, nil
+	return &methodsOptions{gw: resolveGateway(e, gwArgs), format: *format, timeout: *timeout}, nil
 }
 
 // runMethods is qconnect methods: log in, list the methods, log out.

@@ -217,6 +217,11 @@ func paramUse(p client.ParamInfo) string {
 		return "required"
 	case p.Default != nil:
 		if s, ok := p.Default.(string); ok {
+			if strings.TrimSuffix(p.Type, "[]") == string(qconnect.Timespan) {
+				if d, err := time.ParseDuration(s); err == nil {
+					return "default " + shortSpan(d)
+				}
+			}
 			return "default " + s
 		}
 		b, err := json.Marshal(p.Default)
@@ -235,11 +240,17 @@ func paramConstraints(p client.ParamInfo) string {
 	if len(p.Enum) > 0 {
 		parts = append(parts, "one of "+strings.Join(p.Enum, ", "))
 	}
+	bound := func(v float64) string {
+		if strings.TrimSuffix(p.Type, "[]") == string(qconnect.Timespan) { // bounds of a timespan are in seconds (PROTOCOL 6)
+			return shortSpan(time.Duration(v * float64(time.Second)))
+		}
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
 	if p.Min != nil {
-		parts = append(parts, "min "+strconv.FormatFloat(*p.Min, 'g', -1, 64))
+		parts = append(parts, "min "+bound(*p.Min))
 	}
 	if p.Max != nil {
-		parts = append(parts, "max "+strconv.FormatFloat(*p.Max, 'g', -1, 64))
+		parts = append(parts, "max "+bound(*p.Max))
 	}
 	if p.MaxLen > 0 {
 		parts = append(parts, "max length "+strconv.Itoa(p.MaxLen))
@@ -248,6 +259,28 @@ func paramConstraints(p client.ParamInfo) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// shortSpan prints a duration with units and without zero tails: 10s, 5m,
+// 1h30m, 24h, 1.5s.
+func shortSpan(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// plural is "1 row", "2 rows", "1,000 rows": n with thousands separators
+// and the noun in the right number (nouns taking -s).
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return groupThousands(n) + " " + noun + "s"
+}
 
 // groupThousands prints n with comma separators: 1,234,567.
 func groupThousands(n int64) string {
@@ -381,7 +414,7 @@ func (p *progressMeter) rows() int64 { return max(p.lines-1, 0) }
 func (p *progressMeter) line(t time.Time) string {
 	secs := t.Sub(p.start).Seconds()
 	if p.countRows {
-		s := fmt.Sprintf("  %s rows  %s", groupThousands(p.rows()), humanBytes(p.bytes))
+		s := fmt.Sprintf("  %s  %s", plural(p.rows(), "row"), humanBytes(p.bytes))
 		if secs > 0 {
 			s += "  " + humanRate(float64(p.rows())/secs) + " rows/s"
 		}
@@ -417,7 +450,7 @@ func (p *progressMeter) finish() {
 func (p *progressMeter) summary(path string) string {
 	d := p.now().Sub(p.start).Round(time.Millisecond)
 	if p.countRows {
-		return fmt.Sprintf("wrote %s rows (%s) to %s in %s", groupThousands(p.rows()), humanBytes(p.bytes), path, d)
+		return fmt.Sprintf("wrote %s (%s) to %s in %s", plural(p.rows(), "row"), humanBytes(p.bytes), path, d)
 	}
 	return fmt.Sprintf("wrote %s to %s in %s", humanBytes(p.bytes), path, d)
 }

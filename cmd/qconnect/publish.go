@@ -28,8 +28,8 @@ in batches, then logs out. Rows come from --file or stdin:
           text form of PROTOCOL 4.3 (2019-07-26T15:59:00Z, 12.5, true);
           an empty field is null
   ndjson  one JSON object per line, column → value as in PROTOCOL 4.3
-The last argument is the method; the ones before it are the address, username
-and password (defaults as for qconnect call).
+The last argument is the method.
+` + gatewaySourcesHelp + `
 
 Flags:
   --file F       read rows from F (default: stdin)
@@ -70,14 +70,12 @@ func parsePublishArgs(e *env, args []string) (*publishOptions, error) {
 	if err != nil {
 		return nil, usageErrorf("%v; run 'qconnect publish -h' for the flags", err)
 	}
-	if len(pos) == 0 || len(pos) > 4 {
-		return nil, usageErrorf("give [<host:port> <username> <password>] <group/method>, e.g. qconnect publish marketData/pubTrades --file trades.csv")
+	gwArgs, method, err := splitTarget("publish", pos, methodRequired, "qconnect publish marketData/pubTrades --file trades.csv")
+	if err != nil {
+		return nil, err
 	}
-	o := &publishOptions{gw: resolveGateway(e, pos[:len(pos)-1]), method: pos[len(pos)-1], file: *file,
+	o := &publishOptions{gw: resolveGateway(e, gwArgs), method: method, file: *file,
 		format: strings.ToLower(*format), batch: *batch, timeout: *timeout}
-	if g, n, ok := strings.Cut(o.method, "/"); !ok || !qconnect.ValidName(g) || !qconnect.ValidName(n) {
-		return nil, usageErrorf("method %q must be group/method, e.g. marketData/pubTrades", o.method)
-	}
 	if o.format == "" && o.file != "" {
 		switch strings.ToLower(filepath.Ext(o.file)) {
 		case ".csv":
@@ -152,8 +150,8 @@ func publishRows(ctx context.Context, e *env, sess *client.Session, o *publishOp
 		if err != nil {
 			var ce *client.Error
 			if errors.As(err, &ce) && !ce.IsAuth() {
-				return &exitError{code: exitCallFailed, msg: fmt.Sprintf("the batch starting at %s line %d was rejected; %d rows before it were stored\n%s",
-					src, first, total, serverErrorText(ce))}
+				return &exitError{code: exitCallFailed, msg: fmt.Sprintf("the batch starting at %s line %d was rejected; %s\n%s",
+					src, first, storedBefore(total), serverErrorText(ce, "publish"))}
 			}
 			return err
 		}
@@ -170,7 +168,7 @@ func publishRows(ctx context.Context, e *env, sess *client.Session, o *publishOp
 			if ferr := flush(); ferr != nil {
 				return ferr
 			}
-			return &exitError{code: exitUsage, msg: fmt.Sprintf("%v; %d rows before it were stored", err, total)}
+			return &exitError{code: exitUsage, msg: fmt.Sprintf("%v; %s", err, storedBefore(total))}
 		}
 		if len(batch) == 0 {
 			first = line
@@ -187,8 +185,16 @@ func publishRows(ctx context.Context, e *env, sess *client.Session, o *publishOp
 	if err := flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "published %s rows to %s\n", groupThousands(int64(total)), o.method)
+	fmt.Fprintf(e.stderr, "published %s to %s\n", plural(int64(total), "row"), o.method)
 	return nil
+}
+
+// storedBefore says how many rows were stored before a failure.
+func storedBefore(n int) string {
+	if n == 1 {
+		return "1 row before it was stored"
+	}
+	return plural(int64(n), "row") + " before it were stored"
 }
 
 // sniffFormat guesses csv or ndjson from the first non-blank byte.
@@ -238,7 +244,15 @@ func csvRows(r io.Reader, cols []qconnect.Column, src string) (func() (map[strin
 			}
 		}
 		if !found {
-			return nil, usageErrorf("%s: column %q of the header is not a column of the method (%s)", src, n, columnList(cols))
+			names := make([]string, len(cols))
+			for j, c := range cols {
+				names[j] = c.Name
+			}
+			dym := ""
+			if best, ok := qconnect.Closest(n, names); ok {
+				dym = "; did you mean " + best + "?"
+			}
+			return nil, usageErrorf("%s: column %q of the header is not a column of the method%s (columns: %s)", src, n, dym, columnList(cols))
 		}
 	}
 	return func() (map[string]any, int, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,7 +20,6 @@ import (
 	"github.com/qconnect/qconnect/apidoc"
 	"github.com/qconnect/qconnect/auth"
 	"github.com/qconnect/qconnect/catalog"
-	"github.com/qconnect/qconnect/docs"
 	"github.com/qconnect/qconnect/engine/duckdb"
 	"github.com/qconnect/qconnect/examples"
 	"github.com/qconnect/qconnect/server"
@@ -117,11 +117,15 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 func runServe(ctx context.Context, e *env, args []string) error {
 	var o serveOptions
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard)
 	st := o.flags(fs)
 	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		writeServeHelp(e.stdout, fs, st)
+		return nil
+	}
 	if err != nil {
-		return usageErrorf("%v", err)
+		return usageErrorf("%v; run 'qconnect serve --help' for the settings", err)
 	}
 	if len(pos) > 0 {
 		return usageErrorf("serve takes no arguments, got %q; see qconnect serve -h", pos)
@@ -218,6 +222,11 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 
 	// Engine.
+	if demo && o.duckdbPath == "" && o.data == "" {
+		// Loading takes seconds: say so, so that a first run does not look stuck.
+		fmt.Fprintf(e.stderr, "qconnect: loading the demo data (%s trades, %s quotes, 48 hours of memory samples)...\n",
+			groupThousands(int64(o.demoSize)), groupThousands(3*int64(o.demoSize)))
+	}
 	started := time.Now()
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
@@ -232,9 +241,16 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	log.Info("data ready", "tables", strings.Join(eng.Tables(), ","), "ms", time.Since(started).Milliseconds())
 
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
+	}
+	defer ln.Close() // a no-op once Serve has taken it; closes it on an early return
+	// The docs are built after the bind, so that their command lines show the
+	// address actually bound (--listen with port 0 included).
 	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{
 		IdleTimeout: o.idle, MaxLifetime: o.lifetime, MaxPerUser: o.maxSessions})
-	doc, err := apidoc.New(cat, apidoc.Options{ProtocolDoc: docs.Protocol()})
+	doc, err := apidoc.New(cat, docsOptions(ln.Addr().String(), demo && o.users == ""))
 	if err != nil {
 		return fmt.Errorf("building the API documentation: %v", err)
 	}
@@ -249,10 +265,6 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		Users: users, Sessions: sessions, Docs: doc.Handler(),
 	})
 
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
-	}
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,

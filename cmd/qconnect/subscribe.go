@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,10 +24,8 @@ const subscribeUsage = `Usage: qconnect subscribe [<host:port> [<username> [<pas
 
 Logs in, subscribes to a streaming method over the WebSocket (PROTOCOL 7) and
 prints its snapshot and updates as they arrive, until Ctrl-C (or --count);
-then it unsubscribes and logs out. The last argument is the method; the ones
-before it are the address, username and password (missing ones come from
-QCONNECT_ADDR, QCONNECT_USER and QCONNECT_PASSWORD, then localhost:8080,
-kxSupport, 12345678).
+then it unsubscribes and logs out. The last argument is the method.
+` + gatewaySourcesHelp + `
 
 Flags:
   --params JSON   the parameter object, e.g. '{"syms":["server_A"]}', or @file.json
@@ -62,13 +61,11 @@ func parseSubscribeArgs(e *env, args []string) (*subscribeOptions, error) {
 	if err != nil {
 		return nil, usageErrorf("%v; run 'qconnect subscribe -h' for the flags", err)
 	}
-	if len(pos) == 0 || len(pos) > 4 {
-		return nil, usageErrorf("give [<host:port> <username> <password>] <group/method>, e.g. qconnect subscribe monPublic/sub --params '{\"syms\":[\"server_A\"]}'")
+	gwArgs, method, err := splitTarget("subscribe", pos, methodRequired, `qconnect subscribe monPublic/sub --params '{"syms":["server_A"]}'`)
+	if err != nil {
+		return nil, err
 	}
-	o := &subscribeOptions{gw: resolveGateway(e, pos[:len(pos)-1]), method: pos[len(pos)-1], format: strings.ToLower(*format), count: *count}
-	if g, n, ok := strings.Cut(o.method, "/"); !ok || !qconnect.ValidName(g) || !qconnect.ValidName(n) {
-		return nil, usageErrorf("method %q must be group/method, e.g. monPublic/sub; 'qconnect methods' lists the streaming methods", o.method)
-	}
+	o := &subscribeOptions{gw: resolveGateway(e, gwArgs), method: method, format: strings.ToLower(*format), count: *count}
 	if o.format != "table" && o.format != "ndjson" && o.format != "csv" {
 		return nil, usageErrorf("--format %q: use table, ndjson or csv", *format)
 	}
@@ -103,17 +100,37 @@ func runSubscribe(ctx context.Context, e *env, args []string) error {
 		return commandFailure(ctx, err, o.gw, setup)
 	}
 	p := newStreamPrinter(e.stdout, o.format)
-	updates := 0
+	updates, rows := 0, 0
+	told := false // "no rows yet" was said (once)
+	tellEmpty := func() {
+		if !told {
+			told = true
+			fmt.Fprintf(e.stderr, "qconnect subscribe: no rows for %s yet; waiting\n", describeFilter(o.method, o.params))
+		}
+	}
 	for o.count == 0 || updates < o.count {
-		m, err := sub.Next(ctx)
+		nctx, ncancel := ctx, context.CancelFunc(func() {})
+		if !told && rows == 0 {
+			nctx, ncancel = context.WithTimeout(ctx, quietAfter)
+		}
+		m, err := sub.Next(nctx)
+		ncancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				break // Ctrl-C: the normal end
+			}
+			if errors.Is(err, context.DeadlineExceeded) && nctx != ctx {
+				tellEmpty() // nothing yet: say so, and keep waiting
+				continue
 			}
 			return commandFailure(ctx, subscriptionFailure(err), o.gw, setup)
 		}
 		if m.Kind == client.Update {
 			updates++
+		}
+		rows += len(m.Rows)
+		if m.Kind == client.Snapshot && len(m.Rows) == 0 {
+			tellEmpty()
 		}
 		if err := p.print(m); err != nil {
 			return &exitError{code: exitCallFailed, msg: fmt.Sprintf("writing the output: %v", err)}
@@ -125,6 +142,28 @@ func runSubscribe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "qconnect subscribe: unsubscribing: %v\n", err)
 	}
 	return nil
+}
+
+// quietAfter is how long subscribe waits for a first row, when there is no
+// snapshot, before it says that nothing matched yet.
+const quietAfter = 5 * time.Second
+
+// describeFilter names what a subscription waits for: its parameters
+// ("syms [server_Z]", in name order), or the method when it has none.
+func describeFilter(method string, params map[string]any) string {
+	if len(params) == 0 {
+		return method
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = k + " " + fmt.Sprint(params[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // subscriptionFailure explains the ends of a subscription that are not
@@ -141,7 +180,7 @@ func subscriptionFailure(err error) error {
 	}
 	var qe *client.Error
 	if errors.As(err, &qe) && qe.Code == qconnect.CodeSlowConsumer {
-		return &exitError{code: exitCallFailed, msg: serverErrorText(qe) + "\nthis terminal did not keep up; use --format ndjson to a file, or narrower --params"}
+		return &exitError{code: exitCallFailed, msg: serverErrorText(qe, "subscribe") + "\nthis terminal did not keep up; use --format ndjson to a file, or narrower --params"}
 	}
 	return err
 }

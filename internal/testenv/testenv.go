@@ -239,7 +239,9 @@ func cleanEnv() []string {
 			out = append(out, kv)
 		}
 	}
-	return out
+	// Credentials a developer stored with `qconnect login` must not reach
+	// the tests either: point the client at a directory that does not exist.
+	return append(out, "QCONNECT_CONFIG_DIR="+filepath.Join(os.TempDir(), "qconnect-tests-no-credentials"))
 }
 
 // Run runs the qconnect binary with args and stdin, returning stdout,
