@@ -27,10 +27,12 @@ fi
 if command -v npm >/dev/null 2>&1; then
   log "npm ci (e2e/node)"
   (cd e2e/node && npm ci --no-audit --no-fund --loglevel=error)
+  log "npm ci (e2e/nodeq: node-q, the independent kdb+ IPC implementation)"
+  (cd e2e/nodeq && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 log "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './e2e/node/*'))
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './e2e/node/*' -not -path './e2e/nodeq/*'))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
