@@ -231,6 +231,12 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		return fmt.Errorf("the catalog does not match the data, the gateway did not start:\n%v", err)
 	}
 	log.Info("data ready", "tables", strings.Join(eng.Tables(), ","), "ms", time.Since(started).Milliseconds())
+	backends, closeBackends, err := openBackends(o.config, os.Getenv, cat) // backends.go: the config's backends: list (kdb+)
+	if err != nil {
+		return fmt.Errorf("the backends could not be set up, the gateway did not start:\n%v", err)
+	}
+	defer closeBackends()
+	backends["duckdb"] = eng
 
 	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{
 		IdleTimeout: o.idle, MaxLifetime: o.lifetime, MaxPerUser: o.maxSessions})
@@ -245,7 +251,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	o.ws.apply(&cfg)
 	srv := server.New(cfg, server.Deps{
-		Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": eng},
+		Catalog: cat, Backends: backends,
 		Users: users, Sessions: sessions, Docs: doc.Handler(),
 	})
 
