@@ -4,8 +4,50 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strings"
 	"unsafe"
 )
+
+// size returns the serialized size of v (an estimate for values Marshal
+// rejects), so that a message is allocated once.
+func size(v any, depth int) int {
+	if depth > 64 {
+		return 0
+	}
+	switch x := v.(type) {
+	case string:
+		return 6 + len(x)
+	case []string:
+		n := 6 + len(x)
+		for _, s := range x {
+			n += len(s)
+		}
+		return n
+	case []any:
+		n := 6
+		for _, item := range x {
+			n += size(item, depth+1)
+		}
+		return n
+	case Table:
+		return 3 + size(x.Columns, depth+1) + size(x.Data, depth+1)
+	case *Table:
+		return size(*x, depth)
+	case Dict:
+		return 1 + size(x.Key, depth+1) + size(x.Value, depth+1)
+	case *Dict:
+		return size(*x, depth)
+	case Symbol:
+		return 2 + len(x)
+	}
+	if n, ok := length(v); ok {
+		t, _ := TypeOf(v)
+		if t > 0 && int(t) < len(sizes) {
+			return 6 + n*sizes[t]
+		}
+	}
+	return 17
+}
 
 // MsgType is the message type of the header's byte 1.
 type MsgType byte
@@ -38,6 +80,11 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 // AppendMessage appends a whole uncompressed message of type t carrying v to dst.
 func AppendMessage(dst []byte, t MsgType, v any) ([]byte, error) {
 	start := len(dst)
+	if need := HeaderSize + size(v, 0); cap(dst)-len(dst) < need {
+		grown := make([]byte, len(dst), len(dst)+need)
+		copy(grown, dst)
+		dst = grown
+	}
 	dst = append(dst, 1, byte(t), 0, 0, 0, 0, 0, 0)
 	dst, err := AppendValue(dst, v)
 	if err != nil {
@@ -103,10 +150,8 @@ func raw[T any](e *encoder, t int8, s []T) error {
 var hostLittle = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
 
 func (e *encoder) sym(s string) error {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return fmt.Errorf("ipc: symbol %q contains a NUL byte", s)
-		}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("ipc: symbol %q contains a NUL byte", s)
 	}
 	e.b = append(e.b, s...)
 	e.b = append(e.b, 0)

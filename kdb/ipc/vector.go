@@ -1,7 +1,6 @@
 package ipc
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -116,26 +115,34 @@ func (d *decoder) column(name string) (any, error) {
 	v := qconnect.Vector{Type: ColumnType(t)}
 	switch t {
 	case KSymbol:
-		v.Offsets = make([]int32, 1, n+1)
-		start := d.pos
+		// Find the end of the n symbols, then copy them without their NULs
+		// in one pass. Inline loops: symbols are short, a call per symbol
+		// costs more than the scan.
+		b, start, end := d.b, d.pos, d.pos
 		for i := 0; i < n; i++ {
-			j := bytes.IndexByte(d.b[d.pos:], 0)
-			if j < 0 {
+			for end < len(b) && b[end] != 0 {
+				end++
+			}
+			if end == len(b) {
 				return nil, ErrTruncated
 			}
-			d.pos += j + 1
+			end++
 		}
-		// One copy of all the symbols' bytes, NULs removed.
-		v.Data = make([]byte, 0, d.pos-start-n)
-		p := start
+		d.pos = end
+		v.Offsets = make([]int32, n+1)
+		v.Data = make([]byte, end-start-n)
+		w, p := 0, start
 		for i := 0; i < n; i++ {
-			j := bytes.IndexByte(d.b[p:], 0)
-			if j == 0 {
+			q := p
+			for b[q] != 0 {
+				q++
+			}
+			w += copy(v.Data[w:], b[p:q])
+			if q == p {
 				v.SetNull(i, n)
 			}
-			v.Data = append(v.Data, d.b[p:p+j]...)
-			v.Offsets = append(v.Offsets, int32(len(v.Data)))
-			p += j + 1
+			v.Offsets[i+1] = int32(w)
+			p = q + 1
 		}
 		return v, nil
 	case KChar:
