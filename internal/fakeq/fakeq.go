@@ -21,6 +21,7 @@ package fakeq
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -66,10 +67,17 @@ type conn struct {
 
 // Start starts a fake q process on a free port of 127.0.0.1. It compresses
 // replies larger than 2000 bytes, as q does for remote clients.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return StartTLS(nil) }
+
+// StartTLS is Start with TLS on the socket (q started with -E), when cfg
+// is not nil.
+func StartTLS(cfg *tls.Config) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
+	}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
 	}
 	s := &Server{ln: ln, funcs: map[string]Func{}, stalls: map[string]chan struct{}{},
 		drops: map[string]int{}, tables: map[string]*ipc.Table{}, subs: map[*conn][]subscription{},

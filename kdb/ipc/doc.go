@@ -63,12 +63,17 @@
 //
 // # Hostile input
 //
-// The decoder works over a byte slice it has been given whole; ReadMessage
-// never allocates more than the bytes that actually arrived (it grows its
-// buffer as they do) and refuses a declared length above the configured
-// maximum. A vector's count is checked against the bytes left before
-// anything is allocated, nesting depth is bounded, and malformed input gives
-// an error, never a panic.
+// No length field is trusted. ReadMessage refuses a declared length above
+// the configured maximum and otherwise grows its buffer with the bytes that
+// actually arrive (at most twice them plus 64 KiB), so a peer announcing a
+// large message and sending little costs little memory. Decompress grows
+// its output with what the stream really produces, refuses a declared size
+// that the compressed bytes cannot expand to (at most 129 times) and checks
+// every back reference. The decoder checks each count against the bytes
+// left before it allocates, so what it allocates is a small constant
+// multiple of the message (at most 16 bytes per byte, for a vector of empty
+// symbols); nesting depth is bounded (Decoder.MaxDepth); malformed input is
+// an error, never a panic or a hang (FuzzDecode).
 //
 // # Connections
 //
