@@ -21,6 +21,14 @@ import (
 // its one backend pointed at the fake.
 func kdbGateway(t *testing.T) (*testenv.Gateway, *fakeq.Server) {
 	t.Helper()
+	s, cfg := kdbConfig(t, "examples/kdb/catalog.yaml")
+	return testenv.StartGateway(t, "--config", cfg), s
+}
+
+// kdbConfig starts the fake q and writes a config file serving catalog
+// from it.
+func kdbConfig(t *testing.T, catalog string) (*fakeq.Server, string) {
+	t.Helper()
 	s, err := fakeq.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -29,15 +37,40 @@ func kdbGateway(t *testing.T) (*testenv.Gateway, *fakeq.Server) {
 	s.Example()
 	_, port, _ := strings.Cut(s.Addr(), ":")
 	cfg := filepath.Join(t.TempDir(), "qconnect.yaml")
-	err = os.WriteFile(cfg, []byte(fmt.Sprintf(`catalog: examples/kdb/catalog.yaml
+	err = os.WriteFile(cfg, []byte(fmt.Sprintf(`catalog: %s
 users: examples/users.yaml
 backends:
   - {name: q, kind: kdb, host: 127.0.0.1, port: %s, user: gateway, poolSize: 2, callTimeout: 2s, acquireTimeout: 200ms}
-`, port)), 0o600)
+`, catalog, port)), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return testenv.StartGateway(t, "--config", cfg), s
+	return s, cfg
+}
+
+// TestKDBStartupCheck: a declared column that the function does not
+// return stops the start, naming the column (getTrades allows a zero-row
+// call through its limit parameter).
+func TestKDBStartupCheck(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "examples", "kdb", "catalog.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(data), "- {name: side, type: symbol}", "- {name: venue, type: symbol}", 1)
+	catalog := filepath.Join(t.TempDir(), "catalog.yaml")
+	if err := os.WriteFile(catalog, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, cfg := kdbConfig(t, catalog)
+	g, err := testenv.StartGatewayMain("--config", cfg)
+	if err == nil {
+		g.Stop()
+		t.Fatal("the gateway started with a column the function does not return")
+	}
+	if !strings.Contains(err.Error(), "column venue") || !strings.Contains(err.Error(), "getTrades") {
+		t.Fatalf("start-up error: %v", err)
+	}
 }
 
 // TestKDBExampleEveryFormat: each function method of examples/kdb, called

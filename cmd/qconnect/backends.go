@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -154,7 +157,12 @@ func readBackends(path string, getenv func(string) string) ([]kdb.Config, error)
 // openBackends opens the engines of the config file's backends: list and
 // checks that every method of the catalog is bound to a configured backend.
 // The returned close function closes them.
-func openBackends(configPath string, getenv func(string) string, cat *qconnect.Catalog) (map[string]qconnect.Backend, func(), error) {
+//
+// With q up, each connection's methods that allow a zero-row call (a long
+// parameter "limit", see kdb.ProbeParam) are called with limit 0 and their
+// declared columns checked; a mismatch stops the start. A q process that is
+// down is logged, and its methods are checked at their first call.
+func openBackends(configPath string, getenv func(string) string, cat *qconnect.Catalog, log *slog.Logger) (map[string]qconnect.Backend, func(), error) {
 	cfgs, err := readBackends(configPath, getenv)
 	if err != nil {
 		return nil, nil, err
@@ -179,6 +187,17 @@ func openBackends(configPath string, getenv func(string) string, cat *qconnect.C
 	for _, m := range cat.Methods {
 		if _, ok := out[m.Backend]; !ok && m.Backend != "" && m.Backend != "duckdb" {
 			problems = append(problems, fmt.Sprintf("%s: method %s is bound to backend %s, which is not declared under backends: in the config file", m.Pos, m.FullName(), m.Backend))
+		}
+	}
+	for _, e := range engines {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := e.CheckMethods(ctx, cat.Methods)
+		cancel()
+		switch {
+		case errors.Is(err, kdb.ErrNotChecked):
+			log.Warn("kdb+ backend not reachable at start-up; its methods answer unavailable until it is, and are checked at their first call", "backend", e.Name(), "error", err)
+		case err != nil:
+			problems = append(problems, err.Error())
 		}
 	}
 	if len(problems) > 0 {

@@ -50,8 +50,10 @@
 // an analyticError naming the column. Undeclared columns are dropped. A
 // declared type accepts its own q types and these widenings: long accepts
 // int and short; int accepts short; float accepts real; string accepts
-// symbol and char. (q cannot tell the shape of a function's result without
-// running it, so the check runs on each reply instead of at start-up.)
+// symbol and char. At start-up, with q up, a method that allows a zero-row
+// call (it declares a long parameter "limit": ProbeParam) is called with
+// limit 0 and checked (CheckMethods); the others are checked at their first
+// call (q cannot tell a function's result without running it).
 //
 // A q error ('type, 'length, or a signal from the function) is an
 // analyticError carrying q's text. A connection that cannot be made or is
