@@ -10,7 +10,7 @@ import (
 
 func tradesMethod(cols []qconnect.Column) *qconnect.Method {
 	return &qconnect.Method{Group: "marketData", Name: "getTrades", Backend: "q", Query: ".marketData.getTrades",
-		Params: []qconnect.Param{{Name: "syms", Type: qconnect.Symbol, List: true}, {Name: "limit", Type: qconnect.Long}},
+		Params:  []qconnect.Param{{Name: "syms", Type: qconnect.Symbol, List: true}, {Name: "limit", Type: qconnect.Long}},
 		Columns: cols, Pos: qconnect.Position{File: "catalog.yaml", Line: 7}}
 }
 
