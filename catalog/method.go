@@ -11,7 +11,7 @@ import (
 	"github.com/qconnect/qconnect"
 )
 
-var methodKeys = []string{"description", "params", "columns", "query", "backend", "timeout", "rowCap", "streaming", "publish"}
+var methodKeys = []string{"description", "params", "columns", "query", "function", "backend", "timeout", "rowCap", "streaming", "publish"}
 
 // method reads one method declaration; key is its name node.
 func (l *loader) method(group string, key, n *yaml.Node) *qconnect.Method {
@@ -40,6 +40,8 @@ func (l *loader) method(group string, key, n *yaml.Node) *qconnect.Method {
 	if e, ok := f["rowCap"]; ok {
 		m.RowCap = l.positiveInt(e.val, "rowCap", "use the default")
 	}
+	stream, hasStream := f["streaming"]
+	publish, hasPublish := f["publish"]
 	var paramLines map[string]int
 	if e, ok := f["params"]; ok {
 		m.Params, paramLines = l.params(e.val, full)
@@ -50,8 +52,10 @@ func (l *loader) method(group string, key, n *yaml.Node) *qconnect.Method {
 		l.errorf(key, "method %s declares no columns; list its result columns under columns: (name and type each)", full)
 	}
 	query, hasQuery := f["query"]
-	stream, hasStream := f["streaming"]
-	publish, hasPublish := f["publish"]
+	fn, hasFunction := f["function"]
+	if hasFunction {
+		l.function(fn, m, hasQuery, hasStream || hasPublish)
+	}
 	switch {
 	case hasStream && hasPublish:
 		l.errorf(publish.key, "method %s declares both streaming and publish; a method either streams or publishes, split it in two", full)
@@ -73,7 +77,7 @@ func (l *loader) method(group string, key, n *yaml.Node) *qconnect.Method {
 			m.Query = q
 			l.checkRefs(query.val, m, "query", paramLines)
 		}
-	case !hasStream && !hasPublish:
+	case !hasStream && !hasPublish && !hasFunction:
 		l.errorf(key, "method %s has no query; add the SQL that produces its columns, with parameters as $name", full)
 	}
 	return m

@@ -27,14 +27,14 @@ fi
 # dev dependencies (typescript, for tsc --noEmit) and its example (a link to
 # the SDK), all from committed lockfiles.
 if command -v npm >/dev/null 2>&1; then
-  for d in e2e/node clients/js examples/js; do
+  for d in e2e/node e2e/nodeq clients/js examples/js; do
     log "npm ci ($d)"
     (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
   done
 fi
 
 log "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './e2e/node/*'))
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './e2e/node/*' -not -path './e2e/nodeq/*'))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi

@@ -240,6 +240,12 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		return fmt.Errorf("the catalog does not match the data, the gateway did not start:\n%v", err)
 	}
 	log.Info("data ready", "tables", strings.Join(eng.Tables(), ","), "ms", time.Since(started).Milliseconds())
+	backends, closeBackends, err := openBackends(o.config, os.Getenv, cat, log) // backends.go: the config's backends: list (kdb+)
+	if err != nil {
+		return fmt.Errorf("the backends could not be set up, the gateway did not start:\n%v", err)
+	}
+	defer closeBackends()
+	backends["duckdb"] = eng
 
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -261,7 +267,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	o.ws.apply(&cfg)
 	srv := server.New(cfg, server.Deps{
-		Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": eng},
+		Catalog: cat, Backends: backends,
 		Users: users, Sessions: sessions, Docs: doc.Handler(),
 	})
 

@@ -97,6 +97,8 @@ func readConfigFile(path string, known map[string]bool) (map[string]string, erro
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch {
+		case structuredKeys[k.Value]:
+			continue // read by its own parser (backends.go)
 		case !known[k.Value]:
 			names := make([]string, 0, len(known))
 			for n := range known {
