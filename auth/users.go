@@ -174,6 +174,21 @@ func (d *Directory) Authenticate(username, password string) bool {
 // login flood costs, for tests and metrics.
 func (d *Directory) Verifications() int64 { return d.verified.Load() }
 
+// CredentialsChanged returns, sorted, the users of d who are missing from
+// next or whose password hash differs there: the users whose sessions must
+// end when next replaces d (a `users passwd` or `users remove` followed by
+// a reload). A change of groups alone is not in the list; entitlements are
+// checked against the current Directory on every call.
+func (d *Directory) CredentialsChanged(next *Directory) []string {
+	var out []string
+	for _, name := range d.names {
+		if n, ok := next.users[name]; !ok || n.hash != d.users[name].hash {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // HasUser reports whether username is in the directory.
 func (d *Directory) HasUser(username string) bool {
 	_, ok := d.users[username]

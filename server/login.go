@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -93,4 +94,24 @@ func (s *Server) checkPassword(ctx context.Context, user, password, addr string,
 	s.throttle.Reset(keys[0])
 	s.throttle.Forgive(keys[1], now)
 	return nil
+}
+
+// ReloadUsers reloads the users file (SIGHUP) and ends every session of
+// the users whose password changed or who were removed, which closes their
+// WebSockets with 4401; their next signed call gets invalidSession. It
+// returns those users. On error (a bad file, which names its lines) the
+// old users stay in force and no session ends. Reloads must not run
+// concurrently (the command calls it from one goroutine).
+func (s *Server) ReloadUsers(ctx context.Context) (ended []string, err error) {
+	old := s.deps.Users.Current()
+	if err := s.deps.Users.Reload(); err != nil {
+		return nil, err
+	}
+	changed := old.CredentialsChanged(s.deps.Users.Current())
+	for _, user := range changed {
+		if _, err := s.deps.Sessions.EndUser(ctx, user); err != nil {
+			return changed, fmt.Errorf("ending the sessions of %s: %w", user, err)
+		}
+	}
+	return changed, nil
 }

@@ -276,7 +276,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// within 5 s of its expiry.
 	go srv.Maintain(ctx, 5*time.Second)
 	o.ws.startFeed(ctx, demo, srv, eng, log)
-	go reloadUsersOnHUP(ctx, users, o.users, log)
+	go reloadUsersOnHUP(ctx, srv, users, o.users, log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -300,8 +300,10 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 }
 
 // reloadUsersOnHUP reloads the users file on SIGHUP. A bad file is logged
-// with its line and the old one stays in force; sessions are kept.
-func reloadUsersOnHUP(ctx context.Context, users *auth.UserDB, path string, log *slog.Logger) {
+// with its line and the old one stays in force. Sessions are kept, except
+// those of users whose password changed or who were removed: they end, and
+// their WebSockets close with 4401.
+func reloadUsersOnHUP(ctx context.Context, srv *server.Server, users *auth.UserDB, path string, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -314,11 +316,16 @@ func reloadUsersOnHUP(ctx context.Context, users *auth.UserDB, path string, log 
 				log.Warn("SIGHUP: no users file to reload (demo mode)")
 				continue
 			}
-			if err := users.Reload(); err != nil {
+			ended, err := srv.ReloadUsers(ctx)
+			if err != nil && ended == nil {
 				log.Error("SIGHUP: the users file was not reloaded; the previous one stays in force", "file", filepath.Base(path), "error", err)
 				continue
 			}
-			log.Info("SIGHUP: users file reloaded", "file", path, "users", len(users.Current().Users()))
+			if err != nil {
+				log.Error("SIGHUP: users file reloaded, but not every session of a changed user could be ended", "error", err)
+			}
+			log.Info("SIGHUP: users file reloaded", "file", path, "users", len(users.Current().Users()),
+				"sessionsEndedFor", strings.Join(ended, ","))
 		}
 	}
 }
