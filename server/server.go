@@ -59,6 +59,8 @@ type Config struct {
 	WSMaxFrameBytes     int64         // largest inbound frame, and the size ExecuteResp and SnapshotMsg frames are cut to; default 1 MiB
 	WSQueueBytes        int64         // outbound queue per socket; beyond it slowConsumer and close 4008; default 8 MiB (at least 2 frames)
 	WSMaxSubscriptions  int           // subscriptions per socket; default 100
+	WSMaxPerSession     int           // authenticated sockets per session; beyond, busy and close 4429; default 16
+	WSMaxPerUser        int           // authenticated sockets per user (all sessions); beyond, busy and close 4429; default 64
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()

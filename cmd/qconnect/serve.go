@@ -75,7 +75,8 @@ type serveOptions struct {
 	burst                                            int
 	threads                                          int
 	memLimit, tempDir                                string
-	ws                                               wsOptions // WebSocket and demo feed settings (serve_ws.go)
+	ws                                               wsOptions    // WebSocket and demo feed settings (serve_ws.go)
+	login                                            loginOptions // password hashing bound (serve_login.go)
 }
 
 func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
@@ -111,6 +112,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.StringVar(&o.memLimit, "duckdb-memory-limit", "", s.add("duckdb-memory-limit", envMemLimit, `DuckDB memory limit, e.g. "2GB" (default DuckDB's, 80% of RAM); beyond it sorts and tables spill to disk`))
 	fs.StringVar(&o.tempDir, "duckdb-temp-dir", "", s.add("duckdb-temp-dir", envTempDir, "where DuckDB spills (default: a fresh directory under the system temp directory, removed at exit)"))
 	o.ws.flags(fs, s)
+	o.login.flags(fs, s)
 	return s
 }
 
@@ -168,6 +170,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		return err
 	}
 	if err := o.ws.validate(); err != nil {
+		return err
+	}
+	if err := o.login.validate(); err != nil {
 		return err
 	}
 	docsMode := server.DocsMode(o.docs)
@@ -244,6 +249,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		LoginMaxFailures: o.loginFails, LoginWindow: o.loginWindow, Docs: docsMode, Logger: log,
 	}
 	o.ws.apply(&cfg)
+	o.login.apply(&cfg)
 	srv := server.New(cfg, server.Deps{
 		Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": eng},
 		Users: users, Sessions: sessions, Docs: doc.Handler(),

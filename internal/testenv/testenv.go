@@ -30,7 +30,6 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-
 var (
 	buildOnce sync.Once
 	buildDir  string
