@@ -17,13 +17,15 @@ import (
 // A timestamp is bound as TIMESTAMP_NS, keeping its nanoseconds, where the
 // statement expects one (want is the type DuckDB inferred for the
 // parameter: a $ts::TIMESTAMP_NS cast, a comparison with a TIMESTAMP_NS
-// column) and wherever it has a fraction finer than a microsecond, so that
+// column) and, where DuckDB inferred TIMESTAMP or nothing, wherever it has
+// a fraction finer than a microsecond, so that
 // it compares exactly with TIMESTAMP (µs) columns too (DuckDB then re-plans
 // the statement for the value's type). A whole-microsecond timestamp is
 // bound as TIMESTAMP (exact there): a TIMESTAMP_NS value compared with a
 // TIMESTAMP column makes DuckDB cast the column rather than the value,
 // which disables its min/max (zone map) pruning, so only sub-microsecond
-// bounds pay that.
+// bounds pay that. A TIMESTAMPTZ (µs) parameter stays TIMESTAMPTZ: DuckDB
+// has no nanosecond TIMESTAMPTZ and refuses to mix one with TIMESTAMP_NS.
 func bindValue(p qconnect.Param, v any, want duck.Type) (any, error) {
 	if v == nil {
 		return nil, nil
