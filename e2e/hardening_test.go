@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,4 +66,83 @@ func TestCredentialChangeEndsSessions(t *testing.T) {
 		t.Errorf("carol's socket: %+v", f.Error)
 	}
 	expect(t, "alice with the new password", login(t, g, "alice", "alice-password-2").call("/connect/api/auth/ping", []any{}), 200, "")
+}
+
+// TestCLICSVNeutralisesFormulas: the CLI's CSV output (--csv FILE, --csv -,
+// --format csv -o FILE, --format csv to stdout) prefixes a cell that a
+// spreadsheet would run as a formula with ' and quotes it (OWASP), leaves
+// numbers alone, and --csv-raw writes the gateway's exact data.
+func TestCLICSVNeutralisesFormulas(t *testing.T) {
+	t.Parallel()
+	g, _ := testGateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	for _, c := range []struct{ s, safe string }{
+		{"=1+2", `"'=1+2"`},
+		{"+cmd|", `"'+cmd|"`},
+		{"@SUM(", `"'@SUM("`},
+		{"-1+1", `"'-1+1"`},
+		{"\tx", "\"'\tx\""},
+		{"-2.5", "-2.5"}, // a number, not a formula
+		{"a=b", "a=b"},
+	} {
+		params := `{"s":` + strconv.Quote(c.s) + `,"l":-7}`
+		row := func(out string) string {
+			t.Helper()
+			lines := strings.Split(out, "\r\n")
+			if len(lines) < 2 || !strings.HasPrefix(lines[0], "b,l,f,s,") {
+				t.Fatalf("not the typed CSV: %q", out)
+			}
+			f := strings.SplitN(lines[1], ",", 5) // b,l,f,s,... ; s has no comma
+			if f[1] != "-7" {
+				t.Errorf("%q: the number -7 came out as %s", c.s, f[1])
+			}
+			return f[3]
+		}
+		call := func(args ...string) string {
+			t.Helper()
+			out, stderr, code := testenv.Run(t, ctx, "", append([]string{"call", g.Addr, "alice", "alice-password", "test/typed", "--params", params}, args...)...)
+			if code != 0 {
+				t.Fatalf("call %v: exit %d: %s", args, code, stderr)
+			}
+			return out
+		}
+		file := func(name string) string {
+			t.Helper()
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		for what, out := range map[string]string{
+			"--csv -":               call("--csv", "-"),
+			"--format csv (stdout)": call("--format", "csv"),
+			"--csv FILE": func() string {
+				call("--csv", filepath.Join(dir, "a.csv"))
+				return file("a.csv")
+			}(),
+			"--format csv -o FILE": func() string {
+				call("--format", "csv", "-o", filepath.Join(dir, "b.csv"))
+				return file("b.csv")
+			}(),
+		} {
+			if got := row(out); got != c.safe {
+				t.Errorf("%s with s = %q: cell %s, want %s", what, c.s, got, c.safe)
+			}
+		}
+		// --csv-raw: exactly what the gateway sent.
+		for what, out := range map[string]string{
+			"--csv - --csv-raw": call("--csv", "-", "--csv-raw"),
+			"--format csv -o --csv-raw": func() string {
+				call("--format", "csv", "-o", filepath.Join(dir, "c.csv"), "--csv-raw")
+				return file("c.csv")
+			}(),
+		} {
+			if got := row(out); got != c.s {
+				t.Errorf("%s with s = %q: cell %q, want the exact value", what, c.s, got)
+			}
+		}
+	}
 }

@@ -70,6 +70,7 @@ type callOptions struct {
 	format  string         // table, json, csv, ndjson or arrow
 	csvFile string         // --csv: export the table; "-" = stdout
 	outFile string         // -o: stream the body to this file
+	csvRaw  bool           // --csv-raw: CSV cells exactly as received, formulas not neutralised
 	timeout time.Duration
 }
 
@@ -118,6 +119,9 @@ Flags:
   --format F         table (default), json, csv, ndjson or arrow; other than table the
                      gateway's body is written as received (to stdout, or to -o FILE)
   --csv FILE         also export the table as RFC 4180 CSV to FILE ("-" = stdout instead of the table)
+  --csv-raw          write CSV cells exactly as received: by default a cell starting with
+                     = + - @ TAB or CR (not a number) gets a leading ' so that a spreadsheet
+                     does not run it as a formula (OWASP CSV injection)
   -o FILE            stream the body straight to FILE (format from --format or the extension:
                      .csv .json .ndjson .arrow); written to FILE.partial, renamed on success only
   --timeout D        give up after D (default 30m)
@@ -135,6 +139,7 @@ func parseCallArgs(e *env, args []string) (*callOptions, error) {
 	format := fs.String("format", "", "")
 	csvFile := fs.String("csv", "", "")
 	outFile := fs.String("o", "", "")
+	csvRaw := fs.Bool("csv-raw", false, "")
 	timeout := fs.Duration("timeout", 30*time.Minute, "")
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -148,6 +153,7 @@ func parseCallArgs(e *env, args []string) (*callOptions, error) {
 		return nil, usageErrorf("too many arguments (%d): give at most <host:port> <username> <password> <group/method>, and put parameters in --params", len(pos))
 	}
 	o := &callOptions{gw: resolveGateway(e, pos), method: defaultCallMethod, csvFile: *csvFile, outFile: *outFile, timeout: *timeout}
+	o.csvRaw = *csvRaw
 	if len(pos) == 4 {
 		o.method = pos[3]
 	}
@@ -297,9 +303,9 @@ func callTable(ctx context.Context, e *env, s *client.Session, o *callOptions) e
 	case "":
 		return nil
 	case "-":
-		return writeResultCSV(e.stdout, res)
+		return writeResultCSV(e.stdout, res, o.csvRaw)
 	}
-	if err := writeFileAtomic(o.csvFile, func(w io.Writer) error { return writeResultCSV(w, res) }); err != nil {
+	if err := writeFileAtomic(o.csvFile, func(w io.Writer) error { return writeResultCSV(w, res, o.csvRaw) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "wrote %s rows to %s\n", groupThousands(int64(len(res.Rows))), o.csvFile)
@@ -315,7 +321,12 @@ func callToStdout(ctx context.Context, e *env, s *client.Session, o *callOptions
 	if err != nil {
 		return err
 	}
-	_, copyErr := io.Copy(e.stdout, st)
+	var copyErr error
+	if o.format == "csv" && !o.csvRaw {
+		copyErr = copyCSV(e.stdout, st, true)
+	} else {
+		_, copyErr = io.Copy(e.stdout, st)
+	}
 	if err := st.Close(); err != nil {
 		return err
 	}
@@ -340,8 +351,18 @@ func callToFile(ctx context.Context, e *env, s *client.Session, o *callOptions) 
 	meter := newProgressMeter(e.stderr, time.Now, o.format == "csv" || o.format == "ndjson", e.isTerminal(e.stderr))
 	meter.csv = o.format == "csv"
 	fw := &firstErrWriter{w: f}
-	_, _ = io.CopyBuffer(io.MultiWriter(fw, meter), st, make([]byte, 256<<10))
+	var parseErr error // a body that is not CSV (a transfer failure is st.Close's outcome)
+	if o.format == "csv" && !o.csvRaw {
+		if err := copyCSV(io.MultiWriter(fw, meter), st, true); err != nil && fw.err == nil {
+			parseErr = err
+		}
+	} else {
+		_, _ = io.CopyBuffer(io.MultiWriter(fw, meter), st, make([]byte, 256<<10))
+	}
 	outcome := st.Close()
+	if outcome == nil && parseErr != nil {
+		outcome = &exitError{code: exitCallFailed, msg: fmt.Sprintf("the gateway's CSV could not be read (%v); write it exactly as received with --csv-raw", parseErr)}
+	}
 	meter.finish()
 	if fw.err == nil {
 		fw.err = f.Sync()
