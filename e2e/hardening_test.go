@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -145,4 +147,74 @@ func TestCLICSVNeutralisesFormulas(t *testing.T) {
 			}
 		}
 	}
+}
+
+// serveOnce runs `qconnect serve args...` with TMPDIR set to tmp and
+// returns its stdout, stderr and exit code (for a serve that must fail).
+func serveOnce(t *testing.T, tmp string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testenv.Binary(t), append([]string{"serve"}, args...)...)
+	cmd.Dir = testenv.RepoRoot()
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// TestServeSmallDefects: issue 8's small defects of `serve`, each seen
+// from outside the binary.
+func TestServeSmallDefects(t *testing.T) {
+	t.Parallel()
+	t.Run("missing --duckdb leaves no temp dir", func(t *testing.T) {
+		tmp := t.TempDir()
+		_, stderr, code := serveOnce(t, tmp, "--duckdb", "missing.duckdb", "--catalog", filepath.Join("e2e", "testdata", "catalog.yaml"), "--users", usersFile(t), "--listen", "127.0.0.1:0")
+		if code == 0 || !strings.Contains(stderr, "missing.duckdb: no such file") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if left, _ := os.ReadDir(tmp); len(left) != 0 {
+			t.Errorf("serve left %s in TMPDIR", left[0].Name())
+		}
+	})
+	t.Run("a taken port is reported before any data loads", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		stdout, stderr, code := serveOnce(t, t.TempDir(), "--listen", ln.Addr().String())
+		if code == 0 || !strings.Contains(stderr, "cannot listen on "+ln.Addr().String()) {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if strings.Contains(stderr, "demo data loaded") || strings.Contains(stdout, "loading") {
+			t.Errorf("the demo data was loaded before the taken port was reported:\n%s\n%s", stdout, stderr)
+		}
+	})
+	t.Run("banner", func(t *testing.T) {
+		g, users := testGateway(t) // --demo=true with a users file
+		out := g.Stdout()
+		if strings.Contains(out, "12345678") || strings.Contains(out, "kxSupport") {
+			t.Errorf("the banner advertises the demo credentials, which a users file replaces:\n%s", out)
+		}
+		if !strings.Contains(out, "log in as a user of "+users) {
+			t.Errorf("the banner does not say whose users apply:\n%s", out)
+		}
+		// A line before the data loads, then the listening line.
+		load, listen := strings.Index(out, "qconnect: loading the demo data"), strings.Index(out, "listening on")
+		if load < 0 || listen < load {
+			t.Errorf("no line before the demo data loads, or after the listening line:\n%s", out)
+		}
+		demo := testenv.StartGateway(t) // plain demo mode: the credentials are advertised
+		if !strings.Contains(demo.Stdout(), "kxSupport / 12345678") {
+			t.Errorf("plain demo mode banner:\n%s", demo.Stdout())
+		}
+	})
 }

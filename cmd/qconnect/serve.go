@@ -191,6 +191,14 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		return usageErrorf("demo mode has a well-known password and only listens on loopback; use --listen 127.0.0.1:PORT, give a --users file, or pass --insecure-demo if you really mean to expose it")
 	}
 
+	// Bind first: a taken port is reported at once, not after the data has
+	// loaded. Connections wait in the backlog until the gateway serves.
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
+	}
+	defer ln.Close()
+
 	// Catalog.
 	def := catalog.Defaults{Backend: "duckdb", Timeout: o.timeout, RowCap: o.rowCap}
 	var cat *qconnect.Catalog
@@ -223,6 +231,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 
 	// Engine.
+	fmt.Fprintf(e.stdout, "qconnect: loading %s (this can take a while; the gateway listens once it is ready)\n", o.dataDescription(demo))
 	started := time.Now()
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
@@ -255,10 +264,6 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		Users: users, Sessions: sessions, Docs: doc.Handler(),
 	})
 
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
-	}
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -272,8 +277,11 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(e.stdout, "qconnect gateway listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  API docs:  %s/connect/index.html\n", base)
-	if demo {
+	switch {
+	case demo && o.users == "":
 		fmt.Fprintf(e.stdout, "  demo mode: log in as kxSupport / 12345678 (try: qconnect call %s)\n", ln.Addr().String())
+	case demo:
+		fmt.Fprintf(e.stdout, "  demo mode: demo data; log in as a user of %s\n", o.users)
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -303,6 +311,25 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// dataDescription says what serve is about to load, for the line printed
+// before the engine opens.
+func (o *serveOptions) dataDescription(demo bool) string {
+	var parts []string
+	if demo {
+		parts = append(parts, fmt.Sprintf("the demo data (%d trades)", o.demoSize))
+	}
+	if o.data != "" {
+		parts = append(parts, "the files of "+o.data)
+	}
+	if o.duckdbPath != "" {
+		parts = append(parts, "the database "+o.duckdbPath)
+	}
+	if len(parts) == 0 {
+		return "the engine"
+	}
+	return strings.Join(parts, " and ")
 }
 
 // reloadUsersOnHUP reloads the users file on SIGHUP. A bad file is logged
