@@ -200,6 +200,8 @@ func TestServeSmallDefects(t *testing.T) {
 	})
 	t.Run("banner", func(t *testing.T) {
 		g, users := testGateway(t) // --demo=true with a users file
+		// The banner's lines after "listening on" are read asynchronously.
+		waitFor(t, "the banner", func() bool { return strings.Contains(g.Stdout(), "demo mode:") })
 		out := g.Stdout()
 		if strings.Contains(out, "12345678") || strings.Contains(out, "kxSupport") {
 			t.Errorf("the banner advertises the demo credentials, which a users file replaces:\n%s", out)
@@ -213,6 +215,7 @@ func TestServeSmallDefects(t *testing.T) {
 			t.Errorf("no line before the demo data loads, or after the listening line:\n%s", out)
 		}
 		demo := testenv.StartGateway(t) // plain demo mode: the credentials are advertised
+		waitFor(t, "the demo banner", func() bool { return strings.Contains(demo.Stdout(), "demo mode:") })
 		if !strings.Contains(demo.Stdout(), "kxSupport / 12345678") {
 			t.Errorf("plain demo mode banner:\n%s", demo.Stdout())
 		}
