@@ -221,3 +221,32 @@ func TestServeSmallDefects(t *testing.T) {
 		}
 	})
 }
+
+// TestWSCapsFlags: --ws-max-per-session and --ws-max-per-user reach the
+// gateway; a socket beyond a cap gets busy and close 4429.
+func TestWSCapsFlags(t *testing.T) {
+	t.Parallel()
+	g := wsGateway(t, "--ws-max-per-session", "1", "--ws-max-per-user", "2")
+	s := login(t, g, "trader", "pw-trader")
+	first := dialRaw(t, g, 0)
+	if f := first.authReq("trader", s.sid); !f.Success {
+		t.Fatalf("first socket: %+v", f.Error)
+	}
+	second := dialRaw(t, g, 0)
+	if f := second.authReq("trader", s.sid); f.Success || f.code() != "busy" {
+		t.Fatalf("second socket on a session with a cap of 1: %+v", f)
+	}
+	if code := second.closeCode(10 * time.Second); code != 4429 {
+		t.Errorf("refused socket closed with %d, want 4429", code)
+	}
+	dialRaw(t, g, 0).login("trader", "pw-trader") // the user's second socket
+	third := dialRaw(t, g, 0)
+	third.send("LoginReq", []any{map[string]string{"username": "trader", "password": "pw-trader"}})
+	if f := third.expect("LoginResp"); f.Success || f.code() != "busy" {
+		t.Fatalf("third socket of a user with a cap of 2: %+v", f)
+	}
+	if code := third.closeCode(10 * time.Second); code != 4429 {
+		t.Errorf("refused socket closed with %d, want 4429", code)
+	}
+	dialRaw(t, g, 0).login("viewer", "pw-viewer") // another user is not affected
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/auth"
 )
 
 // hashWaitersPerSlot bounds the logins waiting for a hashing slot: beyond
@@ -66,6 +67,13 @@ func (g *hashGate) release() { <-g.slots }
 // reserved. It returns nil, tooManyAttempts (429), busy (503) or
 // invalidCredentials (401).
 func (s *Server) checkPassword(ctx context.Context, user, password, addr string, now time.Time) error {
+	_, err := s.checkPasswordIn(ctx, user, password, addr, now)
+	return err
+}
+
+// checkPasswordIn is checkPassword; it also returns the users Directory the
+// password was checked against.
+func (s *Server) checkPasswordIn(ctx context.Context, user, password, addr string, now time.Time) (*auth.Directory, error) {
 	keys := [2]string{"user:" + user, "addr:" + addr}
 	forgive := func(reserved []string) {
 		for _, k := range reserved {
@@ -75,25 +83,30 @@ func (s *Server) checkPassword(ctx context.Context, user, password, addr string,
 	for i, key := range keys {
 		if wait, ok := s.throttle.Reserve(key, now); !ok {
 			forgive(keys[:i])
-			return &qconnect.Error{Code: qconnect.CodeTooManyAttempts, RetryAfter: wait,
+			return nil, &qconnect.Error{Code: qconnect.CodeTooManyAttempts, RetryAfter: wait,
 				Message: "too many failed logins for this username or from this address; wait " +
 					strconv.Itoa(retrySeconds(wait)) + " s (Retry-After) and check the credentials"}
 		}
 	}
 	if !s.hashes.acquire(ctx) {
 		forgive(keys[:])
-		return &qconnect.Error{Code: qconnect.CodeBusy, RetryAfter: s.cfg.BusyRetryAfter,
+		return nil, &qconnect.Error{Code: qconnect.CodeBusy, RetryAfter: s.cfg.BusyRetryAfter,
 			Message: "the gateway is checking as many passwords as it allows at once; retry the login after the Retry-After delay"}
 	}
-	ok := s.deps.Users.Current().Authenticate(user, password)
+	dir := s.deps.Users.Current()
+	ok := dir.Authenticate(user, password)
 	s.hashes.release()
 	if !ok {
-		return qconnect.Errorf(qconnect.CodeInvalidCredentials,
-			"the username or password is wrong; check both and try again")
+		return nil, errWrongCredentials()
 	}
 	s.throttle.Reset(keys[0])
 	s.throttle.Forgive(keys[1], now)
-	return nil
+	return dir, nil
+}
+
+func errWrongCredentials() error {
+	return qconnect.Errorf(qconnect.CodeInvalidCredentials,
+		"the username or password is wrong; check both and try again")
 }
 
 // ReloadUsers reloads the users file (SIGHUP) and ends every session of

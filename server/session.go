@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -72,10 +73,22 @@ func (s *Server) openSession(ctx context.Context, req *protocol.Request, addr st
 	if named != nil {
 		named(user)
 	}
-	if err := s.checkPassword(ctx, user, *m.Password, addr, now); err != nil {
+	dir, err := s.checkPasswordIn(ctx, user, *m.Password, addr, now)
+	if err != nil {
 		return auth.Session{}, err
 	}
-	return s.deps.Sessions.Open(ctx, user)
+	sess, err := s.deps.Sessions.Open(ctx, user)
+	if err != nil {
+		return auth.Session{}, err
+	}
+	// A reload that changed this user's password (or removed the user)
+	// between the check and Open ended the user's sessions before this one
+	// existed: end it too (PROTOCOL appendix 19).
+	if cur := s.deps.Users.Current(); cur != dir && slices.Contains(dir.CredentialsChanged(cur), user) {
+		_ = s.deps.Sessions.End(context.WithoutCancel(ctx), sess.ID)
+		return auth.Session{}, errWrongCredentials()
+	}
+	return sess, nil
 }
 
 // loginResult is msg[0] of a successful LoginResp.
