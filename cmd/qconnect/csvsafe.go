@@ -5,7 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
-	"strconv"
+	"regexp"
 	"strings"
 )
 
@@ -25,11 +25,15 @@ func neutralizeCSVCell(s string) (string, bool) {
 	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return s, false
 	}
-	if _, err := strconv.ParseFloat(s, 64); err == nil && s[0] != '\t' && s[0] != '\r' {
+	if decimalRE.MatchString(s) {
 		return s, false
 	}
 	return "'" + s, true
 }
+
+// decimalRE is a plain decimal number with an optional sign and exponent
+// (no hex, Inf or NaN): what a spreadsheet reads as a number, not a formula.
+var decimalRE = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
 
 // csvOut writes RFC 4180 records (CRLF line ends; a field is quoted when
 // it holds a comma, quote, CR or LF or starts with a space; line breaks in
