@@ -250,3 +250,53 @@ func TestWSCapsFlags(t *testing.T) {
 	}
 	dialRaw(t, g, 0).login("viewer", "pw-viewer") // another user is not affected
 }
+
+// TestGetTradesNanosecondBounds: getTrades' start and end compare at
+// nanosecond resolution with the demo's microsecond trade times (the
+// reported case: end = a trade's time + 1 ns must include that trade).
+func TestGetTradesNanosecondBounds(t *testing.T) {
+	t.Parallel()
+	g := testenv.StartGateway(t, "--demo-feed=false")
+	s := sdkLogin(t, g, "kxSupport", "12345678")
+	tradeCols := []string{"time", "sym", "price", "size", "side"}
+	first := mdCall(t, s, "marketData/getTrades", map[string]any{"syms": []any{"AAPL"}, "limit": 2}, tradeCols...)
+	if len(first.Rows) != 2 {
+		t.Fatalf("getTrades limit 2: %d rows", len(first.Rows))
+	}
+	t1, t2 := first.Rows[0][0].(time.Time), first.Rows[1][0].(time.Time)
+	if !t1.Before(t2) {
+		t.Skipf("the first two AAPL trades share a time (%s); the bounds below need two times", t1)
+	}
+	times := func(start, end time.Time) []time.Time {
+		t.Helper()
+		res := mdCall(t, s, "marketData/getTrades", map[string]any{"syms": []any{"AAPL"},
+			"start": start.Format(time.RFC3339Nano), "end": end.Format(time.RFC3339Nano)}, tradeCols...)
+		out := make([]time.Time, len(res.Rows))
+		for i, r := range res.Rows {
+			out[i] = r[0].(time.Time)
+		}
+		return out
+	}
+	ns := time.Nanosecond
+	onlyAt := func(what string, got []time.Time, at time.Time) {
+		t.Helper()
+		if len(got) == 0 {
+			t.Errorf("%s: no trade, want the trade(s) at %s", what, at.Format(time.RFC3339Nano))
+		}
+		for _, x := range got {
+			if !x.Equal(at) {
+				t.Errorf("%s: a trade at %s, want only %s", what, x.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano))
+			}
+		}
+	}
+	onlyAt("[t1, t1+1ns)", times(t1, t1.Add(ns)), t1)
+	onlyAt("[t1-1ns, t1+1ns)", times(t1.Add(-ns), t1.Add(ns)), t1)
+	onlyAt("[t1+1ns, t2+1ns)", times(t1.Add(ns), t2.Add(ns)), t2)
+	onlyAt("[t2-1ns, t2+1ns)", times(t2.Add(-ns), t2.Add(ns)), t2)
+	if got := times(t1.Add(ns), t2); len(got) != 0 {
+		t.Errorf("[t1+1ns, t2): %d trades, want none", len(got))
+	}
+	if got := times(t1.Add(-ns), t1); len(got) != 0 {
+		t.Errorf("[t1-1ns, t1): %d trades, want none", len(got))
+	}
+}
