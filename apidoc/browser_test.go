@@ -90,7 +90,7 @@ type vector = testenv.SigningVector
 func TestBrowser(t *testing.T) {
 	raw, err := os.ReadFile(testenv.SigningVectorsPath())
 	if err != nil {
-		t.Fatalf("reading the signing vectors: %v (they live in ../shared/vectors beside the repository)", err)
+		t.Fatalf("reading the signing vectors: %v", err)
 	}
 	var vectors struct{ Cases []vector }
 	if err := json.Unmarshal(raw, &vectors); err != nil {

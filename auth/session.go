@@ -219,6 +219,21 @@ func (s *Sessions) End(ctx context.Context, id string) error {
 	return nil
 }
 
+// EndUser ends every session of user (their password changed or they were
+// removed), running the OnEnd callbacks for each; it returns how many ended.
+func (s *Sessions) EndUser(ctx context.Context, user string) (int, error) {
+	ss, err := s.store.ByUser(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	for i, sess := range ss {
+		if err := s.End(ctx, sess.ID); err != nil {
+			return i, err
+		}
+	}
+	return len(ss), nil
+}
+
 // Expiry is when sess ends unless touched again: the earlier of LastSeen +
 // IdleTimeout and Created + MaxLifetime.
 func (s *Sessions) Expiry(sess Session) time.Time {

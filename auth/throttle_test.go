@@ -3,6 +3,7 @@ package auth
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -10,54 +11,76 @@ import (
 func TestThrottlePerKeyAndRetryAfter(t *testing.T) {
 	th := NewThrottle(3, 5*time.Minute, 0)
 	for i := range 3 {
-		if _, ok := th.Allow("user:alice", t0.Add(time.Duration(i)*time.Minute)); !ok {
-			t.Fatalf("blocked before %d failures", i)
+		if _, ok := th.Reserve("user:alice", t0.Add(time.Duration(i)*time.Minute)); !ok {
+			t.Fatalf("blocked before %d attempts", i)
 		}
-		th.Fail("user:alice", t0.Add(time.Duration(i)*time.Minute))
 	}
-	// Failures at 0, 1, 2 min; at 2m30s the key waits until 0 + 5 min.
-	retry, ok := th.Allow("user:alice", t0.Add(150*time.Second))
+	// Attempts at 0, 1, 2 min; at 2m30s the key waits until 0 + 5 min.
+	retry, ok := th.Reserve("user:alice", t0.Add(150*time.Second))
 	if ok || retry != 150*time.Second {
-		t.Errorf("Allow after 3 failures = %v, %v; want blocked for 2m30s", retry, ok)
+		t.Errorf("Reserve after 3 attempts = %v, %v; want blocked for 2m30s", retry, ok)
 	}
-	if _, ok := th.Allow("user:bob", t0.Add(150*time.Second)); !ok {
+	if _, ok := th.Reserve("user:bob", t0.Add(150*time.Second)); !ok {
 		t.Error("another key is blocked")
 	}
-	if _, ok := th.Allow("user:alice", t0.Add(5*time.Minute)); !ok {
-		t.Error("still blocked once the oldest failure left the window")
+	// At 5m the oldest left the window: this attempt is counted, and the
+	// last three are now 1, 2, 5 min, so blocked until 6m.
+	if _, ok := th.Reserve("user:alice", t0.Add(5*time.Minute)); !ok {
+		t.Error("still blocked once the oldest attempt left the window")
 	}
-	// A fourth failure at 5m: the last three are 1, 2, 5 min, so blocked until 6m.
-	th.Fail("user:alice", t0.Add(5*time.Minute))
-	if retry, ok := th.Allow("user:alice", t0.Add(5*time.Minute)); ok || retry != time.Minute {
+	if retry, ok := th.Reserve("user:alice", t0.Add(5*time.Minute)); ok || retry != time.Minute {
 		t.Errorf("sliding window: %v, %v; want blocked for 1m", retry, ok)
 	}
 	th.Reset("user:alice")
-	if _, ok := th.Allow("user:alice", t0.Add(5*time.Minute)); !ok {
+	if _, ok := th.Reserve("user:alice", t0.Add(5*time.Minute)); !ok {
 		t.Error("blocked after Reset")
+	}
+}
+
+func TestThrottleForgive(t *testing.T) {
+	th := NewThrottle(2, time.Minute, 0)
+	a1, a2 := t0, t0.Add(time.Second)
+	th.Reserve("addr:x", a1)
+	th.Reserve("addr:x", a2)
+	if _, ok := th.Reserve("addr:x", a2); ok {
+		t.Fatal("a third attempt passed a limit of 2")
+	}
+	th.Forgive("addr:x", a1) // that login succeeded
+	if _, ok := th.Reserve("addr:x", a2); !ok {
+		t.Fatal("a forgiven attempt still counts")
+	}
+	th.Forgive("addr:x", t0.Add(time.Hour)) // never counted: no effect
+	if _, ok := th.Reserve("addr:x", a2); ok {
+		t.Fatal("forgiving an attempt that was never counted freed a place")
+	}
+	th.Forgive("addr:x", a2)
+	th.Forgive("addr:x", a2)
+	if n := th.Len(); n != 0 {
+		t.Errorf("%d keys after every attempt was forgiven", n)
 	}
 }
 
 func TestThrottleFailuresOutsideWindowDoNotCount(t *testing.T) {
 	th := NewThrottle(2, time.Minute, 0)
-	th.Fail("k", t0)
-	th.Fail("k", t0.Add(2*time.Minute)) // the first is out of the window by now
-	if _, ok := th.Allow("k", t0.Add(2*time.Minute)); !ok {
-		t.Error("blocked by failures spread wider than the window")
+	th.Reserve("k", t0)
+	th.Reserve("k", t0.Add(2*time.Minute)) // the first is out of the window by now
+	if _, ok := th.Reserve("k", t0.Add(2*time.Minute)); !ok {
+		t.Error("blocked by attempts spread wider than the window")
 	}
 }
 
 func TestThrottleMaxKeys(t *testing.T) {
 	th := NewThrottle(2, time.Minute, 100)
-	th.Fail("victim", t0)
-	th.Fail("victim", t0)
+	th.Reserve("victim", t0)
+	th.Reserve("victim", t0)
 	for i := range 1000 {
-		th.Fail(fmt.Sprint("spray-", i), t0.Add(time.Second))
+		th.Reserve(fmt.Sprint("spray-", i), t0.Add(time.Second))
 		if n := th.Len(); n > 100 {
 			t.Fatalf("%d keys tracked, want at most 100", n)
 		}
 	}
-	// Keys whose failures left the window are dropped first.
-	th.Fail("late", t0.Add(2*time.Minute))
+	// Keys whose attempts left the window are dropped first.
+	th.Reserve("late", t0.Add(2*time.Minute))
 	if n := th.Len(); n != 1 {
 		t.Errorf("%d keys after the window passed, want only the new one", n)
 	}
@@ -73,10 +96,34 @@ func TestThrottleDefaults(t *testing.T) {
 		t.Errorf("defaults %d %v %d", th.max, th.window, th.maxKeys)
 	}
 	for range 5 {
-		th.Fail("k", t0)
+		th.Reserve("k", t0)
 	}
-	if retry, ok := th.Allow("k", t0); ok || retry != 5*time.Minute {
-		t.Errorf("after 5 failures: %v %v", retry, ok)
+	if retry, ok := th.Reserve("k", t0); ok || retry != 5*time.Minute {
+		t.Errorf("after 5 attempts: %v %v", retry, ok)
+	}
+}
+
+// TestThrottleReserveIsAtomic: however many Reserve calls race on one key,
+// exactly max of them succeed.
+func TestThrottleReserveIsAtomic(t *testing.T) {
+	th := NewThrottle(5, time.Minute, 0)
+	var passed atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range 300 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, ok := th.Reserve("user:alice", t0); ok {
+				passed.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if n := passed.Load(); n != 5 {
+		t.Errorf("%d of 300 concurrent reservations passed, want exactly 5", n)
 	}
 }
 
@@ -89,8 +136,10 @@ func TestThrottleConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 500 {
 				k := fmt.Sprint(g*1000 + i%80)
-				th.Allow(k, t0)
-				th.Fail(k, t0)
+				th.Reserve(k, t0)
+				if i%5 == 0 {
+					th.Forgive(k, t0)
+				}
 				if i%7 == 0 {
 					th.Reset(k)
 				}

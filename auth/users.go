@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // MaxUsersFileSize bounds the users file LoadUsers reads.
@@ -33,6 +34,8 @@ type Directory struct {
 	dummyKind hashKind
 	dummyOnce sync.Once
 	dummy     string
+
+	verified atomic.Int64 // password hashes checked by Authenticate
 }
 
 type userEntry struct {
@@ -156,6 +159,7 @@ func kindLess(a, b hashKind) bool {
 // unknown username is checked against a dummy hash of the same work factor
 // as most users', so that it takes about the same time as a wrong password.
 func (d *Directory) Authenticate(username, password string) bool {
+	d.verified.Add(1)
 	u, ok := d.users[username]
 	if !ok {
 		d.dummyOnce.Do(func() { d.dummy = dummyHash(d.dummyKind) })
@@ -163,6 +167,26 @@ func (d *Directory) Authenticate(username, password string) bool {
 		return false
 	}
 	return verifyHash(u.hash, password)
+}
+
+// Verifications is the number of password checks (each one a hash
+// computation) Authenticate has made on this Directory: the real work a
+// login flood costs, for tests and metrics.
+func (d *Directory) Verifications() int64 { return d.verified.Load() }
+
+// CredentialsChanged returns, sorted, the users of d who are missing from
+// next or whose password hash differs there: the users whose sessions must
+// end when next replaces d (a `users passwd` or `users remove` followed by
+// a reload). A change of groups alone is not in the list; entitlements are
+// checked against the current Directory on every call.
+func (d *Directory) CredentialsChanged(next *Directory) []string {
+	var out []string
+	for _, name := range d.names {
+		if n, ok := next.users[name]; !ok || n.hash != d.users[name].hash {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // HasUser reports whether username is in the directory.

@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -46,6 +47,8 @@ type Config struct {
 	LoginMaxFailures int           // failed logins per username or address per window; default 5
 	LoginWindow      time.Duration // default 5 min
 	ReplayMaxIDs     int           // ids remembered per session within the skew window; default 100,000
+	LoginConcurrency int           // password hashes computed at once; default max(1, NumCPU/2)
+	LoginQueueWait   time.Duration // how long a login waits for a hashing slot before busy; default 1 s
 
 	Docs DocsMode // default DocsPublic
 
@@ -61,6 +64,8 @@ type Config struct {
 	WSMaxFrameBytes     int64         // largest inbound frame, and the size ExecuteResp and SnapshotMsg frames are cut to; default 1 MiB
 	WSQueueBytes        int64         // outbound queue per socket; beyond it slowConsumer and close 4008; default 8 MiB (at least 2 frames)
 	WSMaxSubscriptions  int           // subscriptions per socket; default 100
+	WSMaxPerSession     int           // authenticated sockets per session; beyond, busy and close 4429; default 16
+	WSMaxPerUser        int           // authenticated sockets per user (all sessions); beyond, busy and close 4429; default 64
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
@@ -79,6 +84,8 @@ func (c *Config) setDefaults() {
 	orDefault(&c.LoginMaxFailures, 5)
 	orDefault(&c.LoginWindow, 5*time.Minute)
 	orDefault(&c.ReplayMaxIDs, 100_000)
+	orDefault(&c.LoginConcurrency, max(1, runtime.NumCPU()/2))
+	orDefault(&c.LoginQueueWait, time.Second)
 	c.setWSDefaults()
 	if c.Docs == "" {
 		c.Docs = DocsPublic
@@ -106,6 +113,9 @@ type Deps struct {
 	Backends map[string]qconnect.Backend
 	Users    *auth.UserDB
 	Sessions *auth.Sessions
+	// Throttle counts login attempts (PROTOCOL 2); nil means an in-process
+	// auth.MemThrottle with LoginMaxFailures per LoginWindow.
+	Throttle auth.Throttle
 	// Docs serves /connect/index.html, /connect/openapi.json, /connect/protocol.md
 	// and /connect/assets/ (apidoc.Docs.Handler); nil = not served.
 	Docs http.Handler
@@ -117,7 +127,8 @@ type Server struct {
 	deps     Deps
 	log      *slog.Logger
 	replay   *auth.ReplayCache
-	throttle *auth.Throttle
+	throttle auth.Throttle
+	hashes   *hashGate // bounds the password hashes running at once
 	limits   *limiter
 	ws       *wsState // sockets, the stream hub, publishing (ws.go)
 	mux      *http.ServeMux
@@ -131,8 +142,12 @@ func New(cfg Config, deps Deps) *Server {
 		deps:     deps,
 		log:      cfg.Logger,
 		replay:   auth.NewReplayCache(2*cfg.ClockSkew, cfg.ReplayMaxIDs),
-		throttle: auth.NewThrottle(cfg.LoginMaxFailures, cfg.LoginWindow, 100_000),
+		throttle: deps.Throttle,
+		hashes:   newHashGate(cfg.LoginConcurrency, cfg.LoginQueueWait),
 		limits:   newLimiter(cfg.MaxConcurrent, cfg.MaxConcurrentPerUser, cfg.RatePerUser, cfg.RateBurst),
+	}
+	if s.throttle == nil {
+		s.throttle = auth.NewThrottle(cfg.LoginMaxFailures, cfg.LoginWindow, 100_000)
 	}
 	s.ws = newWSState(cfg)
 	s.mux = s.routes()
@@ -162,7 +177,9 @@ func (s *Server) Maintain(ctx context.Context, every time.Duration) {
 				s.deps.Sessions.Sweep(ctx)
 			}
 			s.replay.Sweep(s.cfg.Now())
-			s.throttle.Sweep(s.cfg.Now())
+			if sw, ok := s.throttle.(interface{ Sweep(time.Time) }); ok {
+				sw.Sweep(s.cfg.Now())
+			}
 			s.limits.sweep(s.cfg.Now())
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -19,8 +20,8 @@ type loginMsg struct {
 }
 
 // handleLogin opens a session (PROTOCOL 2). Throttling is checked before the
-// password, per username and per client address; wrong usernames and wrong
-// passwords get the same answer in about the same time.
+// password, per username and per client address (checkPassword); wrong
+// usernames and wrong passwords get the same answer in about the same time.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	rp := reply{reqType: "LoginReq"}
 	setRequestInfo(r, func(i *requestInfo) { i.method = "auth/login" })
@@ -72,17 +73,22 @@ func (s *Server) openSession(ctx context.Context, req *protocol.Request, addr st
 	if named != nil {
 		named(user)
 	}
-	if err := s.checkThrottle(user, addr, now); err != nil {
+	dir, err := s.checkPasswordIn(ctx, user, *m.Password, addr, now)
+	if err != nil {
 		return auth.Session{}, err
 	}
-	if !s.deps.Users.Current().Authenticate(user, *m.Password) {
-		s.throttle.Fail("user:"+user, now)
-		s.throttle.Fail("addr:"+addr, now)
-		return auth.Session{}, qconnect.Errorf(qconnect.CodeInvalidCredentials,
-			"the username or password is wrong; check both and try again")
+	sess, err := s.deps.Sessions.Open(ctx, user)
+	if err != nil {
+		return auth.Session{}, err
 	}
-	s.throttle.Reset("user:" + user)
-	return s.deps.Sessions.Open(ctx, user)
+	// A reload that changed this user's password (or removed the user)
+	// between the check and Open ended the user's sessions before this one
+	// existed: end it too (PROTOCOL appendix 19).
+	if cur := s.deps.Users.Current(); cur != dir && slices.Contains(dir.CredentialsChanged(cur), user) {
+		_ = s.deps.Sessions.End(context.WithoutCancel(ctx), sess.ID)
+		return auth.Session{}, errWrongCredentials()
+	}
+	return sess, nil
 }
 
 // loginResult is msg[0] of a successful LoginResp.
@@ -93,19 +99,6 @@ func (s *Server) loginResult(sess auth.Session) map[string]any {
 		"idleTimeout": int64(s.deps.Sessions.IdleTimeout() / time.Second),
 		"expires":     protocol.FormatDate(s.deps.Sessions.Deadline(sess)),
 	}
-}
-
-// checkThrottle answers tooManyAttempts when the username or the client
-// address has failed too often within the window.
-func (s *Server) checkThrottle(user, addr string, now time.Time) error {
-	for _, key := range []string{"user:" + user, "addr:" + addr} {
-		if wait, ok := s.throttle.Allow(key, now); !ok {
-			return &qconnect.Error{Code: qconnect.CodeTooManyAttempts, RetryAfter: wait,
-				Message: "too many failed logins for this username or from this address; wait " +
-					strconv.Itoa(retrySeconds(wait)) + " s (Retry-After) and check the credentials"}
-		}
-	}
-	return nil
 }
 
 // handleLogout ends the session (PROTOCOL 5).
@@ -140,17 +133,21 @@ func (s *Server) basicAuth(next http.Handler) http.Handler {
 		user, pass, ok := r.BasicAuth()
 		now := s.cfg.Now()
 		if ok {
-			if err := s.checkThrottle(user, clientAddr(r), now); err != nil {
-				w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(qconnect.AsError(err).RetryAfter)))
-				http.Error(w, "too many failed logins; wait and try again", http.StatusTooManyRequests)
-				return
-			}
-			if s.deps.Users.Current().Authenticate(user, pass) {
+			err := s.checkPassword(r.Context(), user, pass, clientAddr(r), now)
+			if err == nil {
 				next.ServeHTTP(w, r)
 				return
 			}
-			s.throttle.Fail("user:"+user, now)
-			s.throttle.Fail("addr:"+clientAddr(r), now)
+			switch e := qconnect.AsError(err); e.Code {
+			case qconnect.CodeTooManyAttempts:
+				w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
+				http.Error(w, "too many failed logins; wait and try again", http.StatusTooManyRequests)
+				return
+			case qconnect.CodeBusy:
+				w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
+				http.Error(w, "too many logins at once; retry after the Retry-After delay", http.StatusServiceUnavailable)
+				return
+			}
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="qconnect docs", charset="UTF-8"`)
 		http.Error(w, "log in with your qconnect username and password to read the API documentation", http.StatusUnauthorized)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/stream"
 )
 
@@ -15,6 +16,7 @@ import (
 const (
 	closeUnauthorized websocket.StatusCode = 4401 // no or failed authentication; the session ended
 	closeSlowConsumer websocket.StatusCode = 4008 // the outbound queue overflowed
+	closeTooMany      websocket.StatusCode = 4429 // the session or the user already has the maximum of sockets open
 )
 
 // Defaults of the WebSocket settings of Config.
@@ -25,6 +27,8 @@ const (
 	defaultWSMaxFrameBytes = 1 << 20
 	defaultWSQueueBytes    = 8 << 20
 	defaultWSMaxSubs       = 100
+	defaultWSMaxPerSession = 16
+	defaultWSMaxPerUser    = 64
 )
 
 func (c *Config) setWSDefaults() {
@@ -36,6 +40,8 @@ func (c *Config) setWSDefaults() {
 	orDefault(&c.WSQueueBytes, defaultWSQueueBytes)
 	c.WSQueueBytes = max(c.WSQueueBytes, 2*c.WSMaxFrameBytes) // any single frame fits
 	orDefault(&c.WSMaxSubscriptions, defaultWSMaxSubs)
+	orDefault(&c.WSMaxPerSession, defaultWSMaxPerSession)
+	orDefault(&c.WSMaxPerUser, defaultWSMaxPerUser)
 }
 
 // wsState is the gateway's WebSocket side: the open sockets by session (so
@@ -44,21 +50,28 @@ func (c *Config) setWSDefaults() {
 type wsState struct {
 	hub *stream.Hub
 
-	mu        sync.Mutex
-	conns     map[*wsConn]struct{}
-	bySession map[string]map[*wsConn]struct{} // session id → its authenticated sockets
-	tables    map[string]*sync.Mutex          // lower-case table → publish lock
-	down      bool                            // CloseWebSockets was called
+	mu                        sync.Mutex
+	conns                     map[*wsConn]struct{}
+	bySession                 map[string]map[*wsConn]struct{} // session id → its authenticated sockets
+	byUser                    map[string]int                  // user → authenticated sockets
+	boundTo                   map[*wsConn]string              // authenticated socket → its user
+	maxPerSession, maxPerUser int
+	tables                    map[string]*sync.Mutex // lower-case table → publish lock
+	down                      bool                   // CloseWebSockets was called
 }
 
 func newWSState(cfg Config) *wsState {
 	return &wsState{
 		// An update frame is its rows plus an envelope of a few hundred
 		// bytes (PROTOCOL 7 UpdateMsg).
-		hub:       stream.NewHub(stream.Config{MaxBatchBytes: int(cfg.WSMaxFrameBytes) - 1024, MaxHeldBytes: cfg.WSQueueBytes, Now: cfg.Now}),
-		conns:     map[*wsConn]struct{}{},
-		bySession: map[string]map[*wsConn]struct{}{},
-		tables:    map[string]*sync.Mutex{},
+		hub:           stream.NewHub(stream.Config{MaxBatchBytes: int(cfg.WSMaxFrameBytes) - 1024, MaxHeldBytes: cfg.WSQueueBytes, Now: cfg.Now}),
+		conns:         map[*wsConn]struct{}{},
+		bySession:     map[string]map[*wsConn]struct{}{},
+		byUser:        map[string]int{},
+		boundTo:       map[*wsConn]string{},
+		maxPerSession: cfg.WSMaxPerSession,
+		maxPerUser:    cfg.WSMaxPerUser,
+		tables:        map[string]*sync.Mutex{},
 	}
 }
 
@@ -73,17 +86,30 @@ func (w *wsState) add(c *wsConn) bool {
 	return true
 }
 
-// bind records that c is authenticated with session id; it reports false
-// when the socket is already closing.
-func (w *wsState) bind(c *wsConn, sessionID string) {
+// bind records that c is authenticated as user with session id. Past
+// Config.WSMaxPerSession sockets of the session or WSMaxPerUser of the user
+// it binds nothing and returns busy; the caller then closes the socket with
+// 4429 (PROTOCOL appendix 18).
+func (w *wsState) bind(c *wsConn, user, sessionID string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if n := len(w.bySession[sessionID]); n >= w.maxPerSession {
+		return qconnect.Errorf(qconnect.CodeBusy,
+			"this session already has %d WebSockets open, the most a session may; close one, or use one socket for several subscriptions", n)
+	}
+	if n := w.byUser[user]; n >= w.maxPerUser {
+		return qconnect.Errorf(qconnect.CodeBusy,
+			"you already have %d WebSockets open, the most a user may; close one, or use one socket for several subscriptions", n)
+	}
+	w.byUser[user]++
+	w.boundTo[c] = user
 	set := w.bySession[sessionID]
 	if set == nil {
 		set = map[*wsConn]struct{}{}
 		w.bySession[sessionID] = set
 	}
 	set[c] = struct{}{}
+	return nil
 }
 
 // remove forgets a closed socket.
@@ -91,6 +117,12 @@ func (w *wsState) remove(c *wsConn, sessionID string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.conns, c)
+	if user, ok := w.boundTo[c]; ok {
+		delete(w.boundTo, c)
+		if w.byUser[user]--; w.byUser[user] <= 0 {
+			delete(w.byUser, user)
+		}
+	}
 	if set := w.bySession[sessionID]; set != nil {
 		delete(set, c)
 		if len(set) == 0 {

@@ -71,8 +71,11 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 			fail(rp, err)
 			return
 		}
-		c.user, c.session, c.ownSession = sess.User, sess, true
-		c.s.ws.bind(c, sess.ID)
+		c.user, c.session, c.ownSession = sess.User, sess, true // ends the session at close, bound or not
+		if err := c.s.ws.bind(c, sess.User, sess.ID); err != nil {
+			c.refuseTooMany(rp, err)
+			return
+		}
 		c.authed.Store(true)
 		c.send(c.okFrame(rp, []any{c.s.loginResult(sess)}))
 	case "AuthReq":
@@ -103,8 +106,11 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 			fail(rp, err)
 			return
 		}
+		if err := c.s.ws.bind(c, sess.User, sess.ID); err != nil {
+			c.refuseTooMany(rp, err)
+			return
+		}
 		c.user, c.session = sess.User, sess
-		c.s.ws.bind(c, sess.ID)
 		c.authed.Store(true)
 		sess.LastSeen = c.s.cfg.Now()
 		c.send(c.okFrame(rp, []any{map[string]any{
@@ -124,6 +130,15 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 		return
 	}
 	c.s.log.Info("websocket open", "user", c.user, "remote", c.remote, "via", req.Type)
+}
+
+// refuseTooMany answers the first frame with busy and closes the socket
+// with 4429: the session or the user has as many sockets as allowed.
+func (c *wsConn) refuseTooMany(rp reply, err error) {
+	e := c.publicError(err)
+	c.send(c.errorFrame(rp, e))
+	c.closeWith(closeTooMany, "too many WebSockets for this session or user; close one first")
+	c.s.log.Info("websocket refused: too many sockets", "user", c.user, "remote", c.remote)
 }
 
 // handle answers one frame of an authenticated socket.

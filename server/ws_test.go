@@ -371,8 +371,14 @@ func TestWSSlowConsumer(t *testing.T) {
 	// 5,000 rows, about 5.3 MB of updates: more than the queue (128 KiB),
 	// the slow client's receive buffer (32 KiB) and the server's send buffer
 	// (at most 4 MiB: net.ipv4.tcp_wmem).
+	//
+	// The publisher waits for the fast subscriber to have read each batch
+	// before it publishes the next, so the fast one's queue never holds more
+	// than one batch however the scheduler runs it (it used to be cut under
+	// CPU load), while the slow one, which reads nothing, must overflow.
 	const publishes = 100
 	fastDone := make(chan error, 1)
+	fastRows := make(chan int, publishes*len(batch))
 	go func() {
 		rows := 0
 		for want := uint64(1); rows < publishes*len(batch); want++ {
@@ -382,13 +388,25 @@ func TestWSSlowConsumer(t *testing.T) {
 				return
 			}
 			rows += len(f.Msg)
+			fastRows <- rows
 		}
 		fastDone <- nil
 	}()
-	for range publishes {
+	for i := range publishes {
 		pub.send("ExecuteReq", []any{map[string]any{"method": "t/pub", "params": map[string]any{"rows": batch}}})
 		if f := pub.expect("ExecuteResp"); !f.Success {
 			t.Fatalf("publish: %+v", f.Error)
+		}
+		for got := 0; got < (i+1)*len(batch); {
+			select {
+			case got = <-fastRows:
+			case err := <-fastDone:
+				if err != nil {
+					t.Fatalf("after publish %d: %v", i+1, err)
+				}
+				fastDone <- nil // it read every row; keep the result for below
+				got = publishes * len(batch)
+			}
 		}
 	}
 	if err := <-fastDone; err != nil {
@@ -453,5 +471,65 @@ func TestWSDeadPeerClosed(t *testing.T) {
 		if _, err := c.read(); err != nil {
 			return // closed
 		}
+	}
+}
+
+// TestWSSocketCaps: past WSMaxPerSession sockets on one session, or
+// WSMaxPerUser for one user, a new socket's first frame is answered busy
+// and the socket is closed with 4429; a closed socket frees its place.
+func TestWSSocketCaps(t *testing.T) {
+	t.Parallel()
+	ts, _, sessions := wsTestServer(t, Config{WSMaxPerSession: 2, WSMaxPerUser: 3})
+	sess, err := sessions.Open(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	attach := func() (*wsClient, frame) {
+		c := dialWS(t, ts)
+		date := protocol.FormatDate(time.Now())
+		in := protocol.SignInput{Verb: "GET", Path: "/connect/ws", Username: "alice", BodyMD5: protocol.EmptyBodyMD5, Date: date}
+		b, _ := json.Marshal(map[string]any{"type": "AuthReq", "id": protocol.BodyMD5([]byte(date + fmt.Sprint(time.Now().UnixNano()))), "date": date,
+			"msg": []any{map[string]string{"authorization": protocol.Authorization("alice", sess.ID, protocol.Sign(in, sess.ID))}}})
+		if err := c.c.Write(context.Background(), websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+		return c, c.expect("AuthResp")
+	}
+	a1, f1 := attach()
+	_, f2 := attach()
+	if !f1.Success || !f2.Success {
+		t.Fatalf("two sockets on one session: %+v %+v", f1.Error, f2.Error)
+	}
+	a3, f3 := attach()
+	if f3.Success || f3.Error.Code != qconnect.CodeBusy {
+		t.Fatalf("third socket on a session with a cap of 2: %+v", f3)
+	}
+	if code := closeCode(t, a3); code != closeTooMany {
+		t.Fatalf("refused socket closed with %d, want 4429", code)
+	}
+	// The user's third socket (its own session) is allowed; the fourth is not.
+	dialWS(t, ts).login("alice")
+	u4 := dialWS(t, ts)
+	u4.send("LoginReq", []any{map[string]string{"username": "alice", "password": "password1"}})
+	if f := u4.expect("LoginResp"); f.Success || f.Error.Code != qconnect.CodeBusy {
+		t.Fatalf("fourth socket of a user with a cap of 3: %+v", f)
+	}
+	if code := closeCode(t, u4); code != closeTooMany {
+		t.Fatalf("refused socket closed with %d, want 4429", code)
+	}
+	// Another user is not affected.
+	dialWS(t, ts).login("bob")
+	// Closing a socket frees its place (waiting for the server to see it).
+	a1.c.Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, f := attach()
+		if f.Success {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a closed socket's place was not freed: %+v", f.Error)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -77,6 +77,7 @@ type callOptions struct {
 	format  string         // table, json, csv, ndjson or arrow
 	csvFile string         // --csv: export the table; "-" = stdout
 	outFile string         // -o: stream the body to this file
+	csvRaw  bool           // --csv-raw: CSV cells exactly as received, formulas not neutralised
 	timeout time.Duration
 }
 
@@ -124,6 +125,9 @@ Flags:
   --format F         table (default), json, csv, ndjson or arrow; other than table the
                      gateway's body is written as received (to stdout, or to -o FILE)
   --csv FILE         also export the table as RFC 4180 CSV to FILE ("-" = stdout instead of the table)
+  --csv-raw          write CSV cells exactly as received: by default a cell starting with
+                     = + - @ TAB or CR (not a number) gets a leading ' so that a spreadsheet
+                     does not run it as a formula (OWASP CSV injection)
   -o FILE            stream the body straight to FILE (format from --format or the extension:
                      .csv .json .ndjson .arrow); written to FILE.partial, renamed on success only
   --timeout D        give up after D (default 30m)
@@ -141,6 +145,7 @@ func parseCallArgs(e *env, args []string) (*callOptions, error) {
 	format := fs.String("format", "", "")
 	csvFile := fs.String("csv", "", "")
 	outFile := fs.String("o", "", "")
+	csvRaw := fs.Bool("csv-raw", false, "")
 	timeout := fs.Duration("timeout", 30*time.Minute, "")
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -155,6 +160,7 @@ func parseCallArgs(e *env, args []string) (*callOptions, error) {
 		return nil, err
 	}
 	o := &callOptions{gw: resolveGateway(e, gwArgs), method: firstNonEmpty(method, defaultCallMethod), csvFile: *csvFile, outFile: *outFile, timeout: *timeout}
+	o.csvRaw = *csvRaw
 	if o.timeout <= 0 {
 		return nil, usageErrorf("--timeout must be positive, e.g. 30s or 1h")
 	}
@@ -298,9 +304,9 @@ func callTable(ctx context.Context, e *env, s *client.Session, o *callOptions) e
 	case "":
 		return nil
 	case "-":
-		return writeResultCSV(e.stdout, res)
+		return writeResultCSV(e.stdout, res, o.csvRaw)
 	}
-	if err := writeFileAtomic(o.csvFile, func(w io.Writer) error { return writeResultCSV(w, res) }); err != nil {
+	if err := writeFileAtomic(o.csvFile, func(w io.Writer) error { return writeResultCSV(w, res, o.csvRaw) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "wrote %s to %s\n", plural(int64(len(res.Rows)), "row"), o.csvFile)
@@ -316,7 +322,12 @@ func callToStdout(ctx context.Context, e *env, s *client.Session, o *callOptions
 	if err != nil {
 		return err
 	}
-	_, copyErr := io.Copy(e.stdout, st)
+	var copyErr error
+	if o.format == "csv" && !o.csvRaw {
+		copyErr = copyCSV(e.stdout, st, true)
+	} else {
+		_, copyErr = io.Copy(e.stdout, st)
+	}
 	if err := st.Close(); err != nil {
 		return err
 	}
@@ -341,8 +352,18 @@ func callToFile(ctx context.Context, e *env, s *client.Session, o *callOptions) 
 	meter := newProgressMeter(e.stderr, time.Now, o.format == "csv" || o.format == "ndjson", e.isTerminal(e.stderr))
 	meter.csv = o.format == "csv"
 	fw := &firstErrWriter{w: f}
-	_, _ = io.CopyBuffer(io.MultiWriter(fw, meter), st, make([]byte, 256<<10))
+	var parseErr error // a body that is not CSV (a transfer failure is st.Close's outcome)
+	if o.format == "csv" && !o.csvRaw {
+		if err := copyCSV(io.MultiWriter(fw, meter), st, true); err != nil && fw.err == nil {
+			parseErr = err
+		}
+	} else {
+		_, _ = io.CopyBuffer(io.MultiWriter(fw, meter), st, make([]byte, 256<<10))
+	}
 	outcome := st.Close()
+	if outcome == nil && parseErr != nil {
+		outcome = &exitError{code: exitCallFailed, msg: fmt.Sprintf("the gateway's CSV could not be read (%v); write it exactly as received with --csv-raw", parseErr)}
+	}
 	meter.finish()
 	if fw.err == nil {
 		fw.err = f.Sync()

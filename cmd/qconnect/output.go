@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -142,10 +141,9 @@ func formatElapsed(ms float64) string {
 // writeResultCSV writes res as RFC 4180 CSV: CRLF line ends, a header row
 // of column names, values in their 4.3 text form, null as an empty field,
 // fields quoted when they hold a comma, quote, CR or LF (or start with
-// space).
-func writeResultCSV(w io.Writer, res *client.Result) error {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
+// space), and formula cells neutralised unless raw (csvsafe.go).
+func writeResultCSV(w io.Writer, res *client.Result, raw bool) error {
+	cw := newCSVOut(w, !raw)
 	rec := make([]string, len(res.Columns))
 	for i, c := range res.Columns {
 		rec[i] = c.Name
@@ -163,8 +161,7 @@ func writeResultCSV(w io.Writer, res *client.Result) error {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 // writeMethods prints the method list of PROTOCOL 6 for people:

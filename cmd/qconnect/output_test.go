@@ -67,7 +67,7 @@ func TestWriteResultCSVQuotes(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	if err := writeResultCSV(&out, res); err != nil {
+	if err := writeResultCSV(&out, res, true); err != nil {
 		t.Fatal(err)
 	}
 	want := "s,n,d\r\n" +

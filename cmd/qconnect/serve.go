@@ -75,7 +75,8 @@ type serveOptions struct {
 	burst                                            int
 	threads                                          int
 	memLimit, tempDir                                string
-	ws                                               wsOptions // WebSocket and demo feed settings (serve_ws.go)
+	ws                                               wsOptions    // WebSocket and demo feed settings (serve_ws.go)
+	login                                            loginOptions // password hashing bound (serve_login.go)
 }
 
 func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
@@ -111,6 +112,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.StringVar(&o.memLimit, "duckdb-memory-limit", "", s.add("duckdb-memory-limit", envMemLimit, `DuckDB memory limit, e.g. "2GB" (default DuckDB's, 80% of RAM); beyond it sorts and tables spill to disk`))
 	fs.StringVar(&o.tempDir, "duckdb-temp-dir", "", s.add("duckdb-temp-dir", envTempDir, "where DuckDB spills (default: a fresh directory under the system temp directory, removed at exit)"))
 	o.ws.flags(fs, s)
+	o.login.flags(fs, s)
 	return s
 }
 
@@ -174,6 +176,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if err := o.ws.validate(); err != nil {
 		return err
 	}
+	if err := o.login.validate(); err != nil {
+		return err
+	}
 	docsMode := server.DocsMode(o.docs)
 	if docsMode != server.DocsPublic && docsMode != server.DocsLogin && docsMode != server.DocsOff {
 		return usageErrorf("--docs must be public, login or off, not %q", o.docs)
@@ -189,6 +194,14 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if demo && o.users == "" && !o.insecureDemo && !isLoopback(o.listen) {
 		return usageErrorf("demo mode has a well-known password and only listens on loopback; use --listen 127.0.0.1:PORT, give a --users file, or pass --insecure-demo if you really mean to expose it")
 	}
+
+	// Bind first: a taken port is reported at once, not after the data has
+	// loaded. Connections wait in the backlog until the gateway serves.
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
+	}
+	defer ln.Close()
 
 	// Catalog.
 	def := catalog.Defaults{Backend: "duckdb", Timeout: o.timeout, RowCap: o.rowCap}
@@ -222,11 +235,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 
 	// Engine.
-	if demo && o.duckdbPath == "" && o.data == "" {
-		// Loading takes seconds: say so, so that a first run does not look stuck.
-		fmt.Fprintf(e.stderr, "qconnect: loading the demo data (%s trades, %s quotes, 48 hours of memory samples)...\n",
-			groupThousands(int64(o.demoSize)), groupThousands(3*int64(o.demoSize)))
-	}
+	fmt.Fprintf(e.stdout, "qconnect: loading %s (this can take a while; the gateway listens once it is ready)\n", o.dataDescription(demo))
 	started := time.Now()
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
@@ -247,11 +256,6 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	defer closeBackends()
 	backends["duckdb"] = eng
 
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
-	}
-	defer ln.Close() // a no-op once Serve has taken it; closes it on an early return
 	// The docs are built after the bind, so that their command lines show the
 	// address actually bound (--listen with port 0 included).
 	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{
@@ -266,6 +270,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		LoginMaxFailures: o.loginFails, LoginWindow: o.loginWindow, Docs: docsMode, Logger: log,
 	}
 	o.ws.apply(&cfg)
+	o.login.apply(&cfg)
 	srv := server.New(cfg, server.Deps{
 		Catalog: cat, Backends: backends,
 		Users: users, Sessions: sessions, Docs: doc.Handler(),
@@ -284,8 +289,11 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(e.stdout, "qconnect gateway listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  API docs:  %s/connect/index.html\n", base)
-	if demo {
+	switch {
+	case demo && o.users == "":
 		fmt.Fprintf(e.stdout, "  demo mode: log in as kxSupport / 12345678 (try: qconnect call %s)\n", ln.Addr().String())
+	case demo:
+		fmt.Fprintf(e.stdout, "  demo mode: demo data; log in as a user of %s\n", o.users)
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -294,7 +302,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// within 5 s of its expiry.
 	go srv.Maintain(ctx, 5*time.Second)
 	o.ws.startFeed(ctx, demo, srv, eng, log)
-	go reloadUsersOnHUP(ctx, users, o.users, log)
+	go reloadUsersOnHUP(ctx, srv, users, o.users, log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -317,9 +325,31 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	return nil
 }
 
+// dataDescription says what serve is about to load, for the line printed
+// before the engine opens.
+func (o *serveOptions) dataDescription(demo bool) string {
+	var parts []string
+	if demo {
+		parts = append(parts, fmt.Sprintf("the demo data (%s trades, %s quotes, 48 hours of memory samples)",
+			groupThousands(int64(o.demoSize)), groupThousands(3*int64(o.demoSize))))
+	}
+	if o.data != "" {
+		parts = append(parts, "the files of "+o.data)
+	}
+	if o.duckdbPath != "" {
+		parts = append(parts, "the database "+o.duckdbPath)
+	}
+	if len(parts) == 0 {
+		return "the engine"
+	}
+	return strings.Join(parts, " and ")
+}
+
 // reloadUsersOnHUP reloads the users file on SIGHUP. A bad file is logged
-// with its line and the old one stays in force; sessions are kept.
-func reloadUsersOnHUP(ctx context.Context, users *auth.UserDB, path string, log *slog.Logger) {
+// with its line and the old one stays in force. Sessions are kept, except
+// those of users whose password changed or who were removed: they end, and
+// their WebSockets close with 4401.
+func reloadUsersOnHUP(ctx context.Context, srv *server.Server, users *auth.UserDB, path string, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -332,11 +362,16 @@ func reloadUsersOnHUP(ctx context.Context, users *auth.UserDB, path string, log 
 				log.Warn("SIGHUP: no users file to reload (demo mode)")
 				continue
 			}
-			if err := users.Reload(); err != nil {
+			ended, err := srv.ReloadUsers(ctx)
+			if err != nil && ended == nil {
 				log.Error("SIGHUP: the users file was not reloaded; the previous one stays in force", "file", filepath.Base(path), "error", err)
 				continue
 			}
-			log.Info("SIGHUP: users file reloaded", "file", path, "users", len(users.Current().Users()))
+			if err != nil {
+				log.Error("SIGHUP: users file reloaded, but not every session of a changed user could be ended", "error", err)
+			}
+			log.Info("SIGHUP: users file reloaded", "file", path, "users", len(users.Current().Users()),
+				"sessionsEndedFor", strings.Join(ended, ","))
 		}
 	}
 }

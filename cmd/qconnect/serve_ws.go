@@ -20,6 +20,8 @@ const (
 	envWSMaxFrame   = "QCONNECT_WS_MAX_FRAME"
 	envWSQueue      = "QCONNECT_WS_QUEUE_BYTES"
 	envWSMaxSubs    = "QCONNECT_WS_MAX_SUBSCRIPTIONS"
+	envWSPerSession = "QCONNECT_WS_MAX_PER_SESSION"
+	envWSPerUser    = "QCONNECT_WS_MAX_PER_USER"
 	envDemoFeed     = "QCONNECT_DEMO_FEED"
 	envDemoFeedRate = "QCONNECT_DEMO_FEED_RATE"
 	envCORSOrigins  = "QCONNECT_CORS_ORIGINS"
@@ -30,6 +32,7 @@ type wsOptions struct {
 	firstFrame, ping, pong time.Duration
 	maxFrame, queue        int64
 	maxSubs                int
+	perSession, perUser    int
 	demoFeed               bool
 	demoFeedRate           float64
 	corsOrigins            string   // --cors-origins, comma-separated
@@ -43,6 +46,8 @@ func (o *wsOptions) flags(fs *flag.FlagSet, s *settings) {
 	fs.Int64Var(&o.maxFrame, "ws-max-frame", 1<<20, s.add("ws-max-frame", envWSMaxFrame, "largest WebSocket frame in bytes, in and out (results and snapshots are cut to it with truncated:true)"))
 	fs.Int64Var(&o.queue, "ws-queue-bytes", 8<<20, s.add("ws-queue-bytes", envWSQueue, "outbound queue per WebSocket in bytes; a client further behind gets slowConsumer and close 4008"))
 	fs.IntVar(&o.maxSubs, "ws-max-subscriptions", 100, s.add("ws-max-subscriptions", envWSMaxSubs, "subscriptions per WebSocket"))
+	fs.IntVar(&o.perSession, "ws-max-per-session", 16, s.add("ws-max-per-session", envWSPerSession, "WebSockets per session; a socket beyond gets busy and close 4429"))
+	fs.IntVar(&o.perUser, "ws-max-per-user", 64, s.add("ws-max-per-user", envWSPerUser, "WebSockets per user, all sessions together; a socket beyond gets busy and close 4429"))
 	fs.BoolVar(&o.demoFeed, "demo-feed", true, s.add("demo-feed", envDemoFeed, "in demo mode, publish a monMem sample per server every second and trades and quotes (false: off)"))
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", s.add("cors-origins", envCORSOrigins, "comma-separated exact origins (https://host:port) whose browser pages may call the API and open the WebSocket; no wildcard"))
 	fs.Float64Var(&o.demoFeedRate, "demo-feed-rate", 20, s.add("demo-feed-rate", envDemoFeedRate, "demo feed trades per second (quotes are 3×)"))
@@ -53,6 +58,7 @@ func (o *wsOptions) apply(c *server.Config) {
 	c.WSFirstFrameTimeout, c.WSPingInterval, c.WSPongTimeout = o.firstFrame, o.ping, o.pong
 	c.WSMaxFrameBytes, c.WSQueueBytes, c.WSMaxSubscriptions = o.maxFrame, o.queue, o.maxSubs
 	c.CORSOrigins = o.cors
+	c.WSMaxPerSession, c.WSMaxPerUser = o.perSession, o.perUser
 }
 
 func (o *wsOptions) validate() error {
@@ -70,6 +76,8 @@ func (o *wsOptions) validate() error {
 		return usageErrorf("--ws-queue-bytes must be at least twice --ws-max-frame (%d)", 2*o.maxFrame)
 	case o.maxSubs < 1:
 		return usageErrorf("--ws-max-subscriptions must be at least 1")
+	case o.perSession < 1 || o.perUser < 1:
+		return usageErrorf("--ws-max-per-session and --ws-max-per-user must be at least 1")
 	case o.demoFeedRate < 0 || o.demoFeedRate > feed.MaxRate:
 		return usageErrorf("--demo-feed-rate must be 0 to %d trades per second", feed.MaxRate)
 	}

@@ -17,10 +17,15 @@ import (
 // A timestamp is bound as TIMESTAMP_NS, keeping its nanoseconds, where the
 // statement expects one (want is the type DuckDB inferred for the
 // parameter: a $ts::TIMESTAMP_NS cast, a comparison with a TIMESTAMP_NS
-// column), and as TIMESTAMP (µs, a finer fraction is cut) everywhere else.
-// A TIMESTAMP_NS value compared with a TIMESTAMP column makes DuckDB cast
-// the column rather than the value, which disables its min/max (zone map)
-// pruning: a time-range query would scan the whole table.
+// column) and, where DuckDB inferred TIMESTAMP or nothing, wherever it has
+// a fraction finer than a microsecond, so that
+// it compares exactly with TIMESTAMP (µs) columns too (DuckDB then re-plans
+// the statement for the value's type). A whole-microsecond timestamp is
+// bound as TIMESTAMP (exact there): a TIMESTAMP_NS value compared with a
+// TIMESTAMP column makes DuckDB cast the column rather than the value,
+// which disables its min/max (zone map) pruning, so only sub-microsecond
+// bounds pay that. A TIMESTAMPTZ (µs) parameter stays TIMESTAMPTZ: DuckDB
+// has no nanosecond TIMESTAMPTZ and refuses to mix one with TIMESTAMP_NS.
 func bindValue(p qconnect.Param, v any, want duck.Type) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -33,7 +38,7 @@ func bindValue(p qconnect.Param, v any, want duck.Type) (any, error) {
 
 // bindTime binds a timestamp (see bindValue).
 func bindTime(t time.Time, want duck.Type) any {
-	if want == duck.TYPE_TIMESTAMP_NS {
+	if want == duck.TYPE_TIMESTAMP_NS || t.Nanosecond()%1000 != 0 && (want == duck.TYPE_TIMESTAMP || want == duck.TYPE_INVALID) {
 		return duck.Typed(t.UTC(), duck.TYPE_TIMESTAMP_NS)
 	}
 	return duck.Typed(t.UTC(), duck.TYPE_TIMESTAMP)

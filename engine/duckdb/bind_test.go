@@ -12,9 +12,9 @@ import (
 
 var nsTime = time.Date(2019, 7, 26, 9, 0, 0, 123456789, time.UTC)
 
-// TestTimestampParamPrecision: a timestamp parameter keeps its nanoseconds
-// where the query makes it a TIMESTAMP_NS, and is cut to microseconds
-// where DuckDB leaves its type open.
+// TestTimestampParamPrecision: a timestamp parameter keeps its nanoseconds,
+// where the query makes it a TIMESTAMP_NS and where DuckDB leaves its type
+// open.
 func TestTimestampParamPrecision(t *testing.T) {
 	e := openEngine(t, Config{})
 	params := []qconnect.Param{{Name: "ts", Type: qconnect.Timestamp}}
@@ -23,7 +23,7 @@ func TestTimestampParamPrecision(t *testing.T) {
 		want  any
 	}{
 		{"SELECT $ts::TIMESTAMP_NS AS x", nsTime},
-		{"SELECT $ts AS x", nsTime.Truncate(time.Microsecond)},
+		{"SELECT $ts AS x", nsTime},
 		// Compared with a TIMESTAMP_NS column, exactly: one of the two is before it.
 		{`SELECT count(*) AS x FROM (VALUES (TIMESTAMP_NS '2019-07-26 09:00:00.123456788'),
 			(TIMESTAMP_NS '2019-07-26 09:00:00.123456789')) v(t) WHERE t >= $ts`, int64(1)},
@@ -40,10 +40,12 @@ func TestTimestampParamPrecision(t *testing.T) {
 	}
 }
 
-// TestTimestampParamKeepsFilterPushdown: binding timestamps as Query does
-// leaves comparisons with a TIMESTAMP column on the column itself, so
-// DuckDB pushes them into the scan and prunes by min/max. (Binding a
-// TIMESTAMP_NS value there made DuckDB cast the column instead.)
+// TestTimestampParamKeepsFilterPushdown: binding whole-microsecond
+// timestamps (and $now) as Query does leaves comparisons with a TIMESTAMP
+// column on the column itself, so DuckDB pushes them into the scan and
+// prunes by min/max. (Binding a TIMESTAMP_NS value there makes DuckDB cast
+// the column instead, which bindValue accepts only for a bound finer than a
+// microsecond, to compare it exactly.)
 func TestTimestampParamKeepsFilterPushdown(t *testing.T) {
 	e := openEngine(t, Config{})
 	if _, err := e.DB().ExecContext(context.Background(),
@@ -56,7 +58,8 @@ func TestTimestampParamKeepsFilterPushdown(t *testing.T) {
 		"SELECT count(*) FROM tt WHERE time >= coalesce($start, $now - INTERVAL 1 HOUR) AND time < coalesce($end, $now)",
 	} {
 		m := sqlMethod(q, params)
-		plan := explain(t, e, m, map[string]any{"start": nsTime, "end": nsTime.Add(time.Hour)})
+		us := nsTime.Truncate(time.Microsecond)
+		plan := explain(t, e, m, map[string]any{"start": us, "end": us.Add(time.Hour)})
 		if !strings.Contains(plan, "Filters") || strings.Contains(plan, "CAST(time") {
 			t.Errorf("%s: the time filter is not pushed into the scan as is:\n%s", q, plan)
 		}
@@ -119,4 +122,62 @@ func explain(t *testing.T, e *Engine, m *qconnect.Method, params map[string]any)
 		t.Fatal(err)
 	}
 	return plan.String()
+}
+
+// TestTimestampBoundsExactAtNanoseconds: a timestamp parameter compares
+// exactly, at nanosecond resolution, with a TIMESTAMP (µs) column and a
+// TIMESTAMP_NS column: rows at, just before and just after each bound, with
+// every comparison operator.
+func TestTimestampBoundsExactAtNanoseconds(t *testing.T) {
+	e := openEngine(t, Config{})
+	if _, err := e.DB().ExecContext(context.Background(), `CREATE TABLE nsb AS SELECT * FROM (VALUES
+		(1, TIMESTAMP '2024-07-25 15:59:59.783936', TIMESTAMP_NS '2024-07-25 15:59:59.783936999'),
+		(2, TIMESTAMP '2024-07-25 15:59:59.783937', TIMESTAMP_NS '2024-07-25 15:59:59.783937000'),
+		(3, TIMESTAMP '2024-07-25 15:59:59.783938', TIMESTAMP_NS '2024-07-25 15:59:59.783937001')) v(id, us, ns)`); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 7, 25, 15, 59, 59, 783937000, time.UTC)
+	params := []qconnect.Param{{Name: "b", Type: qconnect.Timestamp}}
+	ids := func(q string, b time.Time) string {
+		t.Helper()
+		_, rows := query(t, e, qconnect.Call{Method: sqlMethod("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) AS ids FROM nsb WHERE "+q, params, col("ids", qconnect.String)),
+			Params: map[string]any{"b": b}})
+		if rows[0][0] == nil {
+			return ""
+		}
+		return rows[0][0].(string)
+	}
+	for _, c := range []struct {
+		where string
+		bound time.Time
+		want  string
+	}{
+		// µs column: the bound 1 ns after, 1 ns before and exactly at row 2.
+		{"us < $b", at.Add(time.Nanosecond), "1,2"}, // the reported case: end = last trade + 1 ns
+		{"us <= $b", at.Add(time.Nanosecond), "1,2"},
+		{"us > $b", at.Add(time.Nanosecond), "3"},
+		{"us >= $b", at.Add(time.Nanosecond), "3"},
+		{"us = $b", at.Add(time.Nanosecond), ""},
+		{"us < $b", at.Add(-time.Nanosecond), "1"},
+		{"us <= $b", at.Add(-time.Nanosecond), "1"},
+		{"us >= $b", at.Add(-time.Nanosecond), "2,3"},
+		{"us > $b", at.Add(-time.Nanosecond), "2,3"},
+		{"us < $b", at, "1"},
+		{"us <= $b", at, "1,2"},
+		{"us >= $b", at, "2,3"},
+		{"us = $b", at, "2"},
+		{"us >= $b AND us < $b + INTERVAL 1 MICROSECOND", at, "2"},
+		// ns column: rows 1 ns apart around the bound.
+		{"ns < $b", at, "1"},
+		{"ns <= $b", at, "1,2"},
+		{"ns > $b", at, "3"},
+		{"ns >= $b", at.Add(time.Nanosecond), "3"},
+		{"ns < $b", at.Add(time.Nanosecond), "1,2"},
+		{"ns = $b", at.Add(-time.Nanosecond), "1"},
+		{"ns BETWEEN $b AND $b", at.Add(time.Nanosecond), "3"},
+	} {
+		if got := ids(c.where, c.bound); got != c.want {
+			t.Errorf("%s with $b = %s: rows %q, want %q", c.where, c.bound.Format(time.RFC3339Nano), got, c.want)
+		}
+	}
 }

@@ -1,9 +1,11 @@
 package duckdb
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -93,6 +95,9 @@ func (e *Engine) loadDataDir(ctx context.Context, conn *sql.Conn, dir, abs strin
 		if f.parquet {
 			q = `CREATE VIEW memory.main."` + f.name + `" AS SELECT * FROM read_parquet('` + sqlString(f.abs) + `')`
 		} else {
+			if err := checkCSVQuotes(f.display, f.abs); err != nil {
+				return err
+			}
 			q = `CREATE TABLE memory.main."` + f.name + `" AS SELECT * FROM read_csv('` + sqlString(f.abs) + `')`
 		}
 		if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -100,6 +105,73 @@ func (e *Engine) loadDataDir(ctx context.Context, conn *sql.Conn, dir, abs strin
 		}
 		e.log.Info("data file loaded", "file", f.display, "table", f.name, "view", f.parquet,
 			"elapsed", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// checkCSVQuotes reads a CSV file once and reports a quoted field that is
+// never closed, or closed by a quote followed by something other than a
+// delimiter or a line end, naming the line the field opened on. DuckDB's
+// sniffer would otherwise read such a file without quoting (the quote
+// becomes data, or the columns come out wrong) and the problem would
+// surface later as a catalog error about a column. A quote opens a quoted
+// field only at the start of a field; one inside an unquoted field is data.
+// A doubled quote ("") inside a quoted field is an escaped quote (RFC
+// 4180). Any of , ; TAB | counts as a delimiter (the sniffer picks one).
+func checkCSVQuotes(display, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: %v: fix or remove the file", display, err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	line, openLine := 1, 0
+	fieldStart, inQuote, afterQuote := true, false, false
+	for {
+		c, err := r.ReadByte()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %v: fix or remove the file", display, err)
+		}
+		if inQuote {
+			switch c {
+			case '"':
+				inQuote, afterQuote = false, true
+			case '\n':
+				line++
+			}
+			continue
+		}
+		if afterQuote {
+			afterQuote = false
+			switch c {
+			case '"':
+				inQuote = true // "" inside a quoted field
+				continue
+			case ',', ';', '\t', '|', '\r', '\n':
+			default:
+				return fmt.Errorf(`%s:%d: the quoted field opened on this line has a quote followed by %q on line %d: write a quote inside a quoted field as "" (RFC 4180), or close the quote`, display, openLine, c, line)
+			}
+		}
+		switch c {
+		case '\n':
+			line++
+			fieldStart = true
+		case ',', ';', '\t', '|':
+			fieldStart = true
+		case '"':
+			if fieldStart {
+				inQuote, openLine = true, line
+			}
+			fieldStart = false
+		default:
+			fieldStart = c == '\r' && fieldStart
+		}
+	}
+	if inQuote {
+		return fmt.Errorf(`%s:%d: a quoted field opened on this line is never closed (unterminated "): close the quote, and write a quote inside a quoted field as "" (RFC 4180)`, display, openLine)
 	}
 	return nil
 }

@@ -82,6 +82,10 @@ func TestDataDirErrors(t *testing.T) {
 	}{
 		{"broken csv", map[string]string{"good.csv": "a,b\n1,2\n", "bad.csv": "a,b\n1,\xff\xfe\n"}, false,
 			[]string{"bad.csv: ", "fix or remove the file"}},
+		{"unterminated quote", map[string]string{"q.csv": "time,sensor,temp\n2024-01-01,a,1\n2024-01-02,\"b,2\n2024-01-03,\"c\"\"d\",3\n"}, false,
+			[]string{"q.csv:3: ", "quoted field", `""`}},
+		{"quote open at the end", map[string]string{"e.csv": "a,b\n1,2\n3,\"x\n4,5\n"}, false,
+			[]string{"e.csv:3: ", "never closed"}},
 		{"broken parquet", map[string]string{"data.parquet": "this is not parquet"}, false,
 			[]string{"data.parquet: ", "fix or remove the file"}},
 		{"two files, one name", map[string]string{"t.csv": "a\n1\n", "t.parquet": ""}, false,

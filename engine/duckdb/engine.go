@@ -137,8 +137,8 @@ type Engine struct {
 // Open opens the database described by cfg and loads its data. Errors name
 // the file that failed and what to do ("data/trades.csv: ...: fix or remove
 // the file").
-func Open(ctx context.Context, cfg Config) (*Engine, error) {
-	cfg, err := withDefaults(cfg)
+func Open(ctx context.Context, cfg Config) (_ *Engine, err error) {
+	cfg, err = withDefaults(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +155,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("duckdb: creating a temporary directory for spilling: %w: set --duckdb-temp-dir", err)
 		}
 		cfg.TempDir = ownTemp
+		defer func() { // any failure below leaves no empty directory behind
+			if err != nil {
+				_ = os.RemoveAll(ownTemp)
+			}
+		}()
 	}
 	dsn.Set("temp_directory", cfg.TempDir)
 	var alias string
@@ -192,7 +197,6 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil
 	})
 	if err != nil {
-		os.RemoveAll(ownTemp)
 		return nil, fmt.Errorf("duckdb: open (threads=%d, memory limit %q): %w: check --duckdb-threads and --duckdb-memory-limit", cfg.Threads, cfg.MemoryLimit, err)
 	}
 	db := sql.OpenDB(connector)
@@ -301,7 +305,7 @@ func (e *Engine) load(ctx context.Context, cfg Config, alias string) error {
 		}
 		start := time.Now()
 		if err := loadDemo(ctx, conn, e.log, cfg.Seed, cfg.DemoTrades, cfg.Now); err != nil {
-			return fmt.Errorf("duckdb: loading the demo data: %s: retry, or lower --demo-trades or raise --memory-limit", e.safeMessage(err))
+			return fmt.Errorf("duckdb: loading the demo data: %s: retry, or lower --demo-size or raise --duckdb-memory-limit", e.safeMessage(err))
 		}
 		e.log.Info("demo data loaded", "trades", cfg.DemoTrades, "quotes", cfg.DemoTrades*QuotesPerTrade,
 			"monMem", MonMemRows, "seed", cfg.Seed, "elapsed", time.Since(start).Round(time.Millisecond))

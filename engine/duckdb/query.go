@@ -158,7 +158,7 @@ func bindArgs(stmt *duck.Stmt, m *qconnect.Method, params map[string]any, now ti
 		}
 		var v any
 		if name == NowParam {
-			v = bindTime(now, want)
+			v = bindTime(now.Truncate(time.Microsecond), want) // µs: keeps TIMESTAMP pruning (bindValue)
 		} else {
 			p, ok := m.Param(name)
 			if !ok {

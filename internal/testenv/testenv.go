@@ -30,10 +30,6 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// SharedDir returns ../shared beside the repository (the protocol, the
-// signing vectors).
-func SharedDir() string { return filepath.Join(RepoRoot(), "..", "shared") }
-
 var (
 	buildOnce sync.Once
 	buildDir  string

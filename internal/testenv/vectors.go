@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// SigningVector is one case of ../shared/vectors/signing.json, the ground
-// truth for PROTOCOL 3.1.
+// SigningVector is one case of internal/testenv/testdata/signing.json (a
+// copy of the project's normative signing vectors), the ground truth for
+// PROTOCOL 3.1.
 type SigningVector struct {
 	Name          string `json:"name"`
 	Verb          string `json:"verb"`
@@ -24,17 +25,19 @@ type SigningVector struct {
 	Authorization string `json:"authorization"`
 }
 
-// SigningVectorsPath is where the shared signing vectors live.
-func SigningVectorsPath() string { return filepath.Join(SharedDir(), "vectors", "signing.json") }
+// SigningVectorsPath is where the signing vectors live: inside the
+// repository, so that a fresh clone tests itself with nothing beside it.
+func SigningVectorsPath() string {
+	return filepath.Join(RepoRoot(), "internal", "testenv", "testdata", "signing.json")
+}
 
-// SigningVectors loads the shared signing vectors. Without the shared folder
-// beside the repository the test skips, unless QCONNECT_REQUIRE_VECTORS=1
-// (CI), which makes it fail.
+// SigningVectors loads the signing vectors; a missing or empty file fails the
+// test (it is part of the repository).
 func SigningVectors(t testing.TB) []SigningVector {
 	t.Helper()
 	data, err := os.ReadFile(SigningVectorsPath())
 	if err != nil {
-		Require(t, false, "QCONNECT_REQUIRE_VECTORS", "the signing vectors ("+SigningVectorsPath()+")")
+		t.Fatalf("reading the signing vectors: %v", err)
 	}
 	var f struct {
 		Cases []SigningVector `json:"cases"`
