@@ -60,6 +60,8 @@ func TestBrowserChartsAndLive(t *testing.T) {
 	do(t, ctx, "load the docs page", chromedp.Navigate(g.URL+"/connect/index.html"))
 	waitJS(t, ctx, "the page script", `window.qconnect !== undefined && window.qconnect.sdk !== undefined`, 20*time.Second)
 	js[bool](t, ctx, `(() => { for (const d of document.querySelectorAll("details.try-it")) d.open = true; return true; })()`)
+	// Demo mode prefills the login box: replace its text, not append to it.
+	js[bool](t, ctx, `(() => { for (const id of ["login-username", "login-password"]) document.getElementById(id).value = ""; return true; })()`)
 	do(t, ctx, "log in",
 		chromedp.SendKeys(chromedp.ID("login-username"), "kxSupport"),
 		chromedp.SendKeys(chromedp.ID("login-password"), "12345678"),

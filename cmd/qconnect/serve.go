@@ -286,6 +286,11 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	hs.RegisterOnShutdown(srv.CloseWebSockets) // upgraded connections are not drained by Shutdown
+	// SIGHUP is caught before the banner says the gateway is up: a reload
+	// sent right after it must not find the default action (exit).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(e.stdout, "qconnect gateway listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  API docs:  %s/connect/index.html\n", base)
@@ -302,7 +307,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// within 5 s of its expiry.
 	go srv.Maintain(ctx, 5*time.Second)
 	o.ws.startFeed(ctx, demo, srv, eng, log)
-	go reloadUsersOnHUP(ctx, srv, users, o.users, log)
+	go reloadUsersOnHUP(ctx, hup, srv, users, o.users, log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -349,10 +354,7 @@ func (o *serveOptions) dataDescription(demo bool) string {
 // with its line and the old one stays in force. Sessions are kept, except
 // those of users whose password changed or who were removed: they end, and
 // their WebSockets close with 4401.
-func reloadUsersOnHUP(ctx context.Context, srv *server.Server, users *auth.UserDB, path string, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func reloadUsersOnHUP(ctx context.Context, hup <-chan os.Signal, srv *server.Server, users *auth.UserDB, path string, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
