@@ -115,6 +115,7 @@ type Server struct {
 	throttle *auth.Throttle
 	limits   *limiter
 	ws       *wsState // sockets, the stream hub, publishing (ws.go)
+	drain    drain    // calls in flight, for EndCalls (call.go)
 	mux      *http.ServeMux
 }
 

@@ -129,6 +129,7 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 	defer rows.Close()
 	cols := rows.Columns()
 	enc := stream.NewRowEncoder(cols)
+
 	metaMax, _ := json.Marshal(encode.Meta{Columns: cols, RowCount: rowCap, Truncated: true, ElapsedMs: 1e9})
 	budget := maxFrame - int64(len(head)) - int64(len(metaMax)) - 64 // the closing keys
 	frame := append(head, '[')
@@ -143,12 +144,12 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 		if err != nil {
 			return nil, s.callError(ctx, m, timeout, err)
 		}
-		for _, r := range batch {
+		for r := 0; r < batch.Len; r++ {
 			if count >= rowCap {
 				truncated = true
 				break
 			}
-			row = enc.AppendRow(row[:0], r)
+			row = enc.AppendBatchRow(row[:0], batch, r)
 			if int64(len(frame)-len(head)+len(row)+1) > budget {
 				truncated = true
 				break

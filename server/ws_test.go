@@ -57,12 +57,12 @@ type memRows struct {
 }
 
 func (r *memRows) Columns() []qconnect.Column { return r.cols }
-func (r *memRows) Next(context.Context) ([][]any, error) {
-	if r.done {
+func (r *memRows) Next(context.Context) (*qconnect.Batch, error) {
+	if r.done || len(r.rows) == 0 {
 		return nil, io.EOF
 	}
 	r.done = true
-	return r.rows, nil
+	return qconnect.BatchOf(r.cols, r.rows)
 }
 func (r *memRows) Close() error { return nil }
 

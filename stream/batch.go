@@ -26,12 +26,14 @@ type Batch struct {
 type RowEncoder struct {
 	cols []qconnect.Column
 	keys [][]byte // `"name":` per column, with a leading ',' after the first
+	vals []protocol.VectorAppender
 }
 
 // NewRowEncoder returns an encoder for rows of cols.
 func NewRowEncoder(cols []qconnect.Column) *RowEncoder {
-	e := &RowEncoder{cols: cols, keys: make([][]byte, len(cols))}
+	e := &RowEncoder{cols: cols, keys: make([][]byte, len(cols)), vals: make([]protocol.VectorAppender, len(cols))}
 	for i, c := range cols {
+		e.vals[i] = protocol.JSONAppender(c.Type)
 		var k []byte
 		if i > 0 {
 			k = append(k, ',')
@@ -56,6 +58,17 @@ func (e *RowEncoder) AppendRow(dst []byte, row []any) []byte {
 			v = row[i]
 		}
 		dst = protocol.AppendJSON(dst, c.Type, v)
+	}
+	return append(dst, '}')
+}
+
+// AppendBatchRow appends row r of b, whose vectors are in the encoder's
+// column order, as a JSON object.
+func (e *RowEncoder) AppendBatchRow(dst []byte, b *qconnect.Batch, r int) []byte {
+	dst = append(dst, '{')
+	for i := range e.cols {
+		dst = append(dst, e.keys[i]...)
+		dst, _ = e.vals[i](dst, &b.Cols[i], r)
 	}
 	return append(dst, '}')
 }

@@ -195,8 +195,8 @@ func TestQueryBatchesBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sizes = append(sizes, len(batch))
-		for _, r := range batch {
+		sizes = append(sizes, batch.Len)
+		for _, r := range rowsOf(batch) {
 			if r[0] != next {
 				t.Fatalf("row %v, want %d", r[0], next)
 			}
