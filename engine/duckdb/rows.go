@@ -25,20 +25,20 @@ type rows struct{ *cursor }
 // data chunks into the vectors of one qconnect.Batch, reused between calls
 // of Next.
 type cursor struct {
-	mu     sync.Mutex
-	engine *Engine
-	method *qconnect.Method
-	qctx   context.Context // the context of Query, which bounds the whole call
-	conn   *sql.Conn       // held until released; nil after
-	st     *stream
-	plan   columnPlan
-	size   int   // rows per batch
-	left   int64 // rows the call still wants when it has a Limit; -1 without
+	mu      sync.Mutex
+	engine  *Engine
+	method  *qconnect.Method
+	qctx    context.Context // the context of Query, which bounds the whole call
+	conn    *sql.Conn       // held until released; nil after
+	st      *stream
+	plan    columnPlan
+	size    int   // rows per batch
+	left    int64 // rows the call still wants when it has a Limit; -1 without
 	vecs    []vec // the current chunk's vector of each declared column
 	batch   *qconnect.Batch
 	targets []target // per column: the batch vector and its reused memory
-	err    error // sticky
-	eof    bool
+	err     error    // sticky
+	eof     bool
 
 	intr      interrupter
 	stopWatch func() bool   // stops the watch of qctx
