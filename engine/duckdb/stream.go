@@ -51,7 +51,7 @@ func startStream(stmt *duck.Stmt, args []driver.NamedValue) (*stream, error) {
 		return nil, err
 	}
 	if bindings.ExecutePending(s.pending, &s.res) == bindings.StateError {
-		err := errors.New(bindings.ResultError(&s.res))
+		err := resultError(&s.res)
 		s.close()
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (s *stream) advance() (bool, error) {
 		s.chunk = bindings.FetchChunk(s.res)
 		if s.chunk.Ptr == nil {
 			if msg := bindings.ResultError(&s.res); msg != "" {
-				return false, errors.New(msg)
+				return false, resultError(&s.res)
 			}
 			return false, nil
 		}
