@@ -90,7 +90,7 @@ func (s *Server) prepareCall(user, group, name string, msg []json.RawMessage, st
 func (s *Server) backendFor(m *qconnect.Method) (qconnect.Backend, error) {
 	name := m.Backend
 	if name == "" {
-		name = "duckdb"
+		name = qconnect.DefaultBackend
 	}
 	b, ok := s.deps.Backends[name]
 	if !ok {

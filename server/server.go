@@ -97,7 +97,7 @@ func orDefault[T int | int64 | float64 | time.Duration](p *T, v T) {
 // Deps are the collaborators the server needs.
 type Deps struct {
 	Catalog *qconnect.Catalog
-	// Backends by name (Method.Backend; "" means "duckdb").
+	// Backends by name (Method.Backend; "" means qconnect.DefaultBackend).
 	Backends map[string]qconnect.Backend
 	Users    *auth.UserDB
 	Sessions *auth.Sessions

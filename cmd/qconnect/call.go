@@ -69,6 +69,9 @@ type callOptions struct {
 	params  map[string]any // nil: no parameters (the method's defaults)
 	format  string         // table, json, csv, ndjson or arrow
 	csvFile string         // --csv: export the table; "-" = stdout
+	// csvField rewrites each string field of --csv output (nil: exact
+	// data); spreadsheet-formula neutralisation plugs in here.
+	csvField func([]byte) []byte
 	outFile string         // -o: stream the body to this file
 	timeout time.Duration
 }
@@ -297,9 +300,9 @@ func callTable(ctx context.Context, e *env, s *client.Session, o *callOptions) e
 	case "":
 		return nil
 	case "-":
-		return writeResultCSV(e.stdout, res)
+		return writeResultCSV(e.stdout, res, o.csvField)
 	}
-	if err := writeFileAtomic(o.csvFile, func(w io.Writer) error { return writeResultCSV(w, res) }); err != nil {
+	if err := writeFileAtomic(o.csvFile, func(w io.Writer) error { return writeResultCSV(w, res, o.csvField) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "wrote %s rows to %s\n", groupThousands(int64(len(res.Rows))), o.csvFile)

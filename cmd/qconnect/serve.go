@@ -187,7 +187,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 
 	// Catalog.
-	def := catalog.Defaults{Backend: "duckdb", Timeout: o.timeout, RowCap: o.rowCap}
+	def := catalog.Defaults{Backend: duckdb.Backend, Timeout: o.timeout, RowCap: o.rowCap}
 	var cat *qconnect.Catalog
 	switch {
 	case o.catalog != "":
@@ -245,7 +245,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	o.ws.apply(&cfg)
 	srv := server.New(cfg, server.Deps{
-		Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": eng},
+		Catalog: cat, Backends: map[string]qconnect.Backend{duckdb.Backend: eng},
 		Users: users, Sessions: sessions, Docs: doc.Handler(),
 	})
 
