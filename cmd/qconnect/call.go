@@ -72,8 +72,8 @@ type callOptions struct {
 	// csvField rewrites each string field of --csv output (nil: exact
 	// data); spreadsheet-formula neutralisation plugs in here.
 	csvField func([]byte) []byte
-	outFile string         // -o: stream the body to this file
-	timeout time.Duration
+	outFile  string // -o: stream the body to this file
+	timeout  time.Duration
 }
 
 // acceptFor maps --format to the Accept value of a streamed body; ok is
