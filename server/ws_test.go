@@ -70,6 +70,12 @@ var tickCols = []qconnect.Column{{Name: "time", Type: qconnect.Timestamp}, {Name
 
 func wsTestServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Sessions) {
 	t.Helper()
+	return wsTestServerWith(t, cfg, &memTable{})
+}
+
+// wsTestServerWith is wsTestServer with backend b.
+func wsTestServerWith(t *testing.T, cfg Config, b qconnect.Backend) (*httptest.Server, *Server, *auth.Sessions) {
+	t.Helper()
 	hash, err := auth.HashPassword("password1", 4)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +98,7 @@ func wsTestServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Se
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{})
-	s := New(cfg, Deps{Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": &memTable{}},
+	s := New(cfg, Deps{Catalog: cat, Backends: map[string]qconnect.Backend{qconnect.DefaultBackend: b},
 		Users: auth.NewStaticUserDB(dir), Sessions: sessions})
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
@@ -150,6 +156,7 @@ type frame struct {
 	ID             string            `json:"id"`
 	SubscriptionID string            `json:"subscriptionId"`
 	Seq            uint64            `json:"seq"`
+	Reset          bool              `json:"reset"`
 	Msg            []json.RawMessage `json:"msg"`
 	Success        bool              `json:"success"`
 	Error          *protocol.WireError

@@ -11,6 +11,8 @@ import (
 // order and their JSON, encoded once and shared by every subscription of the
 // upstream. A Batch and its slices are immutable.
 type Batch struct {
+	// Kind says which frame the batch makes; the zero value is an update.
+	Kind    Kind
 	Columns []qconnect.Column
 	Rows    [][]any
 	// JSON is Rows as a JSON array of row objects (PROTOCOL 4.3), ready to
@@ -20,6 +22,23 @@ type Batch struct {
 	// conflation interval).
 	Time time.Time
 }
+
+// Kind is what a Batch tells a subscriber.
+type Kind uint8
+
+// The kinds of Batch. Only updates are numbered by seq.
+const (
+	// KindUpdate: new rows (UpdateMsg), numbered by seq.
+	KindUpdate Kind = iota
+	// KindSnapshot: a live source's state, sent after the start or to a
+	// subscriber joining a live upstream (SnapshotMsg); the rows replace
+	// what the subscriber holds.
+	KindSnapshot
+	// KindReset: the live source lost continuity (updates may have been
+	// missed): SnapshotMsg with "reset": true (PROTOCOL appendix 19). The
+	// rows are those known since; a KindSnapshot may follow.
+	KindReset
+)
 
 // RowEncoder writes rows of fixed columns as JSON objects (PROTOCOL 4.3),
 // keys in column order. It is safe for concurrent use.
