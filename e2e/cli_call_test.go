@@ -19,6 +19,7 @@ import (
 // aligned table, log out, exit 0 — here with only the address given, since
 // the test gateway is not on localhost:8080.
 func TestCLIDefaultCall(t *testing.T) {
+	t.Parallel()
 	g := testenv.StartGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -78,6 +79,7 @@ func TestCLIDefaultCall(t *testing.T) {
 // format (from the envelope, the final NDJSON line or the Connect-Meta
 // trailer), and a whole one does not.
 func TestCLIWarnsOfTruncation(t *testing.T) {
+	t.Parallel()
 	g, _ := testGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

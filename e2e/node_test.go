@@ -34,6 +34,7 @@ func nodeDir(t *testing.T) string {
 // TestNodeCryptoJSClient runs a client written like the published KX
 // Connect JS sample (crypto-js) against the real gateway.
 func TestNodeCryptoJSClient(t *testing.T) {
+	t.Parallel()
 	dir := nodeDir(t)
 	g := testenv.StartGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
