@@ -31,15 +31,16 @@ type Backend interface {
 	Query(ctx context.Context, call Call) (Rows, error)
 }
 
-// Rows is a result streamed in batches. Memory held by an implementation is
-// bounded by the batch size, not by the result size.
+// Rows is a result streamed in columnar batches. Memory held by an
+// implementation is bounded by the batch size, not by the result size.
 type Rows interface {
-	// Columns describes every row; each row has one value per column in this
-	// order, typed per the package doc.
+	// Columns describes the result: every batch has one Vector per column,
+	// in this order, of the column's Type (see Type.Storage).
 	Columns() []Column
-	// Next returns the next batch of rows, or (nil, io.EOF) at the end. The
-	// returned slices are only valid until the following call to Next.
-	Next(ctx context.Context) ([][]any, error)
+	// Next returns the next batch, or (nil, io.EOF) at the end. A batch
+	// holds at least one row. It belongs to the Rows and is only valid
+	// until the following call to Next or Close (Batch.Clone keeps it).
+	Next(ctx context.Context) (*Batch, error)
 	// Close releases the result; it is safe to call more than once.
 	Close() error
 }

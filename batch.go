@@ -260,3 +260,259 @@ func clone[T any](s []T) []T {
 
 // NanosPerDay converts StorageInt dates (days) to timestamps (nanoseconds).
 const NanosPerDay = int64(24 * time.Hour)
+
+// BatchOf builds a batch of columns cols from boxed rows, each with one
+// value per column in the package's value convention (nil for null; int,
+// int32 and int16 are accepted for integer and float columns, float32 for
+// float columns). It is for publishing, tests and other cold paths; engines
+// fill vectors directly. A row of the wrong length or a value of the wrong
+// Go type is an error naming the row and column.
+func BatchOf(cols []Column, rows [][]any) (*Batch, error) {
+	b := NewBatch(cols, 0)
+	for i, row := range rows {
+		if err := b.AppendRow(cols, row); err != nil {
+			return nil, fmt.Errorf("row %d: %w", i+1, err)
+		}
+	}
+	return b, nil
+}
+
+// AppendRow adds one boxed row (see BatchOf) at the end of the batch. On
+// error the batch is unchanged.
+func (b *Batch) AppendRow(cols []Column, row []any) error {
+	if len(row) != len(b.Cols) {
+		return fmt.Errorf("%d values for %d columns: give one value per column", len(row), len(b.Cols))
+	}
+	for j, x := range row {
+		if !fitsType(b.Cols[j].Type, x) {
+			name := ""
+			if j < len(cols) {
+				name = cols[j].Name
+			}
+			return fmt.Errorf("column %q (%s) holds a %T value; a %s column takes %s or nil", name, b.Cols[j].Type, x, b.Cols[j].Type, GoTypeOf(b.Cols[j].Type))
+		}
+	}
+	for j, x := range row {
+		if ts, ok := x.(time.Time); ok && b.Cols[j].Type == Timestamp && !InTimestampRange(ts) {
+			return fmt.Errorf("column %q: timestamp %s is outside the range of nanoseconds since 1970 (1677-09-21 to 2262-04-11)", cols[j].Name, ts.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	n := b.Len
+	for j, x := range row {
+		v := &b.Cols[j]
+		if v.Valid != nil && len(v.Valid) < (n+64)>>6 {
+			v.Valid = append(v.Valid, math.MaxUint64)
+		}
+		if x == nil {
+			v.appendZero()
+			v.SetNull(n, n+1)
+			continue
+		}
+		switch v.Type {
+		case Boolean:
+			v.Bools = append(v.Bools, x.(bool))
+		case Long, Int, Short:
+			v.Ints = append(v.Ints, toInt64(x))
+		case Float, Real:
+			if f, ok := x.(float32); ok {
+				v.Floats = append(v.Floats, float64(f))
+			} else if f, ok := x.(float64); ok {
+				v.Floats = append(v.Floats, f)
+			} else {
+				v.Floats = append(v.Floats, float64(toInt64(x)))
+			}
+		case Timestamp:
+			v.Ints = append(v.Ints, x.(time.Time).UnixNano()) // range checked above
+		case Date:
+			s := x.(time.Time).Unix()
+			days := s / 86400
+			if s%86400 < 0 {
+				days--
+			}
+			v.Ints = append(v.Ints, days)
+		case Time, Timespan:
+			v.Ints = append(v.Ints, int64(x.(time.Duration)))
+		case String, Symbol, Char:
+			v.materialise(n)
+			v.AppendString(x.(string))
+		case GUID:
+			v.GUIDs = append(v.GUIDs, x.([16]byte))
+		}
+	}
+	b.Len = n + 1
+	return nil
+}
+
+// appendZero appends a placeholder value (for a null row).
+func (v *Vector) appendZero() {
+	switch v.Type.Storage() {
+	case StorageBool:
+		v.Bools = append(v.Bools, false)
+	case StorageInt:
+		v.Ints = append(v.Ints, 0)
+	case StorageFloat:
+		v.Floats = append(v.Floats, 0)
+	case StorageBytes:
+		v.materialise(len(v.Offsets) - 1)
+		v.Offsets = append(v.Offsets, int32(len(v.Data)))
+	case StorageGUID:
+		v.GUIDs = append(v.GUIDs, [16]byte{})
+	}
+}
+
+// materialise turns a dictionary vector of n rows into offsets and data, so
+// that values can be appended.
+func (v *Vector) materialise(n int) {
+	if v.Dict == nil {
+		if len(v.Offsets) == 0 {
+			v.Offsets = append(v.Offsets, 0)
+		}
+		return
+	}
+	dict, codes := v.Dict, v.Codes
+	v.Dict, v.Codes = nil, nil
+	v.Offsets = append(v.Offsets[:0], 0)
+	v.Data = v.Data[:0]
+	for i := 0; i < n; i++ {
+		v.AppendString(dict[codes[i]])
+	}
+}
+
+// Len returns the number of rows of the vector.
+func (v *Vector) Len() int {
+	switch v.Type.Storage() {
+	case StorageBool:
+		return len(v.Bools)
+	case StorageInt:
+		return len(v.Ints)
+	case StorageFloat:
+		return len(v.Floats)
+	case StorageBytes:
+		if v.Dict != nil {
+			return len(v.Codes)
+		}
+		return max(len(v.Offsets)-1, 0)
+	case StorageGUID:
+		return len(v.GUIDs)
+	}
+	return 0
+}
+
+func toInt64(x any) int64 {
+	switch n := x.(type) {
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	case int32:
+		return int64(n)
+	case int16:
+		return int64(n)
+	}
+	return 0
+}
+
+// fitsType reports whether x has a Go type that may carry a value of column
+// type t; nil fits every type.
+func fitsType(t Type, x any) bool {
+	if x == nil {
+		return true
+	}
+	switch t {
+	case Boolean:
+		_, ok := x.(bool)
+		return ok
+	case Long, Int, Short:
+		switch x.(type) {
+		case int64, int, int32, int16:
+			return true
+		}
+	case Float, Real:
+		switch x.(type) {
+		case float64, float32, int64, int, int32, int16:
+			return true
+		}
+	case String, Symbol, Char:
+		_, ok := x.(string)
+		return ok
+	case Timestamp, Date:
+		_, ok := x.(time.Time)
+		return ok
+	case Time, Timespan:
+		_, ok := x.(time.Duration)
+		return ok
+	case GUID:
+		_, ok := x.([16]byte)
+		return ok
+	}
+	return false
+}
+
+// GoTypeOf names the Go type of the package's value convention for t.
+func GoTypeOf(t Type) string {
+	switch t {
+	case Boolean:
+		return "bool"
+	case Long, Int, Short:
+		return "int64"
+	case Float, Real:
+		return "float64"
+	case String, Symbol, Char:
+		return "string"
+	case Timestamp, Date:
+		return "time.Time"
+	case Time, Timespan:
+		return "time.Duration"
+	case GUID:
+		return "[16]byte"
+	}
+	return "nothing (unsupported column type)"
+}
+
+// Slice returns rows [from, to) of the batch as a batch that shares its
+// memory (validity bitmaps are copied when from is not a multiple of 64).
+func (b *Batch) Slice(from, to int) *Batch {
+	if from == 0 && to == b.Len {
+		return b
+	}
+	s := &Batch{Len: to - from, Cols: make([]Vector, len(b.Cols))}
+	for j := range b.Cols {
+		v := &b.Cols[j]
+		w := Vector{Type: v.Type}
+		if v.Valid != nil {
+			w.Valid = AllValid(nil, to-from)
+			for i := from; i < to; i++ {
+				if v.IsNull(i) {
+					w.SetNull(i-from, to-from)
+				}
+			}
+		}
+		switch v.Type.Storage() {
+		case StorageBool:
+			w.Bools = v.Bools[from:to]
+		case StorageInt:
+			w.Ints = v.Ints[from:to]
+		case StorageFloat:
+			w.Floats = v.Floats[from:to]
+		case StorageBytes:
+			if v.Dict != nil {
+				w.Dict, w.Codes = v.Dict, v.Codes[from:to]
+			} else {
+				w.Offsets, w.Data = v.Offsets[from:to+1], v.Data
+			}
+		case StorageGUID:
+			w.GUIDs = v.GUIDs[from:to]
+		}
+		s.Cols[j] = w
+	}
+	return s
+}
+
+// InTimestampRange reports whether t is a timestamp a Vector can hold: an
+// int64 count of nanoseconds since 1970-01-01 (1677-09-21T00:12:43.145224192Z
+// to 2262-04-11T23:47:16.854775807Z, the range of a kdb+ timestamp).
+func InTimestampRange(t time.Time) bool {
+	const minSec, minFrac, maxSec, maxFrac = -9223372037, 145224192, 9223372036, 854775807
+	s, ns := t.Unix(), t.Nanosecond()
+	return !(s < minSec || s == minSec && ns < minFrac || s > maxSec || s == maxSec && ns > maxFrac)
+}

@@ -1,6 +1,7 @@
 package qconnect
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -85,5 +86,42 @@ func TestEveryColumnTypeHasAStorage(t *testing.T) {
 	}
 	if Dict.Storage() != 0 {
 		t.Errorf("dict has a storage")
+	}
+}
+
+func TestBatchOfRoundTrip(t *testing.T) {
+	cols := []Column{{"b", Boolean}, {"l", Long}, {"f", Float}, {"s", Symbol}, {"ts", Timestamp}, {"d", Date}, {"sp", Timespan}, {"g", GUID}}
+	ts := time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)
+	var rows [][]any
+	for i := 0; i < 130; i++ {
+		row := []any{i%2 == 0, int64(i), float64(i) / 2, "s" + string(rune('a'+i%26)), ts.Add(time.Duration(i)), time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), time.Duration(i), [16]byte{byte(i)}}
+		if i%7 == 3 {
+			row[i%len(row)] = nil
+		}
+		rows = append(rows, row)
+	}
+	b, err := BatchOf(cols, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Len != len(rows) {
+		t.Fatalf("Len %d, want %d", b.Len, len(rows))
+	}
+	for i, want := range rows {
+		got := b.Row(i)
+		for j := range want {
+			if fmt.Sprint(got[j]) != fmt.Sprint(want[j]) {
+				t.Fatalf("row %d col %d: %v, want %v", i, j, got[j], want[j])
+			}
+		}
+	}
+	s := b.Slice(65, 100)
+	for i := 0; i < s.Len; i++ {
+		if fmt.Sprint(s.Row(i)) != fmt.Sprint(b.Row(65+i)) {
+			t.Fatalf("slice row %d differs", i)
+		}
+	}
+	if _, err := BatchOf(cols[:1], [][]any{{"x"}}); err == nil {
+		t.Fatal("a string in a boolean column was accepted")
 	}
 }

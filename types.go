@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// DefaultBackend is the name of the backend of a method that names none:
+// the embedded DuckDB engine. It is the one place this name is written.
+const DefaultBackend = "duckdb"
+
 // Type is a parameter or column type of PROTOCOL.md sections 4.2 and 4.3.
 type Type string
 
@@ -98,7 +102,8 @@ type Method struct {
 	Params      []Param
 	Columns     []Column
 
-	// Backend names the engine that runs this method ("duckdb" by default).
+	// Backend names the engine that runs this method (DefaultBackend when
+	// empty).
 	Backend string
 	// Query is the backend binding: for DuckDB a SQL query with named
 	// parameters ($name) that are bound, never spliced into the text.

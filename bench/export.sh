@@ -69,18 +69,20 @@ stop_gateway() {
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/^Mem:/ {print $2}') GB RAM, $(go version | cut -d' ' -f3)"
 
-# export_one METHOD: exports the whole day of METHOD as CSV with the CLI
-# and prints "rows bytes seconds rss_before_kB hwm_kB md5" for it.
+# export_one METHOD [FORMAT]: exports the whole day of METHOD as CSV (or
+# FORMAT) with the CLI and prints "rows bytes seconds rss_before_kB hwm_kB
+# md5" for it (rows are counted for CSV only; 0 otherwise).
 export_one() {
-  local before peak t0 t1 rows bytes sum
+  local before peak t0 t1 rows bytes sum fmt=${2:-csv}
   before=$(kb "$gw" VmRSS)
   echo 5 >"/proc/$gw/clear_refs" # reset VmHWM to the current RSS
   t0=$(date +%s.%N)
   timeout 600 "$out/qconnect" call "127.0.0.1:$PORT" kxSupport 12345678 "marketData/$1" \
-    --format csv -o "$out/gateway.csv" 2>"$out/cli.err" || { cat "$out/cli.err" >&2; exit 1; }
+    --format "$fmt" -o "$out/gateway.csv" 2>"$out/cli.err" || { cat "$out/cli.err" >&2; exit 1; }
   t1=$(date +%s.%N)
   peak=$(kb "$gw" VmHWM)
-  rows=$(($(wc -l <"$out/gateway.csv") - 1))
+  rows=0
+  [ "$fmt" = csv ] && rows=$(($(wc -l <"$out/gateway.csv") - 1))
   bytes=$(stat -c %s "$out/gateway.csv")
   sum=$(md5sum <"$out/gateway.csv" | cut -c1-32)
   rm -f "$out/gateway.csv"
@@ -93,12 +95,13 @@ for N in $SIZES; do
   # The scan first: memory DuckDB frees after the sort would be reused.
   scan=$(export_one getTradesScan)
   sorted=$(export_one getTrades)
+  arrow=$(export_one getTrades arrow)
   stop_gateway
   copy=$(timeout 900 "$out/copy" -trades "$N" -memory-limit "$MEM" -out "$out/copy.csv")
   rm -f "$out/copy.csv"
-  python3 - "$N" "$sorted" "$scan" "$copy" <<'PY'
+  python3 - "$N" "$sorted" "$scan" "$copy" "$arrow" <<'PY'
 import json, sys
-n, sorted_, scan, copy = sys.argv[1:]
+n, sorted_, scan, copy, arrow = sys.argv[1:]
 c = json.loads(copy)
 def parse(s):
     rows, size, secs, before, peak, md5 = s.split()
@@ -113,6 +116,8 @@ print(f"  gateway memory, getTrades: VmRSS before {before:,.0f} MB, VmHWM during
       f"VmHWM during COPY {c['peakMB']:,} MB, COPY's own peak {c['peakMB'] - c['rssBeforeMB']:,} MB")
 print(f"  gateway, getTradesScan (no ORDER BY): {srows / ssecs:,.0f} rows/s, VmRSS before {sbefore:,.0f} MB, "
       f"VmHWM {speak:,.0f} MB, export's own peak {speak - sbefore:,.0f} MB; same bytes as getTrades: {smd5 == md5}")
+_, asize, asecs, _, _, _ = parse(arrow)
+print(f"  gateway Arrow export of getTrades: {asize/1e6:.0f} MB in {asecs:.2f} s = {rows / asecs:,.0f} rows/s")
 if rows != c["rows"] or srows != rows:
     print(f"  MISMATCH: getTrades sent {rows} rows, getTradesScan {srows}, COPY wrote {c['rows']}")
 PY

@@ -32,7 +32,7 @@ const maxProblems = 100
 
 // DefaultBackend is the backend of a method when neither the method, the
 // file's defaults nor Defaults name one.
-const DefaultBackend = "duckdb"
+const DefaultBackend = qconnect.DefaultBackend
 
 // Defaults supply what neither a method nor the file's defaults: block set.
 type Defaults struct {

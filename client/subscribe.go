@@ -32,7 +32,7 @@ type MessageKind int
 
 // The kinds of Message.
 const (
-	Snapshot MessageKind = iota + 1 // the subscription's snapshot, sent once, first
+	Snapshot MessageKind = iota + 1 // the subscription's snapshot: first, and again from a live source (see Message.Reset)
 	Update                          // an update, numbered by Seq
 )
 
@@ -62,6 +62,12 @@ type Message struct {
 	// Truncated is true for a snapshot cut at the row cap or the frame
 	// size (meta.truncated).
 	Truncated bool
+	// Reset is true for a snapshot that says the live source lost
+	// continuity (PROTOCOL appendix 19): discard what you hold for the
+	// subscription; Rows are the rows known since, and a snapshot without
+	// Reset usually follows. A later snapshot without Reset replaces the
+	// state.
+	Reset bool
 }
 
 // ErrSeqGap is returned by Next when an update's seq is not the previous
@@ -98,6 +104,7 @@ type wsFrame struct {
 	ID             *string             `json:"id"`
 	SubscriptionID string              `json:"subscriptionId"`
 	Seq            uint64              `json:"seq"`
+	Reset          bool                `json:"reset"`
 	Date           string              `json:"date"`
 	Msg            []json.RawMessage   `json:"msg"`
 	Meta           *resultMeta         `json:"meta"`
@@ -308,7 +315,7 @@ func (sub *Subscription) readLoop() {
 func (sub *Subscription) message(f *wsFrame) (*Message, error) {
 	m := &Message{Kind: Update, Seq: f.Seq, Columns: sub.cols}
 	if f.Type == "SnapshotMsg" {
-		m.Kind, m.Seq = Snapshot, 0
+		m.Kind, m.Seq, m.Reset = Snapshot, 0, f.Reset
 		if f.Meta != nil {
 			m.Columns, m.Truncated = f.Meta.Columns, f.Meta.Truncated
 		}

@@ -118,6 +118,7 @@ func callForm(t *testing.T, ctx context.Context, method string) callOutcome {
 // WebCrypto HMAC-SHA1), so a success here is also a signature the server
 // accepted.
 func TestBrowserDocs(t *testing.T) {
+	t.Parallel()
 	ctx := chromium(t)
 	g, _ := testGateway(t)
 	exc := watchExceptions(ctx)

@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 // aligned table, log out, exit 0 — here with only the address given, since
 // the test gateway is not on localhost:8080.
 func TestCLIDefaultCall(t *testing.T) {
+	t.Parallel()
 	g := testenv.StartGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -76,6 +79,7 @@ func TestCLIDefaultCall(t *testing.T) {
 // format (from the envelope, the final NDJSON line or the Connect-Meta
 // trailer), and a whole one does not.
 func TestCLIWarnsOfTruncation(t *testing.T) {
+	t.Parallel()
 	g, _ := testGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -95,5 +99,38 @@ func TestCLIWarnsOfTruncation(t *testing.T) {
 				t.Errorf("%s n=%d: warning %v, want %v:\n%s", format, c.n, got, c.warn, stderr)
 			}
 		}
+	}
+}
+
+// TestCLICSVOneWriter: `call --csv FILE` and `call --format csv -o FILE`
+// write the same bytes for one result (issue 9: one CSV writer, null vs
+// "" kept apart).
+func TestCLICSVOneWriter(t *testing.T) {
+	t.Parallel()
+	g, _ := testGateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	table, streamed := filepath.Join(dir, "table.csv"), filepath.Join(dir, "streamed.csv")
+	args := []string{"call", g.Addr, "alice", "alice-password", "test/allTypes", "--params", `{"n":200}`}
+	if _, stderr, code := testenv.Run(t, ctx, "", append(args, "--csv", table)...); code != 0 {
+		t.Fatalf("--csv: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := testenv.Run(t, ctx, "", append(args, "--format", "csv", "-o", streamed)...); code != 0 {
+		t.Fatalf("--format csv -o: exit %d: %s", code, stderr)
+	}
+	a, err := os.ReadFile(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(streamed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatalf("--csv and --format csv -o differ:\n--csv:\n%.600s\n-o:\n%.600s", a, b)
+	}
+	if !bytes.Contains(a, []byte(",,")) {
+		t.Errorf("no null field in the export:\n%.300s", a)
 	}
 }

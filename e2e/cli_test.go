@@ -37,6 +37,7 @@ func noFile(t *testing.T, path string) {
 // FILE in each format, with the same values as the JSON result; --csv FILE
 // exports the table; a failing call exits 1 and leaves no file.
 func TestCLIExport(t *testing.T) {
+	t.Parallel()
 	g, _ := testGateway(t)
 	dir := t.TempDir()
 	params := []string{"--params", `{"n":3000}`}
@@ -156,6 +157,7 @@ var progressRE = regexp.MustCompile(`\r  [0-9][0-9,]* rows  [0-9.]+ (B|kB|MB|GB)
 // second shows a progress line on stderr; without a terminal it does not.
 // The terminal is a pseudo-terminal made by script(1) from util-linux.
 func TestCLIProgress(t *testing.T) {
+	t.Parallel()
 	testenv.Require(t, testenv.LookPath("script"), "QCONNECT_REQUIRE_SCRIPT", "script(1) from util-linux")
 	g, _ := testGateway(t)
 	dir := t.TempDir()

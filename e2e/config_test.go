@@ -15,6 +15,7 @@ import (
 // TestConfigSources: settings come from flags, QCONNECT_* variables and the
 // --config file, in that order of strength.
 func TestConfigSources(t *testing.T) {
+	t.Parallel()
 	users := usersFile(t)
 	cfg := filepath.Join(t.TempDir(), "qconnect.yaml")
 	// row-cap from the file; the catalog from the environment; the users
@@ -41,6 +42,7 @@ func TestConfigSources(t *testing.T) {
 // gateway before it listens, with exit code 2 or 1 and a message naming the
 // file and line.
 func TestStartupRefusals(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)

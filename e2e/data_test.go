@@ -99,6 +99,7 @@ func dataDir(t *testing.T) string {
 // of its own (--data DIR --catalog FILE --users FILE --demo=false) and
 // checks every method against values computed from the files' contents.
 func TestDataDir(t *testing.T) {
+	t.Parallel()
 	users := makeUsers(t, "groups:\n  owners:\n    allow: [data]\n", [2]string{"owner", "owners"})
 	g := testenv.StartGateway(t, "--data", dataDir(t), "--catalog", dataCatalog, "--users", users, "--demo=false")
 	s := sdkSession(t, g, "owner")
@@ -247,6 +248,7 @@ func lineOf(t *testing.T, text, want string) int {
 // non-zero exit and a message naming the file, the line and the table or
 // column.
 func TestDataDirStartupFailures(t *testing.T) {
+	t.Parallel()
 	users := makeUsers(t, "groups:\n  owners:\n    allow: [data]\n", [2]string{"owner", "owners"})
 	good, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), dataCatalog))
 	if err != nil {
@@ -335,6 +337,7 @@ func sensorReadings(t *testing.T) []reading {
 // TestServeExampleData serves examples/mydata with its catalog, as the
 // README shows, and checks both methods against sensors.csv read here.
 func TestServeExampleData(t *testing.T) {
+	t.Parallel()
 	users := makeUsers(t, "groups:\n  staff:\n    allow: [sensors]\n", [2]string{"keeper", "staff"})
 	g := testenv.StartGateway(t, "--data", filepath.Join("examples", "mydata"),
 		"--catalog", filepath.Join("examples", "mydata", "catalog.yaml"), "--users", users, "--demo=false")

@@ -28,6 +28,7 @@ func get(t *testing.T, url, user, pass string) (int, http.Header, string) {
 // TestDocsModes: the docs page and the OpenAPI document are public by
 // default, can be put behind a user's password, or switched off.
 func TestDocsModes(t *testing.T) {
+	t.Parallel()
 	t.Run("public", func(t *testing.T) {
 		g := testenv.StartGateway(t)
 		status, _, body := get(t, g.URL+"/connect/index.html", "", "")

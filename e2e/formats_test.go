@@ -391,6 +391,7 @@ func statusCode(t *testing.T, b *rawBody) string {
 // encoding/csv, arrow-go); each carries its content type and its outcome
 // and meta in the place PROTOCOL 4.4 gives it.
 func TestFormats(t *testing.T) {
+	t.Parallel()
 	g, _ := testGateway(t)
 	alice := login(t, g, "alice", "alice-password")
 	const path = "/connect/api/test/allTypes"
@@ -473,6 +474,7 @@ func checkAllTypesRow(t *testing.T, k int, row []any) {
 // TestRowCapEveryFormat: a result cut at the row cap says truncated:true in
 // every format (JSON meta, NDJSON status line, CSV and Arrow Connect-Meta).
 func TestRowCapEveryFormat(t *testing.T) {
+	t.Parallel()
 	g, _ := testGateway(t)
 	alice := login(t, g, "alice", "alice-password")
 	cols := []qconnect.Column{{Name: "i", Type: qconnect.Long}}
@@ -518,6 +520,7 @@ func midFailRows(t *testing.T, what string, rows [][]any, ok int64) {
 // the body in each format (PROTOCOL 4.4), so the partial result cannot pass
 // for a whole one, and the gateway keeps serving.
 func TestMidStreamFailure(t *testing.T) {
+	t.Parallel()
 	g, _ := testGateway(t)
 	alice := login(t, g, "alice", "alice-password")
 	const path = "/connect/api/test/midFail"

@@ -185,6 +185,7 @@ func bucketOf(tm time.Time, width time.Duration) time.Time {
 // getQuotes: filters, window bounds (start inclusive, end exclusive),
 // order, limit, bars, VWAP and the as-of join.
 func TestMarketData(t *testing.T) {
+	t.Parallel()
 	g := mdGateway(t)
 	s := sdkSession(t, g, "quant")
 	tradeCols := []string{"time", "sym", "price", "size", "side"}

@@ -48,6 +48,7 @@ func npmInstalled(t *testing.T, rel string, markers ...string) string {
 // TestNodeCryptoJSClient runs a client written like the published KX
 // Connect JS sample (crypto-js) against the real gateway.
 func TestNodeCryptoJSClient(t *testing.T) {
+	t.Parallel()
 	dir := nodeDir(t)
 	g := testenv.StartGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -16,6 +16,7 @@ import (
 // real gateway, asserting the exact status and code, and that the gateway
 // still answers a good call afterwards.
 func TestCheckOrder(t *testing.T) {
+	t.Parallel()
 	g, _ := testGateway(t, "--max-body", "4096", "--max-concurrent", "1")
 	alice := login(t, g, "alice", "alice-password")
 	const path = "/connect/api/test/rows"
@@ -186,6 +187,7 @@ func TestCheckOrder(t *testing.T) {
 // TestRateLimited: a user over the request rate gets 429 rateLimited with
 // Retry-After, and is served again after waiting.
 func TestRateLimited(t *testing.T) {
+	t.Parallel()
 	g, _ := testGateway(t, "--rate-per-user", "5", "--rate-burst", "3")
 	alice := login(t, g, "alice", "alice-password")
 	var r *result
@@ -206,6 +208,7 @@ func TestRateLimited(t *testing.T) {
 // TestTypedValues checks PROTOCOL 4.2 conversions and 4.3 encodings end to
 // end: each parameter is echoed back as a column.
 func TestTypedValues(t *testing.T) {
+	t.Parallel()
 	g, _ := testGateway(t)
 	alice := login(t, g, "alice", "alice-password")
 	r := alice.call("/connect/api/test/typed", []any{map[string]any{
@@ -246,6 +249,7 @@ func TestTypedValues(t *testing.T) {
 
 // TestRowCap: a result longer than the cap is cut there and says so.
 func TestRowCap(t *testing.T) {
+	t.Parallel()
 	g, _ := testGateway(t)
 	alice := login(t, g, "alice", "alice-password")
 	for _, c := range []struct {

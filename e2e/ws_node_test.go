@@ -17,6 +17,7 @@ import (
 // the socket, a subscription, publishes over the socket and over REST,
 // updates with seq 1 and 2, unsubscribe, logout with close 1000.
 func TestNodeWebSocketClient(t *testing.T) {
+	t.Parallel()
 	dir := nodeDir(t)
 	g := testenv.StartGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

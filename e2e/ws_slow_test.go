@@ -22,6 +22,7 @@ import (
 // it holds at most 8 MiB for the socket. The test asserts growth under
 // 200 MB and logs the figures.
 func TestWSSlowConsumer(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("publishes about 24 MB of rows, fanned out 17 times")
 	}

@@ -35,6 +35,7 @@ func memRow(at time.Time, sym string, used float64) map[string]any {
 // seq 1, 2; they are stored (later queries see them); after Unsubscribe
 // nothing more arrives.
 func TestWSSubscribePublish(t *testing.T) {
+	t.Parallel()
 	g := wsGateway(t)
 	s := sdkLogin(t, g, "trader", "pw-trader")
 	ctx := ctxFor(t, time.Minute)
@@ -118,6 +119,7 @@ func TestWSSubscribePublish(t *testing.T) {
 
 // TestWSEntitlementAndParams: the REST checks and codes, over the socket.
 func TestWSEntitlementAndParams(t *testing.T) {
+	t.Parallel()
 	g := wsGateway(t)
 	ctx := ctxFor(t, time.Minute)
 	viewer := sdkLogin(t, g, "viewer", "pw-viewer")
@@ -201,6 +203,7 @@ func TestWSEntitlementAndParams(t *testing.T) {
 // LogoutResp, closes 1000 and ends the session (its other sockets 4401);
 // a REST logout closes the session's subscriptions with 4401.
 func TestWSAuthentication(t *testing.T) {
+	t.Parallel()
 	g := wsGateway(t, "--ws-first-frame-timeout", "1s")
 	ctx := ctxFor(t, time.Minute)
 	rest := login(t, g, "trader", "pw-trader")
@@ -275,6 +278,7 @@ func TestWSAuthentication(t *testing.T) {
 // TestWSExecuteFrameLimit: an ExecuteResp is cut at the frame limit with
 // meta.truncated, and at the row limit like REST.
 func TestWSExecuteFrameLimit(t *testing.T) {
+	t.Parallel()
 	g := wsGateway(t, "--ws-max-frame", "65536")
 	w := dialRaw(t, g, 0)
 	w.login("trader", "pw-trader")
@@ -296,6 +300,7 @@ func TestWSExecuteFrameLimit(t *testing.T) {
 // update per 500 ms holding the latest row per symbol; an identical one
 // without conflation gets every row.
 func TestWSConflation(t *testing.T) {
+	t.Parallel()
 	g := wsGateway(t)
 	s := sdkLogin(t, g, "trader", "pw-trader")
 	ctx := ctxFor(t, time.Minute)
@@ -359,6 +364,7 @@ func TestWSConflation(t *testing.T) {
 // when a subscription shares one, and the test counts those lines (the
 // binary has no other window on the hub).
 func TestWSSharedUpstream(t *testing.T) {
+	t.Parallel()
 	g := wsGateway(t)
 	s := sdkLogin(t, g, "trader", "pw-trader")
 	ctx := ctxFor(t, time.Minute)
@@ -394,6 +400,7 @@ func TestWSSharedUpstream(t *testing.T) {
 
 // TestWSDemoFeed: in demo mode the feed streams out of the box.
 func TestWSDemoFeed(t *testing.T) {
+	t.Parallel()
 	g := testenv.StartGateway(t)
 	s := sdkLogin(t, g, "kxSupport", "12345678")
 	ctx := ctxFor(t, time.Minute)
@@ -423,6 +430,7 @@ func TestWSDemoFeed(t *testing.T) {
 // TestWSCLI: qconnect subscribe prints the snapshot and updates; qconnect
 // publish stores CSV rows and reports a rejected batch.
 func TestWSCLI(t *testing.T) {
+	t.Parallel()
 	g := testenv.StartGateway(t)
 	ctx := ctxFor(t, time.Minute)
 	out, stderr, code := testenv.Run(t, ctx, "", "subscribe", g.Addr, "kxSupport", "12345678", "monPublic/sub",
@@ -473,6 +481,7 @@ func TestWSCLI(t *testing.T) {
 // 2 s) its sockets are closed with 4401 by the gateway's housekeeping, which
 // runs every 5 s.
 func TestWSSessionExpiryClosesSockets(t *testing.T) {
+	t.Parallel()
 	g := wsGateway(t, "--idle-timeout", "2s")
 	rest := login(t, g, "trader", "pw-trader")
 	w := dialRaw(t, g, 0)

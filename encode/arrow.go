@@ -74,202 +74,44 @@ func arrowSchema(cols []qconnect.Column) (*arrow.Schema, error) {
 }
 
 // arrowWriter writes an Arrow IPC stream: the schema, then one record batch
-// per non-empty WriteBatch.
+// per non-empty WriteBatch, whose arrays are built from the batch's vectors
+// directly: fixed-width values and validity bitmaps share the vectors'
+// memory (the IPC writer writes them out before WriteBatch returns), and
+// only the types whose Arrow layout differs (bool bits, date32, time32, a
+// dictionary's strings, floats with NaN) are converted, into buffers reused
+// from batch to batch.
 type arrowWriter struct {
 	out      *sink
 	ipc      *ipc.Writer
-	rb       *array.RecordBuilder
+	schema   *arrow.Schema
 	cols     []qconnect.Column
-	appends  []func(v any) error // per column: append v to the column's builder
-	scratch  []byte              // for strings with invalid UTF-8
+	end      Ending
+	scratch  []arrowScratch // per column
 	finished bool
 }
 
-func newArrowWriter(out *sink, cols []qconnect.Column) (*arrowWriter, error) {
+// arrowScratch holds the converted buffers of one column.
+type arrowScratch struct {
+	valid   []uint64
+	bits    []byte
+	i32     []int32
+	offsets []int32
+	data    []byte
+}
+
+func newArrowWriter(out *sink, cols []qconnect.Column, end Ending) (*arrowWriter, error) {
 	schema, err := arrowSchema(cols)
 	if err != nil {
 		return nil, err
 	}
-	mem := memory.DefaultAllocator
-	w := &arrowWriter{
+	return &arrowWriter{
 		out:     out,
-		ipc:     ipc.NewWriter(out, ipc.WithSchema(schema), ipc.WithAllocator(mem)),
-		rb:      array.NewRecordBuilder(mem, schema),
+		ipc:     ipc.NewWriter(out, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator)),
+		schema:  schema,
 		cols:    cols,
-		appends: make([]func(any) error, len(cols)),
-	}
-	for i, c := range cols {
-		w.appends[i] = w.appender(c, w.rb.Field(i))
-	}
-	return w, nil
-}
-
-// The range of time.Time values an int64 count of nanoseconds since the
-// Unix epoch can hold: 1677-09-21T00:12:43.145224192Z to
-// 2262-04-11T23:47:16.854775807Z.
-const (
-	minNsSec, minNsFrac = -9223372037, 145224192
-	maxNsSec, maxNsFrac = 9223372036, 854775807
-)
-
-// appender returns the function that appends a value of column c to b.
-func (w *arrowWriter) appender(c qconnect.Column, b array.Builder) func(any) error {
-	switch b := b.(type) {
-	case *array.BooleanBuilder:
-		return func(v any) error {
-			switch x := v.(type) {
-			case nil:
-				b.AppendNull()
-			case bool:
-				b.Append(x)
-			default:
-				return wrongType(c, v)
-			}
-			return nil
-		}
-	case *array.Int64Builder:
-		return func(v any) error {
-			switch x := v.(type) {
-			case nil:
-				b.AppendNull()
-			case int64:
-				b.Append(x)
-			case int:
-				b.Append(int64(x))
-			case int32:
-				b.Append(int64(x))
-			case int16:
-				b.Append(int64(x))
-			default:
-				return wrongType(c, v)
-			}
-			return nil
-		}
-	case *array.Float64Builder:
-		return func(v any) error {
-			var f float64
-			switch x := v.(type) {
-			case nil:
-				b.AppendNull()
-				return nil
-			case float64:
-				f = x
-			case float32:
-				f = float64(x)
-			case int64:
-				f = float64(x)
-			case int:
-				f = float64(x)
-			case int32:
-				f = float64(x)
-			case int16:
-				f = float64(x)
-			default:
-				return wrongType(c, v)
-			}
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				b.AppendNull() // null as in JSON (PROTOCOL 4.3)
-			} else {
-				b.Append(f)
-			}
-			return nil
-		}
-	case *array.StringBuilder:
-		return func(v any) error {
-			switch x := v.(type) {
-			case nil:
-				b.AppendNull()
-			case string:
-				if utf8.ValidString(x) {
-					b.Append(x)
-				} else {
-					w.scratch = appendValidUTF8(w.scratch[:0], x)
-					b.BinaryBuilder.Append(w.scratch)
-				}
-			default:
-				return wrongType(c, v)
-			}
-			return nil
-		}
-	case *array.TimestampBuilder:
-		return func(v any) error {
-			switch x := v.(type) {
-			case nil:
-				b.AppendNull()
-			case time.Time:
-				s, ns := x.Unix(), x.Nanosecond()
-				if s < minNsSec || s == minNsSec && ns < minNsFrac || s > maxNsSec || s == maxNsSec && ns > maxNsFrac {
-					return notArrow(c, x.UTC().Format(time.RFC3339Nano), "a nanosecond timestamp (1677-09-21 to 2262-04-11)")
-				}
-				b.Append(arrow.Timestamp(x.UnixNano()))
-			default:
-				return wrongType(c, v)
-			}
-			return nil
-		}
-	case *array.Date32Builder:
-		return func(v any) error {
-			switch x := v.(type) {
-			case nil:
-				b.AppendNull()
-			case time.Time:
-				s := x.Unix()
-				days := s / 86400
-				if s%86400 < 0 {
-					days-- // floor: dates before 1970 count down from -1
-				}
-				if days < math.MinInt32 || days > math.MaxInt32 {
-					return notArrow(c, x.UTC().Format(time.RFC3339), "a 32-bit count of days")
-				}
-				b.Append(arrow.Date32(days))
-			default:
-				return wrongType(c, v)
-			}
-			return nil
-		}
-	case *array.Time32Builder:
-		return func(v any) error {
-			switch x := v.(type) {
-			case nil:
-				b.AppendNull()
-			case time.Duration:
-				ms := x / time.Millisecond // truncated like the text form HH:MM:SS.mmm
-				if ms < math.MinInt32 || ms > math.MaxInt32 {
-					return notArrow(c, x.String(), "a 32-bit count of milliseconds")
-				}
-				b.Append(arrow.Time32(ms))
-			default:
-				return wrongType(c, v)
-			}
-			return nil
-		}
-	case *array.DurationBuilder:
-		return func(v any) error {
-			switch x := v.(type) {
-			case nil:
-				b.AppendNull()
-			case time.Duration:
-				b.Append(arrow.Duration(x))
-			default:
-				return wrongType(c, v)
-			}
-			return nil
-		}
-	case *array.FixedSizeBinaryBuilder:
-		return func(v any) error {
-			switch x := v.(type) {
-			case nil:
-				b.AppendNull()
-			case [16]byte:
-				b.Append(x[:])
-			default:
-				return wrongType(c, v)
-			}
-			return nil
-		}
-	}
-	// arrowType and this switch cover the same types; reaching here is a bug.
-	panic(fmt.Sprintf("encode: no Arrow appender for %T (column %q)", b, c.Name))
+		end:     end,
+		scratch: make([]arrowScratch, len(cols)),
+	}, nil
 }
 
 // notArrow is the error for a value the Arrow type of its column cannot
@@ -280,30 +122,33 @@ func notArrow(c qconnect.Column, value, what string) error {
 		c.Name, value, what)
 }
 
-func (w *arrowWriter) WriteBatch(rows [][]any) error {
+func (w *arrowWriter) WriteBatch(b *qconnect.Batch) error {
 	if w.finished {
 		return errFinished
 	}
 	if w.out.err != nil {
 		return w.out.err
 	}
-	if len(rows) == 0 {
-		return nil
+	if err := checkBatch(b, w.cols); err != nil || b.Len == 0 {
+		return err
 	}
-	w.rb.Reserve(len(rows))
-	for _, row := range rows {
-		if len(row) != len(w.cols) {
-			w.discard()
-			return rowLengthError(len(row), len(w.cols))
-		}
-		for i, v := range row {
-			if err := w.appends[i](v); err != nil {
-				w.discard()
-				return err
+	arrays := make([]arrow.Array, len(w.cols))
+	defer func() {
+		for _, a := range arrays {
+			if a != nil {
+				a.Release()
 			}
 		}
+	}()
+	for i := range w.cols {
+		data, err := w.column(i, &b.Cols[i], b.Len)
+		if err != nil {
+			return err
+		}
+		arrays[i] = array.MakeFromData(data)
+		data.Release()
 	}
-	rec := w.rb.NewRecordBatch()
+	rec := array.NewRecordBatch(w.schema, arrays, int64(b.Len))
 	err := w.ipc.Write(rec)
 	rec.Release()
 	if err != nil {
@@ -312,35 +157,134 @@ func (w *arrowWriter) WriteBatch(rows [][]any) error {
 	return w.out.flush()
 }
 
-// discard drops the rows appended so far in this batch. Columns may hold
-// different numbers of values, so each builder is emptied on its own.
-func (w *arrowWriter) discard() {
-	for i := range w.cols {
-		w.rb.Field(i).NewArray().Release()
+func bytesBuf(b []byte) *memory.Buffer { return memory.NewBufferBytes(b) }
+
+// column builds the Arrow data of column i from n rows of v.
+func (w *arrowWriter) column(i int, v *qconnect.Vector, n int) (*array.Data, error) {
+	c, sc := w.cols[i], &w.scratch[i]
+	dt := w.schema.Field(i).Type
+	var valid *memory.Buffer
+	nulls := 0
+	if v.Valid != nil {
+		valid = bytesBuf(arrow.Uint64Traits.CastToBytes(v.Valid))
+		nulls = array.UnknownNullCount
 	}
+	switch c.Type {
+	case qconnect.Boolean:
+		sc.bits = resizeBytes(sc.bits, (n+7)/8)
+		clear(sc.bits)
+		for r, x := range v.Bools[:n] {
+			if x {
+				sc.bits[r>>3] |= 1 << (uint(r) & 7)
+			}
+		}
+		return array.NewData(dt, n, []*memory.Buffer{valid, bytesBuf(sc.bits)}, nil, nulls, 0), nil
+	case qconnect.Long, qconnect.Int, qconnect.Short, qconnect.Timestamp, qconnect.Timespan:
+		return array.NewData(dt, n, []*memory.Buffer{valid, bytesBuf(arrow.Int64Traits.CastToBytes(v.Ints[:n]))}, nil, nulls, 0), nil
+	case qconnect.Date, qconnect.Time:
+		sc.i32 = resize32(sc.i32, n)
+		for r, x := range v.Ints[:n] {
+			if c.Type == qconnect.Time {
+				x /= int64(time.Millisecond) // truncated like the text form HH:MM:SS.mmm
+			}
+			if (x < math.MinInt32 || x > math.MaxInt32) && !v.IsNull(r) {
+				if c.Type == qconnect.Time {
+					return nil, notArrow(c, time.Duration(v.Ints[r]).String(), "a 32-bit count of milliseconds")
+				}
+				return nil, notArrow(c, fmt.Sprintf("day %d after 1970-01-01", x), "a 32-bit count of days")
+			}
+			sc.i32[r] = int32(x)
+		}
+		return array.NewData(dt, n, []*memory.Buffer{valid, bytesBuf(arrow.Int32Traits.CastToBytes(sc.i32))}, nil, nulls, 0), nil
+	case qconnect.Float, qconnect.Real:
+		fs := v.Floats[:n]
+		for r, f := range fs {
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				// null as in JSON (PROTOCOL 4.3): a validity bitmap of our own
+				if v.Valid != nil {
+					sc.valid = append(sc.valid[:0], v.Valid...)
+				} else {
+					sc.valid = qconnect.AllValid(sc.valid, n)
+				}
+				for k := r; k < n; k++ {
+					if math.IsNaN(fs[k]) || math.IsInf(fs[k], 0) {
+						sc.valid[k>>6] &^= 1 << (uint(k) & 63)
+					}
+				}
+				valid, nulls = bytesBuf(arrow.Uint64Traits.CastToBytes(sc.valid)), array.UnknownNullCount
+				break
+			}
+		}
+		return array.NewData(dt, n, []*memory.Buffer{valid, bytesBuf(arrow.Float64Traits.CastToBytes(fs))}, nil, nulls, 0), nil
+	case qconnect.String, qconnect.Symbol, qconnect.Char:
+		offsets, data := v.Offsets, v.Data
+		if v.Dict != nil || !utf8.Valid(v.Data[v.Offsets[0]:v.Offsets[n]]) {
+			sc.offsets = append(sc.offsets[:0], 0)
+			sc.data = sc.data[:0]
+			for r := 0; r < n; r++ {
+				if !v.IsNull(r) {
+					sc.data = appendValidUTF8(sc.data, string(v.Bytes(r)))
+				}
+				sc.offsets = append(sc.offsets, int32(len(sc.data)))
+			}
+			offsets, data = sc.offsets, sc.data
+		}
+		return array.NewData(dt, n, []*memory.Buffer{valid, bytesBuf(arrow.Int32Traits.CastToBytes(offsets[:n+1])), bytesBuf(data)}, nil, nulls, 0), nil
+	case qconnect.GUID:
+		sc.data = resizeBytes(sc.data, 16*n)
+		for r := 0; r < n; r++ {
+			copy(sc.data[16*r:], v.GUIDs[r][:])
+		}
+		return array.NewData(dt, n, []*memory.Buffer{valid, bytesBuf(sc.data)}, nil, nulls, 0), nil
+	}
+	// arrowType and this switch cover the same types; reaching here is a bug.
+	return nil, fmt.Errorf("encode: no Arrow form for column %q of type %s", c.Name, c.Type)
 }
+
+func resizeBytes(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+func resize32(b []int32, n int) []int32 {
+	if cap(b) < n {
+		return make([]int32, n)
+	}
+	return b[:n]
+}
+
+// Trailers implements Writer.
+func (w *arrowWriter) Trailers() []string { return trailerNames }
 
 // Finish ends the stream with its end-of-stream marker, or on failure with a
 // lone continuation marker that readers report as a truncated stream (see the
-// package doc).
-func (w *arrowWriter) Finish(_ Meta, err *qconnect.Error) error {
+// package doc), then sets the trailers and, on failure, cuts the connection
+// through Ending.Abort.
+func (w *arrowWriter) Finish(meta Meta, err *qconnect.Error) error {
 	if w.finished {
 		return errFinished
 	}
 	w.finished = true
-	defer w.rb.Release()
 	if w.out.err != nil {
 		return w.out.err
 	}
+	var ferr error
 	if err != nil {
 		// The ipc.Writer is dropped unclosed: closing it would write the
 		// end-of-stream marker. It holds no resources beyond Go memory.
 		w.out.Write([]byte{0xff, 0xff, 0xff, 0xff})
-		return w.out.flush()
-	}
-	if cerr := w.ipc.Close(); cerr != nil {
+		ferr = w.out.flush()
+	} else if cerr := w.ipc.Close(); cerr != nil {
 		w.out.flush()
-		return fmt.Errorf("encode: ending the Arrow stream: %w", cerr)
+		ferr = fmt.Errorf("encode: ending the Arrow stream: %w", cerr)
+	} else {
+		ferr = w.out.flush()
 	}
-	return w.out.flush()
+	w.end.setTrailers(meta, w.cols, err)
+	if err != nil && w.end.Abort != nil {
+		w.end.Abort()
+	}
+	return ferr
 }

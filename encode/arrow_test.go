@@ -53,9 +53,9 @@ func TestArrowSchema(t *testing.T) {
 func TestArrowBatches(t *testing.T) {
 	rows := randomRows(11, 250)
 	var buf bytes.Buffer
-	w, _ := New(Arrow, &buf, Header{}, allCols, nil)
+	w, _ := New(Arrow, &buf, Header{}, allCols, Ending{})
 	for _, n := range []int{100, 0, 100, 50} {
-		if err := w.WriteBatch(rows[:n]); err != nil {
+		if err := writeRows(w, rows[:n]); err != nil {
 			t.Fatal(err)
 		}
 		rows = rows[n:]
@@ -83,8 +83,8 @@ func TestArrowValues(t *testing.T) {
 		{float32(2.5), time.Unix(1564156740, 123456789), time.Date(2019, 7, 26, 0, 0, 0, 0, time.UTC), time.Duration(0), -time.Nanosecond, [16]byte{}, nil, 11},
 	}
 	var buf bytes.Buffer
-	w, _ := New(Arrow, &buf, Header{}, cols, nil)
-	if err := w.WriteBatch(rows); err != nil {
+	w, _ := New(Arrow, &buf, Header{}, cols, Ending{})
+	if err := writeRows(w, rows); err != nil {
 		t.Fatal(err)
 	}
 	w.Finish(Meta{}, nil)
@@ -131,21 +131,14 @@ func TestArrowValues(t *testing.T) {
 	}
 }
 
-func TestArrowTimestampOutOfRange(t *testing.T) {
+// TestTimestampOutOfRange: a timestamp is nanoseconds since the epoch in
+// an int64 (as in kdb+), so a value beyond 1677-2262 cannot enter a batch.
+func TestTimestampOutOfRange(t *testing.T) {
 	cols := []qconnect.Column{{Name: "ts", Type: qconnect.Timestamp}}
 	for _, v := range []time.Time{time.Unix(0, math.MaxInt64).Add(1), time.Unix(0, math.MinInt64).Add(-1),
 		time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)} {
-		var buf bytes.Buffer
-		w, _ := New(Arrow, &buf, Header{}, cols, nil)
-		err := w.WriteBatch([][]any{{v}})
-		var qe *qconnect.Error
-		if !errors.As(err, &qe) || qe.Code != qconnect.CodeAnalyticError || !strings.Contains(qe.Message, "JSON") {
-			t.Fatalf("%v: %v, want an analyticError that suggests another format", v, err)
-		}
-		// The same value is fine as JSON.
-		w, _ = New(JSON, &buf, Header{}, cols, nil)
-		if err := w.WriteBatch([][]any{{v}}); err != nil {
-			t.Fatalf("JSON %v: %v", v, err)
+		if _, err := qconnect.BatchOf(cols, [][]any{{v}}); err == nil || !strings.Contains(err.Error(), "1677") {
+			t.Fatalf("%v: %v, want an error naming the range", v, err)
 		}
 	}
 }

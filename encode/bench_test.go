@@ -18,13 +18,13 @@ func BenchmarkEncode(b *testing.B) {
 	for _, f := range everyFormat {
 		b.Run(string(f), func(b *testing.B) {
 			cw := &countingWriter{}
-			w, err := New(f, cw, Header{Type: "getTradesResp", ID: "bench", Date: "Fri, 26 Jul 2019 15:59:00 GMT"}, tradeCols, nil)
+			w, err := New(f, cw, Header{Type: "getTradesResp", ID: "bench", Date: "Fri, 26 Jul 2019 15:59:00 GMT"}, tradeCols, Ending{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := w.WriteBatch(rows); err != nil {
+				if err := writeRows(w, rows); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -53,12 +53,12 @@ func BenchmarkEncodeResult(b *testing.B) {
 				runtime.ReadMemStats(&before)
 				for b.Loop() {
 					cw := &countingWriter{}
-					w, err := New(f, cw, Header{Type: "getTradesResp", ID: "bench", Date: "d"}, tradeCols, nil)
+					w, err := New(f, cw, Header{Type: "getTradesResp", ID: "bench", Date: "d"}, tradeCols, Ending{})
 					if err != nil {
 						b.Fatal(err)
 					}
 					for left := total; left > 0; left -= benchBatch {
-						if err := w.WriteBatch(rows[:min(left, benchBatch)]); err != nil {
+						if err := writeRows(w, rows[:min(left, benchBatch)]); err != nil {
 							b.Fatal(err)
 						}
 					}

@@ -17,12 +17,13 @@ import (
 // null is written as "" too, because a blank line would be skipped by most
 // readers and lose the row.
 type csvWriter struct {
-	out        *sink
-	cols       []qconnect.Column
-	setTrailer func(key, value string)
-	started    bool
-	rows       int64 // rows written
-	finished   bool
+	out      *sink
+	cols     []qconnect.Column
+	end      Ending
+	values   []protocol.VectorAppender
+	started  bool
+	rows     int64 // rows written
+	finished bool
 }
 
 func (w *csvWriter) start() {
@@ -40,43 +41,47 @@ func (w *csvWriter) start() {
 	w.out.buf = append(buf, '\r', '\n')
 }
 
-func (w *csvWriter) WriteBatch(rows [][]any) error {
+func newCSVWriter(out *sink, cols []qconnect.Column, end Ending) *csvWriter {
+	w := &csvWriter{out: out, cols: cols, end: end, values: make([]protocol.VectorAppender, len(cols))}
+	for i, c := range cols {
+		if c.Type.Storage() != qconnect.StorageBytes {
+			// The text forms of the other types hold no comma, quote, CR
+			// or LF, so they are never quoted.
+			w.values[i] = protocol.TextAppender(c.Type)
+		}
+	}
+	return w
+}
+
+func (w *csvWriter) WriteBatch(b *qconnect.Batch) error {
 	if w.finished {
 		return errFinished
 	}
 	if w.out.err != nil {
 		return w.out.err
 	}
-	if len(rows) == 0 {
-		return nil
+	if err := checkBatch(b, w.cols); err != nil || b.Len == 0 {
+		return err
 	}
 	w.start()
 	single := len(w.cols) == 1
-	for _, row := range rows {
-		if len(row) != len(w.cols) {
-			w.abandon(len(w.out.buf))
-			return rowLengthError(len(row), len(w.cols))
-		}
-		mark := len(w.out.buf)
+	for r := 0; r < b.Len; r++ {
 		buf := w.out.buf
-		for i, v := range row {
-			c := w.cols[i]
-			if !fits(c.Type, v) {
-				w.out.buf = buf
-				w.abandon(mark)
-				return wrongType(c, v)
-			}
+		for i := range b.Cols {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			if s, ok := v.(string); ok {
-				buf = appendCSVString(buf, s)
+			v := &b.Cols[i]
+			if w.values[i] == nil {
+				if !v.IsNull(r) {
+					buf = w.appendField(buf, v.Bytes(r))
+				} else if single {
+					buf = append(buf, '"', '"')
+				}
 				continue
 			}
-			// The text forms of the other types hold no comma, quote, CR
-			// or LF, so they are never quoted.
 			var notNull bool
-			buf, notNull = protocol.AppendText(buf, c.Type, v)
+			buf, notNull = w.values[i](buf, v, r)
 			if !notNull && single {
 				buf = append(buf, '"', '"')
 			}
@@ -90,17 +95,29 @@ func (w *csvWriter) WriteBatch(rows [][]any) error {
 	return w.out.flush()
 }
 
-// abandon drops the row being encoded (see sink.abandon); before the first
-// row the head is not written either.
-func (w *csvWriter) abandon(mark int) {
-	if w.out.abandon(mark, w.rows) {
-		w.started = false
+// appendField appends a string value as one CSV field, through the
+// Ending's Field hook when there is one.
+func (w *csvWriter) appendField(dst, s []byte) []byte {
+	if w.end.Field != nil {
+		var quote bool
+		if s, quote = w.end.Field(s); quote {
+			return appendQuotedCSV(dst, string(s))
+		}
 	}
+	return appendCSVBytes(dst, s)
+}
+
+// appendQuotedCSV appends s as one quoted CSV field, quotes doubled.
+func appendQuotedCSV(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = appendValidUTF8(dst, strings.ReplaceAll(s, `"`, `""`))
+	return append(dst, '"')
 }
 
 // Finish writes the header row if no row was written, then sets the
-// TrailerStatus trailer through setTrailer (when not nil).
-func (w *csvWriter) Finish(_ Meta, err *qconnect.Error) error {
+// TrailerStatus and TrailerMeta trailers through the Ending (when it has
+// SetTrailer).
+func (w *csvWriter) Finish(meta Meta, err *qconnect.Error) error {
 	if w.finished {
 		return errFinished
 	}
@@ -109,10 +126,24 @@ func (w *csvWriter) Finish(_ Meta, err *qconnect.Error) error {
 		w.start()
 	}
 	ferr := w.out.flush()
-	if w.setTrailer != nil {
-		w.setTrailer(TrailerStatus, StatusValue(err))
-	}
+	w.end.setTrailers(meta, w.cols, err)
 	return ferr
+}
+
+// Trailers implements Writer.
+func (w *csvWriter) Trailers() []string { return trailerNames }
+
+// appendCSVBytes is appendCSVString for bytes.
+func appendCSVBytes(dst, s []byte) []byte {
+	if len(s) == 0 {
+		return append(dst, '"', '"')
+	}
+	for _, c := range s {
+		if c == '"' || c == ',' || c == '\r' || c == '\n' || c >= 0x80 {
+			return appendCSVString(dst, string(s))
+		}
+	}
+	return append(dst, s...)
 }
 
 // appendCSVString appends s as one CSV field: quoted when it holds a quote,

@@ -22,7 +22,7 @@ func TestCSVTrickyFields(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	trailer := map[string]string{}
-	w, err := New(CSV, &buf, Header{}, cols, func(k, v string) { trailer[k] = v })
+	w, err := New(CSV, &buf, Header{}, cols, Ending{SetTrailer: func(k, v string) { trailer[k] = v }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestCSVTrickyFields(t *testing.T) {
 	if err := w.Finish(Meta{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if trailer[TrailerStatus] != "ok" || len(trailer) != 1 {
+	if trailer[TrailerStatus] != "ok" || len(trailer) != 2 || !strings.Contains(trailer[TrailerMeta], `"rowCount":`) {
 		t.Fatalf("trailers %v, want %s: ok", trailer, TrailerStatus)
 	}
 	r := csv.NewReader(bytes.NewReader(buf.Bytes()))
@@ -78,7 +78,7 @@ func TestCSVExactLines(t *testing.T) {
 		{"l1\nl2", nil, nil, nil},
 	}
 	var buf bytes.Buffer
-	w, _ := New(CSV, &buf, Header{}, cols, nil)
+	w, _ := New(CSV, &buf, Header{}, cols, Ending{})
 	writeAll(t, w, rows, 10)
 	if err := w.Finish(Meta{}, nil); err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestCSVExactLines(t *testing.T) {
 func TestCSVSingleColumnNull(t *testing.T) {
 	cols := []qconnect.Column{{Name: "l", Type: qconnect.Long}}
 	var buf bytes.Buffer
-	w, _ := New(CSV, &buf, Header{}, cols, nil)
+	w, _ := New(CSV, &buf, Header{}, cols, Ending{})
 	writeAll(t, w, [][]any{{int64(1)}, {nil}, {int64(3)}}, 10)
 	w.Finish(Meta{}, nil)
 	recs, err := csv.NewReader(&buf).ReadAll()
@@ -111,7 +111,7 @@ func TestCSVSingleColumnNull(t *testing.T) {
 func TestCSVEmptyResult(t *testing.T) {
 	var buf bytes.Buffer
 	trailer := map[string]string{}
-	w, _ := New(CSV, &buf, Header{}, tradeCols, func(k, v string) { trailer[k] = v })
+	w, _ := New(CSV, &buf, Header{}, tradeCols, Ending{SetTrailer: func(k, v string) { trailer[k] = v }})
 	if err := w.Finish(Meta{}, &qconnect.Error{Code: qconnect.CodeTimeout, Message: "ran past 10s"}); err != nil {
 		t.Fatal(err)
 	}

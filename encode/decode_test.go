@@ -221,7 +221,7 @@ func encodeBody(t *testing.T, f Format, cols []qconnect.Column, rows [][]any, ba
 	t.Helper()
 	var buf bytes.Buffer
 	trailer := map[string]string{}
-	w, err := New(f, &buf, Header{Type: "tResp", ID: "id", Date: "d"}, cols, func(k, v string) { trailer[k] = v })
+	w, err := New(f, &buf, Header{Type: "tResp", ID: "id", Date: "d"}, cols, Ending{SetTrailer: func(k, v string) { trailer[k] = v }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,3 +209,21 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 	w.limit -= len(p)
 	return len(p), nil
 }
+
+// writeRows writes boxed rows through w as one batch (qconnect.BatchOf).
+func writeRows(w Writer, rows [][]any) error {
+	var cols []qconnect.Column
+	switch w := w.(type) {
+	case *jsonWriter:
+		cols = w.cols
+	case *csvWriter:
+		cols = w.cols
+	case *arrowWriter:
+		cols = w.cols
+	}
+	b, err := qconnect.BatchOf(cols, rows)
+	if err != nil {
+		return err
+	}
+	return w.WriteBatch(b)
+}

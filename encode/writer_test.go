@@ -57,14 +57,14 @@ func TestWrongGoType(t *testing.T) {
 		t.Run(string(f), func(t *testing.T) {
 			var buf bytes.Buffer
 			trailer := map[string]string{}
-			w, err := New(f, &buf, Header{Type: "r", ID: "i", Date: "d"}, cols, func(k, v string) { trailer[k] = v })
+			w, err := New(f, &buf, Header{Type: "r", ID: "i", Date: "d"}, cols, Ending{SetTrailer: func(k, v string) { trailer[k] = v }})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := w.WriteBatch(good); err != nil {
+			if err := writeRows(w, good); err != nil {
 				t.Fatal(err)
 			}
-			err = w.WriteBatch([][]any{{int64(3), "c"}, {4.5, "d"}})
+			err = writeRows(w, [][]any{{int64(3), "c"}, {4.5, "d"}})
 			if err == nil || !strings.Contains(err.Error(), `column "k"`) || !strings.Contains(err.Error(), "float64") {
 				t.Fatalf("a float64 in a long column: %v", err)
 			}
@@ -101,11 +101,11 @@ func TestTypeChecks(t *testing.T) {
 	for _, f := range everyFormat {
 		for ty, vs := range bad {
 			for _, v := range vs {
-				w, err := New(f, &bytes.Buffer{}, Header{}, []qconnect.Column{{Name: "v", Type: ty}}, nil)
+				w, err := New(f, &bytes.Buffer{}, Header{}, []qconnect.Column{{Name: "v", Type: ty}}, Ending{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := w.WriteBatch([][]any{{v}}); err == nil {
+				if err := writeRows(w, [][]any{{v}}); err == nil {
 					t.Errorf("%s: a %T in a %s column was accepted", f, v, ty)
 				}
 			}
@@ -115,8 +115,8 @@ func TestTypeChecks(t *testing.T) {
 
 func TestRowLength(t *testing.T) {
 	for _, f := range everyFormat {
-		w, _ := New(f, &bytes.Buffer{}, Header{}, allCols[:3], nil)
-		err := w.WriteBatch([][]any{{true, int64(1)}})
+		w, _ := New(f, &bytes.Buffer{}, Header{}, allCols[:3], Ending{})
+		err := writeRows(w, [][]any{{true, int64(1)}})
 		if err == nil || !strings.Contains(err.Error(), "2 values for 3 columns") {
 			t.Errorf("%s: short row: %v", f, err)
 		}
@@ -125,14 +125,14 @@ func TestRowLength(t *testing.T) {
 
 func TestFinishOnce(t *testing.T) {
 	for _, f := range everyFormat {
-		w, _ := New(f, &bytes.Buffer{}, Header{}, allCols[:1], nil)
+		w, _ := New(f, &bytes.Buffer{}, Header{}, allCols[:1], Ending{})
 		if err := w.Finish(Meta{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Finish(Meta{}, nil); !errors.Is(err, errFinished) {
 			t.Errorf("%s: second Finish: %v", f, err)
 		}
-		if err := w.WriteBatch([][]any{{true}}); !errors.Is(err, errFinished) {
+		if err := writeRows(w, [][]any{{true}}); !errors.Is(err, errFinished) {
 			t.Errorf("%s: WriteBatch after Finish: %v", f, err)
 		}
 	}
@@ -154,9 +154,9 @@ func TestNewRejects(t *testing.T) {
 	for _, c := range cases {
 		var err error
 		if c.w == nil {
-			_, err = New(c.f, nil, Header{}, c.cols, nil)
+			_, err = New(c.f, nil, Header{}, c.cols, Ending{})
 		} else {
-			_, err = New(c.f, c.w, Header{}, c.cols, nil)
+			_, err = New(c.f, c.w, Header{}, c.cols, Ending{})
 		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("New(%s, %v): %v, want an error with %q", c.f, c.cols, err, c.want)
@@ -170,7 +170,7 @@ func TestOneWritePerBatch(t *testing.T) {
 	rows := tradeRows(1000)
 	for _, f := range everyFormat {
 		cw := &countingWriter{}
-		w, err := New(f, cw, Header{Type: "r", ID: "i", Date: "d"}, tradeCols, nil)
+		w, err := New(f, cw, Header{Type: "r", ID: "i", Date: "d"}, tradeCols, Ending{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,14 +178,14 @@ func TestOneWritePerBatch(t *testing.T) {
 			t.Fatalf("%s: New wrote %d times", f, cw.writes)
 		}
 		for i := 1; i <= 5; i++ {
-			if err := w.WriteBatch(rows); err != nil {
+			if err := writeRows(w, rows); err != nil {
 				t.Fatal(err)
 			}
 			if cw.writes != i {
 				t.Fatalf("%s: %d Writes after %d batches", f, cw.writes, i)
 			}
 		}
-		if err := w.WriteBatch(nil); err != nil || cw.writes != 5 {
+		if err := writeRows(w, nil); err != nil || cw.writes != 5 {
 			t.Fatalf("%s: an empty batch wrote (%v)", f, err)
 		}
 		want := 6 // the envelope's end, the last line, the end-of-stream marker
@@ -206,8 +206,8 @@ func TestOneWritePerBatch(t *testing.T) {
 	cols := []qconnect.Column{{Name: "s", Type: qconnect.String}, {Name: "n", Type: qconnect.Long}}
 	for _, f := range everyFormat {
 		cw := &countingWriter{}
-		w, _ := New(f, cw, Header{}, cols, nil)
-		if err := w.WriteBatch(big); err != nil {
+		w, _ := New(f, cw, Header{}, cols, Ending{})
+		if err := writeRows(w, big); err != nil {
 			t.Fatal(err)
 		}
 		limit := flushSize + 1024
@@ -225,12 +225,12 @@ func TestOneWritePerBatch(t *testing.T) {
 func TestWriteErrorSticky(t *testing.T) {
 	for _, f := range everyFormat {
 		fw := &failingWriter{}
-		w, _ := New(f, fw, Header{}, tradeCols, nil)
-		if err := w.WriteBatch(tradeRows(10)); !errors.Is(err, errDiskFull) {
+		w, _ := New(f, fw, Header{}, tradeCols, Ending{})
+		if err := writeRows(w, tradeRows(10)); !errors.Is(err, errDiskFull) {
 			t.Fatalf("%s: WriteBatch on a failing writer: %v", f, err)
 		}
 		calls := fw.calls
-		if err := w.WriteBatch(tradeRows(10)); !errors.Is(err, errDiskFull) {
+		if err := writeRows(w, tradeRows(10)); !errors.Is(err, errDiskFull) {
 			t.Fatalf("%s: second WriteBatch: %v", f, err)
 		}
 		if err := w.Finish(Meta{}, nil); !errors.Is(err, errDiskFull) {
@@ -245,9 +245,12 @@ func TestWriteErrorSticky(t *testing.T) {
 // TestAllocsPerBatchBounded: allocations per batch do not grow with the
 // number of rows already written, and the output buffer stays bounded.
 func TestAllocsPerBatchBounded(t *testing.T) {
-	batch := tradeRows(1000)
+	batch, err := qconnect.BatchOf(tradeCols, tradeRows(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range everyFormat {
-		w, _ := New(f, &countingWriter{}, Header{}, tradeCols, nil)
+		w, _ := New(f, &countingWriter{}, Header{}, tradeCols, Ending{})
 		write := func() {
 			if err := w.WriteBatch(batch); err != nil {
 				t.Fatal(err)
@@ -317,14 +320,14 @@ func TestNothingWrittenBeforeFirstRow(t *testing.T) {
 		for _, bad := range [][]any{{"x"}, {int64(1), int64(2)}} {
 			var buf bytes.Buffer
 			trailer := map[string]string{}
-			w, _ := New(f, &buf, Header{Type: "r", ID: "i", Date: "d"}, cols, func(k, v string) { trailer[k] = v })
-			if err := w.WriteBatch([][]any{bad}); err == nil {
+			w, _ := New(f, &buf, Header{Type: "r", ID: "i", Date: "d"}, cols, Ending{SetTrailer: func(k, v string) { trailer[k] = v }})
+			if err := writeRows(w, [][]any{bad}); err == nil {
 				t.Fatalf("%s: bad row %v accepted", f, bad)
 			}
 			if buf.Len() != 0 {
 				t.Fatalf("%s: a failed first row wrote %q", f, buf.Bytes())
 			}
-			if err := w.WriteBatch([][]any{{int64(5)}}); err != nil {
+			if err := writeRows(w, [][]any{{int64(5)}}); err != nil {
 				t.Fatal(err)
 			}
 			if err := w.Finish(Meta{}, nil); err != nil {

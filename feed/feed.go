@@ -257,8 +257,8 @@ func (f *Feed) query(ctx context.Context, table, q string, cols []qconnect.Colum
 			f.cfg.Logger.Warn("demo feed: reading the starting state", "table", table, "error", err)
 			return
 		}
-		for _, r := range batch {
-			each(r)
+		for r := 0; r < batch.Len; r++ {
+			each(batch.Row(r))
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -87,7 +89,7 @@ func (s *Server) prepareCall(user, group, name string, msg []json.RawMessage, st
 func (s *Server) backendFor(m *qconnect.Method) (qconnect.Backend, error) {
 	name := m.Backend
 	if name == "" {
-		name = "duckdb"
+		name = qconnect.DefaultBackend
 	}
 	b, ok := s.deps.Backends[name]
 	if !ok {
@@ -111,12 +113,15 @@ func (s *Server) Limits(m *qconnect.Method) (time.Duration, int64) {
 
 // runCall runs the backend query and streams the result. The first batch is
 // fetched before the status line is written, so that failures at the start
-// of a query get their own status; a failure after that is reported in the
-// body (PROTOCOL 4.4). The client going away cancels the query.
+// of a query get their own status; a failure after that is reported the
+// way the format ends (PROTOCOL 4.4), which the encoder owns: the handler
+// has no per-format branches. The client going away cancels the query; so
+// does the gateway shutting down (EndCalls), which ends the result in band
+// with unavailable.
 func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *qconnect.Method, params map[string]any) {
 	start := time.Now()
 	timeout, rowCap := s.Limits(m)
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	ctx, cancel := s.callContext(r.Context(), timeout)
 	defer cancel()
 	backend, err := s.backendFor(m)
 	if err != nil {
@@ -137,27 +142,28 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 
 	format := encode.Negotiate(r.Header.Get("Accept"))
 	h := w.Header()
-	h.Set("Content-Type", format.ContentType())
-	noStore(h)
-	// Formats without an in-band outcome (CSV, Arrow) carry it in HTTP
-	// trailers: Connect-Status (ok | error <code> <message>) and Connect-Meta
-	// (the meta object of 4.3 as JSON), so truncation is never silent.
-	trailers := !(format == encode.JSON || format == encode.NDJSON)
-	if trailers {
-		h.Set("Trailer", encode.TrailerStatus+", "+trailerMeta)
-	}
+	rc := http.NewResponseController(w)
 	cols := rows.Columns()
 	// New writes nothing, so a failure here can still get its own status.
 	enc, err := encode.New(format, w, encode.Header{Type: protocol.ResponseType(a.req.Type), ID: a.req.ID,
-		Date: protocol.FormatDate(s.cfg.Now())}, cols, func(k, v string) { h.Set(k, v) })
+		Date: protocol.FormatDate(s.cfg.Now())}, cols, encode.Ending{
+		SetTrailer: func(k, v string) { h.Set(k, v) },
+		Abort: func() {
+			_ = rc.Flush()
+			panic(http.ErrAbortHandler) // cut the connection: PROTOCOL 4.4
+		},
+	})
 	if err != nil {
-		h.Del("Trailer")
 		s.writeError(w, r, a.reply(), &qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error",
 			Cause: fmt.Errorf("encoding the result of %s: %w", m.FullName(), err)})
 		return
 	}
+	h.Set("Content-Type", format.ContentType())
+	noStore(h)
+	if t := enc.Trailers(); len(t) > 0 {
+		h.Set("Trailer", strings.Join(t, ", "))
+	}
 	// Long results may take longer than the server's write timeout.
-	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(timeout + 30*time.Second))
 	w.WriteHeader(http.StatusOK)
 	var count int64
@@ -168,11 +174,11 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 			failure = nextErr
 			break
 		}
-		if count+int64(len(batch)) > rowCap {
-			batch = batch[:rowCap-count]
+		if count+int64(batch.Len) > rowCap {
+			batch = batch.Slice(0, int(rowCap-count))
 			truncated = true
 		}
-		if len(batch) > 0 {
+		if batch.Len > 0 {
 			werr := enc.WriteBatch(batch)
 			if werr == nil {
 				werr = rc.Flush()
@@ -185,7 +191,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 				}
 				break
 			}
-			count += int64(len(batch))
+			count += int64(batch.Len)
 		}
 		if truncated {
 			break
@@ -207,24 +213,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 	if err := enc.Finish(meta, qerr); err != nil && r.Context().Err() == nil {
 		s.log.Warn("finishing a response", "method", m.FullName(), "error", err)
 	}
-	if trailers {
-		if format != encode.CSV { // the CSV encoder sets Connect-Status itself
-			h.Set(encode.TrailerStatus, encode.StatusValue(qerr))
-		}
-		if mb, err := json.Marshal(meta); err == nil {
-			h.Set(trailerMeta, string(mb))
-		}
-	}
-	if qerr != nil && format == encode.Arrow {
-		// Arrow has no in-band error: cut the connection as well, so that
-		// no reader can take the stream for a whole one (PROTOCOL 4.4).
-		_ = rc.Flush()
-		panic(http.ErrAbortHandler)
-	}
 }
-
-// trailerMeta is the HTTP trailer carrying the result's meta for CSV and Arrow.
-const trailerMeta = "Connect-Meta"
 
 // failCall answers a call that failed before its first row, unless the
 // client has gone: then there is no one to answer, and the log says so.
@@ -236,12 +225,70 @@ func (s *Server) failCall(ctx context.Context, w http.ResponseWriter, r *http.Re
 	s.writeError(w, r, a.reply(), s.callError(ctx, m, timeout, err))
 }
 
-// callError maps a backend failure to the wire: the method's deadline is a
-// timeout whatever the backend said.
+// callError maps a backend failure to the wire: the gateway shutting down
+// is unavailable and the method's deadline is a timeout, whatever the
+// backend said.
 func (s *Server) callError(ctx context.Context, m *qconnect.Method, timeout time.Duration, err error) error {
+	if context.Cause(ctx) == errShuttingDown {
+		return &qconnect.Error{Code: qconnect.CodeUnavailable, Cause: err, RetryAfter: s.cfg.BusyRetryAfter,
+			Message: "gateway shutting down; retry the call, on another gateway or once this one is back"}
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return &qconnect.Error{Code: qconnect.CodeTimeout, Cause: err,
 			Message: m.FullName() + " ran past its timeout of " + timeout.String() + " and was cancelled; narrow the request (e.g. a shorter time range) or ask the operator for a longer timeout"}
 	}
 	return err
+}
+
+// errShuttingDown is the cause of the contexts of calls ended by EndCalls.
+var errShuttingDown = errors.New("gateway shutting down")
+
+// drain tracks the calls in flight, so that a shutdown can end them in
+// band rather than cut them.
+type drain struct {
+	mu       sync.Mutex
+	stopping bool
+	cancels  map[*context.CancelCauseFunc]struct{}
+}
+
+// callContext is the context of a call: r's, with the call's timeout, and
+// cancelled with errShuttingDown by EndCalls.
+func (s *Server) callContext(parent context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	cctx, ccancel := context.WithCancelCause(parent)
+	ctx, cancel := context.WithTimeout(cctx, timeout)
+	d := &s.drain
+	d.mu.Lock()
+	if d.cancels == nil {
+		d.cancels = map[*context.CancelCauseFunc]struct{}{}
+	}
+	key := &ccancel
+	d.cancels[key] = struct{}{}
+	stopping := d.stopping
+	d.mu.Unlock()
+	if stopping {
+		ccancel(errShuttingDown)
+	}
+	return ctx, func() {
+		cancel()
+		ccancel(context.Canceled)
+		d.mu.Lock()
+		delete(d.cancels, key)
+		d.mu.Unlock()
+	}
+}
+
+// EndCalls ends every call in flight, and every call that starts after it:
+// each ends in band, the way its format ends (PROTOCOL 4.4), with code
+// unavailable and the message "gateway shutting down", and gets its
+// request-log line. A graceful shutdown calls it when its drain timeout
+// has passed, then gives the responses a moment to finish
+// (http.Server.Shutdown again) before closing the connections.
+func (s *Server) EndCalls() {
+	d := &s.drain
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.stopping = true
+	for c := range d.cancels {
+		(*c)(errShuttingDown)
+	}
 }

@@ -69,9 +69,33 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		info := &requestInfo{}
 		rec := &statusRecorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		logLine := func() {
+			if rec.status == http.StatusSwitchingProtocols || rec.status == 0 && r.Header.Get("Upgrade") != "" {
+				// WebSocket connections log their own lifecycle.
+				return
+			}
+			level := slog.LevelInfo
+			if rec.status >= 500 {
+				level = slog.LevelWarn
+			}
+			s.log.LogAttrs(r.Context(), level, "request",
+				slog.String("verb", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.String("method", info.method),
+				slog.String("user", info.user),
+				slog.Int("status", rec.status),
+				slog.String("code", info.code),
+				slog.Int64("rows", info.rows),
+				slog.Int64("bytes", rec.bytes),
+				slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+				slog.String("id", info.id),
+				slog.String("remote", clientAddr(r)),
+			)
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
+					logLine() // a stream cut on purpose (Arrow) gets its line too
 					panic(v)
 				}
 				err := fmt.Errorf("panic: %v\n%s", v, debug.Stack())
@@ -83,26 +107,6 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			}
 		}()
 		next.ServeHTTP(rec, r)
-		if rec.status == http.StatusSwitchingProtocols || rec.status == 0 && r.Header.Get("Upgrade") != "" {
-			// WebSocket connections log their own lifecycle.
-			return
-		}
-		level := slog.LevelInfo
-		if rec.status >= 500 {
-			level = slog.LevelWarn
-		}
-		s.log.LogAttrs(r.Context(), level, "request",
-			slog.String("verb", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.String("method", info.method),
-			slog.String("user", info.user),
-			slog.Int("status", rec.status),
-			slog.String("code", info.code),
-			slog.Int64("rows", info.rows),
-			slog.Int64("bytes", rec.bytes),
-			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
-			slog.String("id", info.id),
-			slog.String("remote", clientAddr(r)),
-		)
+		logLine()
 	})
 }

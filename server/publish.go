@@ -126,7 +126,11 @@ func (s *Server) publishRaw(ctx context.Context, m *qconnect.Method, raw json.Ra
 	if err := app.Append(ctx, m.Stream.Table, m.Columns, rows); err != nil {
 		return 0, s.callError(ctx, m, timeout, err)
 	}
-	s.ws.hub.Publish(m.Stream.Table, m.Columns, rows)
+	// A live source (a kdb+ tickerplant) sends the rows back to its
+	// subscribers itself; fanning them out here too would deliver them twice.
+	if _, live := backend.(qconnect.LiveSource); !live {
+		s.ws.hub.Publish(m.Stream.Table, m.Columns, rows)
+	}
 	return len(rows), nil
 }
 

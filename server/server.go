@@ -109,7 +109,7 @@ func orDefault[T int | int64 | float64 | time.Duration](p *T, v T) {
 // Deps are the collaborators the server needs.
 type Deps struct {
 	Catalog *qconnect.Catalog
-	// Backends by name (Method.Backend; "" means "duckdb").
+	// Backends by name (Method.Backend; "" means qconnect.DefaultBackend).
 	Backends map[string]qconnect.Backend
 	Users    *auth.UserDB
 	Sessions *auth.Sessions
@@ -131,6 +131,7 @@ type Server struct {
 	hashes   *hashGate // bounds the password hashes running at once
 	limits   *limiter
 	ws       *wsState // sockets, the stream hub, publishing (ws.go)
+	drain    drain    // calls in flight, for EndCalls (call.go)
 	mux      *http.ServeMux
 }
 

@@ -29,6 +29,20 @@ type wsSub struct {
 // made per socket. It returns false when the socket is closing or its
 // queue is full (which marks it slow).
 func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
+	if b.Kind != stream.KindUpdate {
+		// A live source's snapshot, or its reset (PROTOCOL appendix 19).
+		head := make([]byte, 0, 128)
+		head = append(head, `{"type":"SnapshotMsg","subscriptionId":"`...)
+		head = append(head, s.id...)
+		head = append(head, `","date":"`...)
+		head = b.Time.UTC().AppendFormat(head, protocol.DateFormat)
+		head = append(head, '"')
+		if b.Kind == stream.KindReset {
+			head = append(head, `,"reset":true`...)
+		}
+		head = append(head, `,"msg":`...)
+		return s.conn.enqueue(outFrame{head: head, body: b.JSON, tail: closeBrace})
+	}
 	head := make([]byte, 0, 128)
 	head = append(head, `{"type":"UpdateMsg","subscriptionId":"`...)
 	head = append(head, s.id...)
@@ -41,6 +55,10 @@ func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
 }
 
 var closeBrace = []byte("}")
+
+// End tells the subscriber that the hub ended the subscription (its live
+// source ended): SubscriptionEndMsg (stream.Ender).
+func (s *wsSub) End(err *qconnect.Error) { s.conn.endSub(s, err) }
 
 // execute answers ExecuteReq: a method call with the REST result envelope
 // (PROTOCOL 4.3), or a publish for a publishing method. The call runs on
@@ -84,7 +102,7 @@ func (c *wsConn) execute(req *protocol.Request, rp reply) {
 		defer cancel()
 		head := c.envelopeHead(rp, now)
 		call := qconnect.Call{Method: m, Params: params, User: c.user, Now: now, Limit: rowCap + 1}
-		frame, err := c.s.resultFrame(ctx, m, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout)
+		frame, err := c.s.resultFrame(ctx, m, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout, true)
 		if err != nil {
 			if c.ctx.Err() == nil {
 				c.send(c.errorFrame(rp, err))
@@ -111,13 +129,14 @@ func (c *wsConn) envelopeHead(rp reply, now time.Time) []byte {
 	return append(b, `","msg":`...)
 }
 
-// resultFrame runs call and returns one frame: head, the rows, then meta and
-// "success":true. The result is cut, with meta.truncated = true, at the row
+// resultFrame runs call and returns one frame: head, the rows, then meta,
+// "success":true when withSuccess (ExecuteResp; not for SnapshotMsg), and
+// the closing brace. The result is cut, with meta.truncated = true, at the row
 // cap (as over REST) and at the last whole row that keeps the frame within
 // maxFrame bytes — so a client always gets a frame it can read, and never a
 // cut it cannot see. A failure at any point is returned as an error (the
 // frame is only sent whole, so an error envelope replaces it).
-func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconnect.Call, head []byte, rowCap, maxFrame int64, start time.Time, timeout time.Duration) ([]byte, error) {
+func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconnect.Call, head []byte, rowCap, maxFrame int64, start time.Time, timeout time.Duration, withSuccess bool) ([]byte, error) {
 	backend, err := s.backendFor(m)
 	if err != nil {
 		return nil, err
@@ -129,6 +148,7 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 	defer rows.Close()
 	cols := rows.Columns()
 	enc := stream.NewRowEncoder(cols)
+
 	metaMax, _ := json.Marshal(encode.Meta{Columns: cols, RowCount: rowCap, Truncated: true, ElapsedMs: 1e9})
 	budget := maxFrame - int64(len(head)) - int64(len(metaMax)) - 64 // the closing keys
 	frame := append(head, '[')
@@ -143,12 +163,12 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 		if err != nil {
 			return nil, s.callError(ctx, m, timeout, err)
 		}
-		for _, r := range batch {
+		for r := 0; r < batch.Len; r++ {
 			if count >= rowCap {
 				truncated = true
 				break
 			}
-			row = enc.AppendRow(row[:0], r)
+			row = enc.AppendBatchRow(row[:0], batch, r)
 			if int64(len(frame)-len(head)+len(row)+1) > budget {
 				truncated = true
 				break
@@ -164,7 +184,10 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 		ElapsedMs: float64(time.Since(start).Microseconds()) / 1000})
 	frame = append(frame, `],"meta":`...)
 	frame = append(frame, meta...)
-	return append(frame, `,"success":true}`...), nil
+	if withSuccess {
+		frame = append(frame, `,"success":true`...) // a SnapshotMsg has no success key
+	}
+	return append(frame, '}'), nil
 }
 
 // subscribe answers SubscribeReq: checks as REST (method, entitlement,
@@ -200,6 +223,14 @@ func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
 	now := c.s.cfg.Now()
 	timeout, rowCap := c.s.Limits(m)
 	call, hasSnapshot := stream.SnapshotCall(m, params, c.user, now, rowCap+1)
+	// A backend that is a live source for the method supplies its
+	// snapshot and updates itself (qconnect.LiveSource).
+	var live qconnect.LiveSource
+	if b, err := c.s.backendFor(m); err == nil {
+		if src, ok := b.(qconnect.LiveSource); ok {
+			live, hasSnapshot = src, false
+		}
+	}
 	var release func()
 	if hasSnapshot {
 		if release, err = c.s.limits.acquire(c.user, c.s.cfg.BusyRetryAfter); err != nil {
@@ -209,7 +240,7 @@ func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
 		}
 	}
 	ws := &wsSub{conn: c, method: m}
-	sub, shared, err := c.s.ws.hub.Subscribe(stream.Request{Method: m, Params: params, User: c.user}, ws)
+	sub, shared, err := c.s.ws.hub.Subscribe(stream.Request{Method: m, Params: params, User: c.user, Live: live, Now: now}, ws)
 	if err != nil {
 		done()
 		if release != nil {
@@ -273,11 +304,7 @@ func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
 		ctx, cancel := context.WithTimeout(c.ctx, timeout)
 		defer cancel()
 		head := []byte(`{"type":"SnapshotMsg","subscriptionId":"` + ws.id + `","date":"` + protocol.FormatDate(now) + `","msg":`)
-		frame, err := c.s.resultFrame(ctx, call.Method, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout)
-		if frame != nil {
-			frame = frame[:len(frame)-len(`,"success":true}`)]
-			frame = append(frame, '}')
-		}
+		frame, err := c.s.resultFrame(ctx, call.Method, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout, false)
 		finish(frame, err)
 	}()
 }

@@ -57,18 +57,24 @@ type memRows struct {
 }
 
 func (r *memRows) Columns() []qconnect.Column { return r.cols }
-func (r *memRows) Next(context.Context) ([][]any, error) {
-	if r.done {
+func (r *memRows) Next(context.Context) (*qconnect.Batch, error) {
+	if r.done || len(r.rows) == 0 {
 		return nil, io.EOF
 	}
 	r.done = true
-	return r.rows, nil
+	return qconnect.BatchOf(r.cols, r.rows)
 }
 func (r *memRows) Close() error { return nil }
 
 var tickCols = []qconnect.Column{{Name: "time", Type: qconnect.Timestamp}, {Name: "sym", Type: qconnect.Symbol}, {Name: "price", Type: qconnect.Float}}
 
 func wsTestServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Sessions) {
+	t.Helper()
+	return wsTestServerWith(t, cfg, &memTable{})
+}
+
+// wsTestServerWith is wsTestServer with backend b.
+func wsTestServerWith(t *testing.T, cfg Config, b qconnect.Backend) (*httptest.Server, *Server, *auth.Sessions) {
 	t.Helper()
 	hash, err := auth.HashPassword("password1", 4)
 	if err != nil {
@@ -92,7 +98,7 @@ func wsTestServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Se
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{})
-	s := New(cfg, Deps{Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": &memTable{}},
+	s := New(cfg, Deps{Catalog: cat, Backends: map[string]qconnect.Backend{qconnect.DefaultBackend: b},
 		Users: auth.NewStaticUserDB(dir), Sessions: sessions})
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
@@ -150,6 +156,7 @@ type frame struct {
 	ID             string            `json:"id"`
 	SubscriptionID string            `json:"subscriptionId"`
 	Seq            uint64            `json:"seq"`
+	Reset          bool              `json:"reset"`
 	Msg            []json.RawMessage `json:"msg"`
 	Success        bool              `json:"success"`
 	Error          *protocol.WireError

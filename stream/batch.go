@@ -11,6 +11,8 @@ import (
 // order and their JSON, encoded once and shared by every subscription of the
 // upstream. A Batch and its slices are immutable.
 type Batch struct {
+	// Kind says which frame the batch makes; the zero value is an update.
+	Kind    Kind
 	Columns []qconnect.Column
 	Rows    [][]any
 	// JSON is Rows as a JSON array of row objects (PROTOCOL 4.3), ready to
@@ -21,17 +23,36 @@ type Batch struct {
 	Time time.Time
 }
 
+// Kind is what a Batch tells a subscriber.
+type Kind uint8
+
+// The kinds of Batch. Only updates are numbered by seq.
+const (
+	// KindUpdate: new rows (UpdateMsg), numbered by seq.
+	KindUpdate Kind = iota
+	// KindSnapshot: a live source's state, sent after the start or to a
+	// subscriber joining a live upstream (SnapshotMsg); the rows replace
+	// what the subscriber holds.
+	KindSnapshot
+	// KindReset: the live source lost continuity (updates may have been
+	// missed): SnapshotMsg with "reset": true (PROTOCOL appendix 19). The
+	// rows are those known since; a KindSnapshot may follow.
+	KindReset
+)
+
 // RowEncoder writes rows of fixed columns as JSON objects (PROTOCOL 4.3),
 // keys in column order. It is safe for concurrent use.
 type RowEncoder struct {
 	cols []qconnect.Column
 	keys [][]byte // `"name":` per column, with a leading ',' after the first
+	vals []protocol.VectorAppender
 }
 
 // NewRowEncoder returns an encoder for rows of cols.
 func NewRowEncoder(cols []qconnect.Column) *RowEncoder {
-	e := &RowEncoder{cols: cols, keys: make([][]byte, len(cols))}
+	e := &RowEncoder{cols: cols, keys: make([][]byte, len(cols)), vals: make([]protocol.VectorAppender, len(cols))}
 	for i, c := range cols {
+		e.vals[i] = protocol.JSONAppender(c.Type)
 		var k []byte
 		if i > 0 {
 			k = append(k, ',')
@@ -56,6 +77,17 @@ func (e *RowEncoder) AppendRow(dst []byte, row []any) []byte {
 			v = row[i]
 		}
 		dst = protocol.AppendJSON(dst, c.Type, v)
+	}
+	return append(dst, '}')
+}
+
+// AppendBatchRow appends row r of b, whose vectors are in the encoder's
+// column order, as a JSON object.
+func (e *RowEncoder) AppendBatchRow(dst []byte, b *qconnect.Batch, r int) []byte {
+	dst = append(dst, '{')
+	for i := range e.cols {
+		dst = append(dst, e.keys[i]...)
+		dst, _ = e.vals[i](dst, &b.Cols[i], r)
 	}
 	return append(dst, '}')
 }

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -91,6 +92,14 @@ type Request struct {
 	Method *qconnect.Method
 	Params map[string]any
 	User   string
+	// Live, when not nil, supplies the method's updates (a kdb+
+	// tickerplant, an upstream feed) instead of rows published to the
+	// method's table: the upstream opens one qconnect.Feed and fans its
+	// events out like published rows (same seq, conflation, slow-consumer
+	// rules).
+	Live qconnect.LiveSource
+	// Now is the call's instant, for Live.
+	Now time.Time
 }
 
 // Subscribe opens a held subscription (see Release) delivering to sink.
@@ -117,9 +126,43 @@ func (h *Hub) Subscribe(req Request, sink Sink) (sub *Subscription, shared bool,
 	key := canonicalKey(m, req.Params, req.User)
 	sub = &Subscription{id: newID(), sink: sink, holding: true}
 
+	var feed qconnect.Feed
+	var lv liveOpen // the feed's context, owned by the upstream once made
+	if req.Live != nil {
+		h.mu.Lock()
+		_, exists := h.ups[key]
+		h.mu.Unlock()
+		if !exists {
+			lv.ctx, lv.cancel = context.WithCancel(context.Background())
+			feed, err = req.Live.Live(lv.ctx, qconnect.Call{Method: m, Params: req.Params, User: req.User, Now: req.Now})
+			if err != nil {
+				lv.cancel()
+				return nil, false, err
+			}
+		}
+	}
+
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	up, shared := h.ups[key]
+	if shared && feed != nil {
+		// Another subscriber opened the upstream meanwhile.
+		lv.cancel()
+		_ = feed.Close()
+		feed = nil
+	}
+	if shared && up.live && !up.closed && (up.replayLost || len(up.replay) > 0) {
+		up.mu.Lock()
+		sub.held = append(sub.held, up.joinSnapshotLocked())
+		up.mu.Unlock()
+	}
+	if shared && req.Live != nil && !up.live {
+		if lv.cancel != nil {
+			lv.cancel()
+		}
+		return nil, false, &qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error",
+			Cause: errors.New("stream: " + m.FullName() + " is both live and published")}
+	}
 	if !shared {
 		up = &upstream{
 			hub:      h,
@@ -132,8 +175,13 @@ func (h *Hub) Subscribe(req Request, sink Sink) (sub *Subscription, shared bool,
 			conflate: conflate,
 		}
 		h.ups[key] = up
-		list := h.byTable[up.table]
-		h.byTable[up.table] = append(list[:len(list):len(list)], up)
+		if feed != nil {
+			up.live, up.cancel = true, lv.cancel
+			go up.pump(lv.ctx, feed)
+		} else {
+			list := h.byTable[up.table]
+			h.byTable[up.table] = append(list[:len(list):len(list)], up)
+		}
 		h.opened++
 	}
 	sub.up = up
@@ -142,6 +190,12 @@ func (h *Hub) Subscribe(req Request, sink Sink) (sub *Subscription, shared bool,
 	h.subs.Add(1)
 	up.mu.Unlock()
 	return sub, shared, nil
+}
+
+// liveOpen is the context of a feed being opened.
+type liveOpen struct {
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // Publish fans rows appended to table out to every upstream reading it.
@@ -182,6 +236,10 @@ func (h *Hub) closeLocked(up *upstream) {
 		return
 	}
 	up.closed = true
+	if up.cancel != nil {
+		up.cancel() // ends the pump, which closes the feed
+	}
+	up.replay = nil
 	if up.timer != nil {
 		up.timer.Stop()
 		up.timer = nil
@@ -226,6 +284,17 @@ type upstream struct {
 	pending map[string][]any // conflation: latest row per key
 	order   []string         // keys in order of first arrival
 	timer   *time.Timer
+
+	// A live upstream (Request.Live) is fed by its pump, not by Publish.
+	live   bool
+	cancel context.CancelFunc // ends the feed
+	// replay is what a subscriber joining a live upstream gets as its
+	// snapshot: the last snapshot (or reset) and the updates since, in
+	// order, bounded by Config.MaxHeldBytes; replayLost says it outgrew
+	// that bound.
+	replay      []*Batch
+	replayBytes int64
+	replayLost  bool
 }
 
 // publish filters and projects rows and delivers them (or holds them for
@@ -233,27 +302,7 @@ type upstream struct {
 // be empty.
 func (up *upstream) publish(cols []qconnect.Column, rows [][]any, now time.Time) (lost bool) {
 	mcols := up.enc.Columns()
-	proj := make([]int, len(mcols))
-	for i, c := range mcols {
-		proj[i] = columnIndex(cols, c.Name)
-	}
-	fidx := make([]int, len(up.filters))
-	for i, f := range up.filters {
-		fidx[i] = columnIndex(cols, f.column)
-	}
-	var out [][]any
-	for _, r := range rows {
-		if !up.matches(r, fidx) {
-			continue
-		}
-		p := make([]any, len(proj))
-		for i, j := range proj {
-			if j >= 0 && j < len(r) {
-				p[i] = r[j]
-			}
-		}
-		out = append(out, p)
-	}
+	out := up.project(cols, rows)
 	if len(out) == 0 {
 		return false
 	}
@@ -340,6 +389,9 @@ func (up *upstream) flushLocked(now time.Time) (lost bool) {
 // deliverLocked offers b to every subscription, dropping those that cannot
 // take it. It reports whether any was dropped.
 func (up *upstream) deliverLocked(b *Batch) (lost bool) {
+	if up.live {
+		up.recordLocked(b)
+	}
 	for i := 0; i < len(up.subs); {
 		s := up.subs[i]
 		if s.offerLocked(b) {

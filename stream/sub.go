@@ -64,8 +64,17 @@ func (s *Subscription) offerLocked(b *Batch) bool {
 		s.held = append(s.held, b)
 		return true
 	}
-	s.seq++
+	if b.Kind == KindUpdate {
+		s.seq++
+	}
 	return s.sink.Update(s.seq, b)
+}
+
+// Ender is implemented by sinks that can tell their subscriber why the hub
+// ended a subscription (a live source failed). End is called without the
+// hub's locks held, and may call Subscription.Close.
+type Ender interface {
+	End(err *qconnect.Error)
 }
 
 // Release ends the holding of a new subscription: the updates kept since
@@ -89,7 +98,9 @@ func (s *Subscription) Release() error {
 	}
 	var err error
 	for _, b := range held {
-		s.seq++
+		if b.Kind == KindUpdate {
+			s.seq++
+		}
 		if !s.sink.Update(s.seq, b) {
 			for i, x := range up.subs {
 				if x == s {

@@ -181,7 +181,7 @@ func openBackends(configPath string, getenv func(string) string, cat *qconnect.C
 			return nil, nil, err
 		}
 		engines = append(engines, e)
-		out[c.Name] = asBackend(e)
+		out[c.Name] = e
 	}
 	var problems []string
 	for _, m := range cat.Methods {

@@ -76,9 +76,12 @@ type callOptions struct {
 	params  map[string]any // nil: no parameters (the method's defaults)
 	format  string         // table, json, csv, ndjson or arrow
 	csvFile string         // --csv: export the table; "-" = stdout
-	outFile string         // -o: stream the body to this file
-	csvRaw  bool           // --csv-raw: CSV cells exactly as received, formulas not neutralised
-	timeout time.Duration
+	// csvField rewrites each string field of --csv output (nil: exact
+	// data); spreadsheet-formula neutralisation plugs in here.
+	csvField func([]byte) ([]byte, bool)
+	outFile  string // -o: stream the body to this file
+	csvRaw   bool   // --csv-raw: CSV cells exactly as received, formulas not neutralised
+	timeout  time.Duration
 }
 
 // acceptFor maps --format to the Accept value of a streamed body; ok is
@@ -161,6 +164,9 @@ func parseCallArgs(e *env, args []string) (*callOptions, error) {
 	}
 	o := &callOptions{gw: resolveGateway(e, gwArgs), method: firstNonEmpty(method, defaultCallMethod), csvFile: *csvFile, outFile: *outFile, timeout: *timeout}
 	o.csvRaw = *csvRaw
+	if !o.csvRaw {
+		o.csvField = neutralizeCSVField
+	}
 	if o.timeout <= 0 {
 		return nil, usageErrorf("--timeout must be positive, e.g. 30s or 1h")
 	}
@@ -304,9 +310,9 @@ func callTable(ctx context.Context, e *env, s *client.Session, o *callOptions) e
 	case "":
 		return nil
 	case "-":
-		return writeResultCSV(e.stdout, res, o.csvRaw)
+		return writeResultCSV(e.stdout, res, o.csvField)
 	}
-	if err := writeFileAtomic(o.csvFile, func(w io.Writer) error { return writeResultCSV(w, res, o.csvRaw) }); err != nil {
+	if err := writeFileAtomic(o.csvFile, func(w io.Writer) error { return writeResultCSV(w, res, o.csvField) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "wrote %s to %s\n", plural(int64(len(res.Rows)), "row"), o.csvFile)

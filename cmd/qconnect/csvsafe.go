@@ -2,7 +2,7 @@ package main
 
 import (
 	"bufio"
-	"encoding/csv"
+	"bytes"
 	"errors"
 	"io"
 	"regexp"
@@ -22,85 +22,96 @@ import (
 // neutralizeCSVCell returns s made safe to open in a spreadsheet, and
 // whether it changed it.
 func neutralizeCSVCell(s string) (string, bool) {
-	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return s, false
-	}
-	if decimalRE.MatchString(s) {
-		return s, false
-	}
-	return "'" + s, true
+	b, changed := neutralizeCSVField([]byte(s))
+	return string(b), changed
 }
 
 // decimalRE is a plain decimal number with an optional sign and exponent
 // (no hex, Inf or NaN): what a spreadsheet reads as a number, not a formula.
 var decimalRE = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
 
-// csvOut writes RFC 4180 records (CRLF line ends; a field is quoted when
-// it holds a comma, quote, CR or LF or starts with a space; line breaks in
-// a quoted field are written CRLF, as encoding/csv does) and, when
-// neutralize is set, neutralises formula cells (always quoted). It is the
-// one CSV writing path of the CLI.
-type csvOut struct {
-	w          *bufio.Writer
-	neutralize bool
-}
-
-func newCSVOut(w io.Writer, neutralize bool) *csvOut {
-	return &csvOut{w: bufio.NewWriterSize(w, 64<<10), neutralize: neutralize}
-}
-
-// Write writes one record.
-func (c *csvOut) Write(rec []string) error {
-	for i, f := range rec {
-		if i > 0 {
-			c.w.WriteByte(',')
-		}
-		quote := f != "" && (strings.ContainsAny(f, ",\"\r\n") || f[0] == ' ')
-		if c.neutralize {
-			var changed bool
-			if f, changed = neutralizeCSVCell(f); changed {
-				quote = true
-			}
-		}
-		if !quote {
-			c.w.WriteString(f)
-			continue
-		}
-		c.w.WriteByte('"')
-		c.w.WriteString(quotedCSV.Replace(f))
-		c.w.WriteByte('"')
+// neutralizeCSVField is neutralizeCSVCell as the gateway's CSV encoder's
+// Field hook (encode.Ending.Field): a neutralised cell is always quoted.
+func neutralizeCSVField(b []byte) ([]byte, bool) {
+	if len(b) == 0 || !strings.ContainsRune("=+-@\t\r", rune(b[0])) || decimalRE.Match(b) {
+		return b, false
 	}
-	_, err := c.w.WriteString("\r\n")
-	return err
+	return append([]byte{'\''}, b...), true
 }
 
-// quotedCSV escapes a quoted field as encoding/csv's Writer with UseCRLF
-// does: quotes doubled, line breaks as CRLF.
-var quotedCSV = strings.NewReplacer(`"`, `""`, "\r\n", "\r\n", "\r", "", "\n", "\r\n")
-
-// Flush writes out what is buffered.
-func (c *csvOut) Flush() error { return c.w.Flush() }
-
-// copyCSV copies a CSV body from src to dst record by record through a
-// csvOut (neutralising formulas when neutralize is set). A line break
-// inside a quoted field comes out as LF (encoding/csv reads CRLF there as
-// LF).
+// copyCSV copies an RFC 4180 body from src to dst, byte for byte except
+// for the cells it neutralises (when neutralize is set), which get a
+// leading single quote and are quoted. Every other field keeps exactly the
+// bytes it had, quotes included, so an empty string ("") stays apart from
+// a null (an empty field). A quote that is never closed is an error.
 func copyCSV(dst io.Writer, src io.Reader, neutralize bool) error {
-	r := csv.NewReader(bufio.NewReaderSize(src, 64<<10))
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	w := newCSVOut(dst, neutralize)
+	if !neutralize {
+		_, err := io.Copy(dst, src)
+		return err
+	}
+	r := bufio.NewReaderSize(src, 64<<10)
+	w := bufio.NewWriterSize(dst, 64<<10)
+	var field []byte // the current unquoted field, held until its end
+	atStart := true  // at the start of a field
+	flush := func() {
+		if out, changed := neutralizeCSVField(field); changed {
+			w.WriteByte('"')
+			w.Write(bytes.ReplaceAll(out, []byte{'"'}, []byte{'"', '"'}))
+			w.WriteByte('"')
+		} else {
+			w.Write(field)
+		}
+		field = field[:0]
+	}
 	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
+		c, err := r.ReadByte()
+		if err == io.EOF {
+			flush()
 			return w.Flush()
 		}
 		if err != nil {
 			w.Flush()
 			return err
 		}
-		if err := w.Write(rec); err != nil {
-			return err
+		switch {
+		case atStart && c == '"':
+			// A quoted field: a spreadsheet reads its content, which
+			// may be a formula too.
+			var inner []byte
+			for {
+				q, err := r.ReadByte()
+				if err != nil {
+					w.Flush()
+					return errors.New("the CSV body ends inside a quoted field")
+				}
+				if q == '"' {
+					if next, err := r.Peek(1); err == nil && next[0] == '"' {
+						r.ReadByte()
+						inner = append(inner, '"')
+						continue
+					}
+					break
+				}
+				inner = append(inner, q)
+			}
+			if out, changed := neutralizeCSVField(inner); changed {
+				inner = out
+			}
+			w.WriteByte('"')
+			w.Write(bytes.ReplaceAll(inner, []byte{'"'}, []byte{'"', '"'}))
+			w.WriteByte('"')
+			atStart = false
+		case c == ',' || c == '\n':
+			flush()
+			w.WriteByte(c)
+			atStart = true
+		case c == '\r':
+			flush()
+			w.WriteByte(c)
+			atStart = true
+		default:
+			field = append(field, c)
+			atStart = false
 		}
 	}
 }

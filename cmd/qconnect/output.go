@@ -13,6 +13,7 @@ import (
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/client"
+	"github.com/qconnect/qconnect/encode"
 	"github.com/qconnect/qconnect/protocol"
 )
 
@@ -138,30 +139,30 @@ func formatElapsed(ms float64) string {
 	return strconv.FormatFloat(ms, 'f', 1, 64) + " ms"
 }
 
-// writeResultCSV writes res as RFC 4180 CSV: CRLF line ends, a header row
-// of column names, values in their 4.3 text form, null as an empty field,
-// fields quoted when they hold a comma, quote, CR or LF (or start with
-// space), and formula cells neutralised unless raw (csvsafe.go).
-func writeResultCSV(w io.Writer, res *client.Result, raw bool) error {
-	cw := newCSVOut(w, !raw)
-	rec := make([]string, len(res.Columns))
-	for i, c := range res.Columns {
-		rec[i] = c.Name
-	}
-	if err := cw.Write(rec); err != nil {
+// writeResultCSV writes res as CSV through the gateway's own CSV encoder
+// (encode.CSV), so that one result gives one CSV file whether it is
+// exported with --csv or streamed with --format csv -o: RFC 4180, CRLF, a
+// header row, values in their 4.3 text form, null as an empty field and
+// the empty string as "". field, when not nil, rewrites each string field
+// before it is quoted: the hook for spreadsheet-formula neutralisation
+// (encode.Ending.Field).
+func writeResultCSV(w io.Writer, res *client.Result, field func([]byte) ([]byte, bool)) error {
+	enc, err := encode.New(encode.CSV, w, encode.Header{}, res.Columns, encode.Ending{Field: field})
+	if err != nil {
 		return err
 	}
-	var buf []byte
-	for _, row := range res.Rows {
-		for i, c := range res.Columns {
-			buf, _ = protocol.AppendText(buf[:0], c.Type, rowValue(row, i))
-			rec[i] = string(buf)
+	const chunk = 4096 // bounds the batch built from the boxed rows
+	for from := 0; from < len(res.Rows); from += chunk {
+		rows := res.Rows[from:min(from+chunk, len(res.Rows))]
+		b, err := qconnect.BatchOf(res.Columns, rows)
+		if err != nil {
+			return fmt.Errorf("row %d: %w", from+1, err)
 		}
-		if err := cw.Write(rec); err != nil {
+		if err := enc.WriteBatch(b); err != nil {
 			return err
 		}
 	}
-	return cw.Flush()
+	return enc.Finish(encode.Meta{RowCount: int64(len(res.Rows)), Truncated: res.Truncated}, nil)
 }
 
 // writeMethods prints the method list of PROTOCOL 6 for people:

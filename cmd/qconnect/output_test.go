@@ -64,18 +64,22 @@ func TestWriteResultCSVQuotes(t *testing.T) {
 			{"line1\nline2", int64(-3), nil},
 			{" lead", int64(0), nil},
 			{"", int64(2), nil},
+			{nil, int64(5), nil},
 		},
 	}
 	var out bytes.Buffer
-	if err := writeResultCSV(&out, res, true); err != nil {
+	if err := writeResultCSV(&out, res, nil); err != nil {
 		t.Fatal(err)
 	}
+	// The gateway's CSV (encode.CSV): the empty string is "", null is an
+	// empty field, a line break inside a value is kept as it is.
 	want := "s,n,d\r\n" +
 		"\"a,b\",1,2019-07-26\r\n" +
 		"\"say \"\"hi\"\"\",,\r\n" +
-		"\"line1\r\nline2\",-3,\r\n" +
-		"\" lead\",0,\r\n" +
-		",2,\r\n"
+		"\"line1\nline2\",-3,\r\n" +
+		" lead,0,\r\n" +
+		"\"\",2,\r\n" +
+		",5,\r\n"
 	if out.String() != want {
 		t.Errorf("csv = %q\nwant %q", out.String(), want)
 	}
@@ -84,8 +88,16 @@ func TestWriteResultCSVQuotes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 6 || recs[2][0] != `say "hi"` || recs[3][0] != "line1\nline2" || recs[1][0] != "a,b" || recs[4][0] != " lead" {
+	if len(recs) != 7 || recs[2][0] != `say "hi"` || recs[3][0] != "line1\nline2" || recs[1][0] != "a,b" || recs[4][0] != " lead" {
 		t.Errorf("read back %q", recs)
+	}
+	// The field hook (formula neutralisation plugs in there) sees strings only.
+	out.Reset()
+	if err := writeResultCSV(&out, res, func(b []byte) ([]byte, bool) { return append([]byte("'"), b...), false }); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\r\n'x,") && !strings.Contains(out.String(), "\"'a,b\",1,") {
+		t.Errorf("field hook not applied: %q", out.String())
 	}
 }
 

@@ -204,7 +204,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	defer ln.Close()
 
 	// Catalog.
-	def := catalog.Defaults{Backend: "duckdb", Timeout: o.timeout, RowCap: o.rowCap}
+	def := catalog.Defaults{Backend: duckdb.Backend, Timeout: o.timeout, RowCap: o.rowCap}
 	var cat *qconnect.Catalog
 	switch {
 	case o.catalog != "":
@@ -320,8 +320,15 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	sctx, scancel := context.WithTimeout(context.Background(), o.drain)
 	defer scancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		log.Warn("shutdown did not drain in time; closing", "error", err)
-		_ = hs.Close()
+		// Calls still running end in band (unavailable, "gateway shutting
+		// down") and get their log line; then their connections close.
+		log.Warn("shutdown did not drain in time; ending the calls in flight", "error", err)
+		srv.EndCalls()
+		gctx, gcancel := context.WithTimeout(context.Background(), endCallsGrace)
+		if err := hs.Shutdown(gctx); err != nil {
+			_ = hs.Close()
+		}
+		gcancel()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -349,6 +356,10 @@ func (o *serveOptions) dataDescription(demo bool) string {
 	}
 	return strings.Join(parts, " and ")
 }
+
+// endCallsGrace is how long the calls ended at shutdown have to write their
+// ending (final chunk, trailers) before their connections are closed.
+const endCallsGrace = 5 * time.Second
 
 // reloadUsersOnHUP reloads the users file on SIGHUP. A bad file is logged
 // with its line and the old one stays in force. Sessions are kept, except

@@ -112,7 +112,7 @@ func (e *Engine) appendError(ctx context.Context, table string, err error) error
 	if errors.As(err, &qe) {
 		return qe
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || classify(err) != classAnalytic {
 		return e.translate(ctx, nil, err)
 	}
 	return &qconnect.Error{Code: qconnect.CodeAnalyticError, Cause: err,

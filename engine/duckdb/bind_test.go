@@ -101,16 +101,15 @@ func explain(t *testing.T, e *Engine, m *qconnect.Method, params map[string]any)
 			if err != nil || !more {
 				return err
 			}
-			dst := make([][]any, s.size)
-			for i := range dst {
-				dst[i] = make([]any, len(p.dec))
-			}
+			b := qconnect.NewBatch(p.cols, s.size)
 			for j, dec := range p.dec {
-				if err := dec(dst, j, s.vector(p.src[j]), 0); err != nil {
+				b.Cols[j].Reset(s.size)
+				if err := dec(&target{v: &b.Cols[j], size: s.size}, s.vector(p.src[j]), 0, s.size, 0); err != nil {
 					return err
 				}
 			}
-			for _, r := range dst {
+			b.Len = s.size
+			for _, r := range rowsOf(b) {
 				for _, v := range r {
 					plan.WriteString(v.(string) + "\n")
 				}

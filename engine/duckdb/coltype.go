@@ -38,8 +38,8 @@ type colType struct {
 	// the scale. ENUM: the storage type (UTINYINT, USMALLINT or UINTEGER).
 	internal bindings.Type
 	scale    uint8
-	// dict is an ENUM's dictionary, each entry boxed once per call.
-	dict []any
+	// dict is an ENUM's dictionary: a symbol column's Vector.Dict.
+	dict []string
 }
 
 // describeColumn reads what Query needs of a result column's type. The
@@ -57,7 +57,7 @@ func describeColumn(name string, lt bindings.LogicalType) colType {
 	case bindings.TypeEnum:
 		c.internal = bindings.EnumInternalType(lt)
 		n := bindings.EnumDictionarySize(lt)
-		c.dict = make([]any, n)
+		c.dict = make([]string, n)
 		for i := range c.dict {
 			c.dict[i] = bindings.EnumDictionaryValue(lt, bindings.IdxT(i))
 		}

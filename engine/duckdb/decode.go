@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"reflect"
 	"time"
 	"unsafe"
 
@@ -15,7 +14,10 @@ import (
 )
 
 // vec is one column of a DuckDB data chunk: its values and its validity
-// mask. Chunks of query results are flat, so row i is element i.
+// mask, as duckdb_vector_get_data and duckdb_vector_get_validity hand them
+// out through the bindings' public API. Chunks of query results are flat,
+// so row i is element i. Reading that C memory is the only use of unsafe in
+// this package: the layouts are DuckDB's documented C types (duckdb.h).
 type vec struct {
 	data  unsafe.Pointer
 	valid unsafe.Pointer // one bit per row, 1 = not NULL; nil when no row is NULL
@@ -26,8 +28,8 @@ func vectorOf(chunk bindings.DataChunk, col int) vec {
 	return vec{data: bindings.VectorGetData(v), valid: bindings.VectorGetValidity(v)}
 }
 
-// null reports whether row i is NULL; the validity mask is read directly
-// (as duckdb-go does), not through a cgo call per row.
+// null reports whether row i is NULL; the validity mask is read directly,
+// not through a cgo call per row.
 func (v vec) null(i int) bool {
 	if v.valid == nil {
 		return false
@@ -36,80 +38,57 @@ func (v vec) null(i int) bool {
 	return w&(1<<(uint(i)%64)) == 0
 }
 
-// decoder writes column j of the rows dst from the rows from, from+1, …
-// of a chunk's vector, as values of the qconnect convention.
-type decoder func(dst [][]any, j int, v vec, from int) error
-
 // elems views n values of type T of a vector, starting at row from.
 func elems[T any](v vec, from, n int) []T {
 	return unsafe.Slice((*T)(v.data), from+n)[from:]
 }
 
-// eface is the layout of an interface value holding a type that is not
-// pointer-shaped: its type, and a pointer to the value.
-type eface struct {
-	typ  unsafe.Pointer
-	data unsafe.Pointer
+// target is the batch vector a decoder fills, with the memory it keeps
+// from batch to batch.
+type target struct {
+	v     *qconnect.Vector
+	size  int      // rows of the batch being filled
+	valid []uint64 // reused validity bitmap
+	codes []uint32 // reused dictionary codes
 }
 
-// typeWord returns the type word of interfaces holding a U. U must not be
-// pointer-shaped (a pointer, map, chan, func, or a struct or array of one
-// such), since an interface holds those directly rather than through a
-// pointer; the types decoded here never are, and typeWord panics if one
-// ever is.
-func typeWord[U any]() unsafe.Pointer {
-	if t := reflect.TypeFor[U](); pointerShaped(t) {
-		panic("duckdb: cannot box " + t.String() + " through a pointer")
+// null marks row i of the batch null.
+func (t *target) null(i int) {
+	if t.v.Valid == nil {
+		t.v.Valid = qconnect.AllValid(t.valid, t.size)
+		t.valid = t.v.Valid
 	}
-	var x any = *new(U)
-	return (*eface)(unsafe.Pointer(&x)).typ
+	t.v.Valid[i>>6] &^= 1 << (uint(i) & 63)
 }
 
-func pointerShaped(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
-		return true
-	case reflect.Struct:
-		return t.NumField() == 1 && pointerShaped(t.Field(0).Type)
-	case reflect.Array:
-		return t.Len() == 1 && pointerShaped(t.Elem())
-	}
-	return false
-}
+// decoder writes n rows of a chunk's vector v, from row from, into rows
+// at, at+1, … of the batch vector of t. Fixed-width batch vectors are
+// sized to the batch; strings are appended (rows arrive in order).
+type decoder func(t *target, v vec, from, n, at int) error
 
-// boxed returns an interface value holding *p, as any(*p) would, without
-// copying *p to an allocation of its own: converting each value to any
-// allocated once per value, which dominated the cost of a row. The values
-// of one segment of a column are allocated together in one slice and never
-// written again once boxed, so the interfaces are as immutable as ordinary
-// ones and keep the slice alive while any of them is referenced.
-// typ is typeWord[U]().
-func boxed[U any](typ unsafe.Pointer, p *U) (x any) {
-	*(*eface)(unsafe.Pointer(&x)) = eface{typ: typ, data: unsafe.Pointer(p)}
-	return x
-}
-
-// fixed decodes a fixed-width DuckDB type T into values of type U.
-func fixed[T, U any](conv func(T) (U, error)) decoder {
-	typ := typeWord[U]()
-	return func(dst [][]any, j int, v vec, from int) error {
-		src := elems[T](v, from, len(dst))
-		vals := make([]U, len(dst))
-		for i, row := range dst {
+// fixed decodes a fixed-width DuckDB type T into the batch slice that dst
+// selects, converting each value with conv.
+func fixed[T, U any](dst func(*qconnect.Vector) []U, conv func(T) (U, error)) decoder {
+	return func(t *target, v vec, from, n, at int) error {
+		src := elems[T](v, from, n)
+		out := dst(t.v)[at : at+n]
+		for i := range out {
 			if v.null(from + i) {
-				row[j] = nil
+				t.null(at + i)
 				continue
 			}
 			u, err := conv(src[i])
 			if err != nil {
 				return err
 			}
-			vals[i] = u
-			row[j] = boxed(typ, &vals[i])
+			out[i] = u
 		}
 		return nil
 	}
 }
+
+func ints(v *qconnect.Vector) []int64     { return v.Ints }
+func floats(v *qconnect.Vector) []float64 { return v.Floats }
 
 // ok wraps a conversion that cannot fail.
 func ok[T, U any](f func(T) U) func(T) (U, error) {
@@ -136,23 +115,19 @@ func newDecoder(c colType, t qconnect.Type) decoder {
 	toFloat := t == qconnect.Float || t == qconnect.Real
 	switch c.id {
 	case bindings.TypeSQLNull:
-		return func(dst [][]any, j int, _ vec, _ int) error {
-			for _, row := range dst {
-				row[j] = nil
+		return func(t *target, _ vec, _, n, at int) error {
+			for i := range n {
+				t.null(at + i)
 			}
-			return nil
-		}
-	case bindings.TypeBoolean:
-		return func(dst [][]any, j int, v vec, from int) error {
-			for i, b := range elems[uint8](v, from, len(dst)) {
-				if v.null(from + i) {
-					dst[i][j] = nil
-				} else {
-					dst[i][j] = b != 0 // boxing a bool does not allocate
+			if t.v.Type.Storage() == qconnect.StorageBytes {
+				for range n {
+					t.v.Offsets = append(t.v.Offsets, int32(len(t.v.Data)))
 				}
 			}
 			return nil
 		}
+	case bindings.TypeBoolean:
+		return fixed(func(v *qconnect.Vector) []bool { return v.Bools }, ok(func(b uint8) bool { return b != 0 }))
 	case bindings.TypeTinyInt:
 		return integer[int8](toFloat)
 	case bindings.TypeSmallInt:
@@ -169,9 +144,9 @@ func newDecoder(c colType, t qconnect.Type) decoder {
 		return integer[uint32](toFloat)
 	case bindings.TypeUBigInt:
 		if toFloat {
-			return fixed(ok(func(x uint64) float64 { return float64(x) }))
+			return fixed(floats, ok(func(x uint64) float64 { return float64(x) }))
 		}
-		return fixed(func(x uint64) (int64, error) {
+		return fixed(ints, func(x uint64) (int64, error) {
 			if x > math.MaxInt64 {
 				return 0, fmt.Errorf("%d does not fit a long: cast the column to DOUBLE in the query and declare it float", x)
 			}
@@ -180,22 +155,22 @@ func newDecoder(c colType, t qconnect.Type) decoder {
 	case bindings.TypeHugeInt, bindings.TypeUHugeInt:
 		signed := c.id == bindings.TypeHugeInt
 		if toFloat {
-			return fixed(ok(func(h hugeint) float64 { f, _ := new(big.Float).SetInt(h.big(signed)).Float64(); return f }))
+			return fixed(floats, ok(func(h hugeint) float64 { f, _ := new(big.Float).SetInt(h.big(signed)).Float64(); return f }))
 		}
-		return fixed(func(h hugeint) (int64, error) {
+		return fixed(ints, func(h hugeint) (int64, error) {
 			if i, fits := h.int64(signed); fits {
 				return i, nil
 			}
 			return 0, fmt.Errorf("%s does not fit a long: cast the column to DOUBLE in the query and declare it float", h.big(signed))
 		})
 	case bindings.TypeFloat:
-		return fixed(ok(func(x float32) float64 { return float64(x) }))
+		return fixed(floats, ok(func(x float32) float64 { return float64(x) }))
 	case bindings.TypeDouble:
-		return fixed(ok(func(x float64) float64 { return x }))
+		return fixed(floats, ok(func(x float64) float64 { return x }))
 	case bindings.TypeDecimal:
 		return decimal(c)
 	case bindings.TypeVarchar, bindings.TypeBlob:
-		return varchar()
+		return varchar
 	case bindings.TypeEnum:
 		return enum(c)
 	case bindings.TypeTimestamp, bindings.TypeTimestampTZ:
@@ -207,15 +182,21 @@ func newDecoder(c colType, t qconnect.Type) decoder {
 	case bindings.TypeTimestampNS:
 		return timestamp(t, time.Nanosecond)
 	case bindings.TypeDate:
-		return fixed(ok(func(days int32) time.Time { return time.Unix(int64(days)*secondsPerDay, 0).UTC() }))
+		if t == qconnect.Timestamp {
+			return fixed(ints, func(days int32) (int64, error) { return scale(int64(days), qconnect.NanosPerDay) })
+		}
+		return fixed(ints, ok(func(days int32) int64 { return int64(days) }))
 	case bindings.TypeTime:
-		return fixed(ok(func(us int64) time.Duration { return time.Duration(us) * time.Microsecond }))
+		return fixed(ints, ok(func(us int64) int64 { return us * int64(time.Microsecond) }))
 	case bindings.TypeTimeNS:
-		return fixed(ok(func(ns int64) time.Duration { return time.Duration(ns) }))
+		return fixed(ints, ok(func(ns int64) int64 { return ns }))
 	case bindings.TypeInterval:
-		return fixed(func(iv interval) (time.Duration, error) { return intervalDuration(iv.months, iv.days, iv.micros) })
+		return fixed(ints, func(iv interval) (int64, error) {
+			d, err := intervalDuration(iv.months, iv.days, iv.micros)
+			return int64(d), err
+		})
 	case bindings.TypeUUID:
-		return fixed(ok(func(h hugeint) [16]byte {
+		return fixed(func(v *qconnect.Vector) [][16]byte { return v.GUIDs }, ok(func(h hugeint) [16]byte {
 			// DuckDB stores a UUID as a hugeint with the top bit flipped, so
 			// that UUIDs sort as their bytes do.
 			var g [16]byte
@@ -224,7 +205,7 @@ func newDecoder(c colType, t qconnect.Type) decoder {
 			return g
 		}))
 	}
-	return func([][]any, int, vec, int) error {
+	return func(*target, vec, int, int, int) error {
 		return fmt.Errorf("DuckDB type %s cannot be returned: cast it in the query (e.g. ::VARCHAR)", c.dbType)
 	}
 }
@@ -232,9 +213,9 @@ func newDecoder(c colType, t qconnect.Type) decoder {
 // integer decodes a DuckDB integer type that fits an int64.
 func integer[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](toFloat bool) decoder {
 	if toFloat {
-		return fixed(ok(func(x T) float64 { return float64(x) }))
+		return fixed(floats, ok(func(x T) float64 { return float64(x) }))
 	}
-	return fixed(ok(func(x T) int64 { return int64(x) }))
+	return fixed(ints, ok(func(x T) int64 { return int64(x) }))
 }
 
 func (h hugeint) int64(signed bool) (int64, bool) {
@@ -263,14 +244,14 @@ func decimal(c colType) decoder {
 	fromInt := func(x int64) float64 { return float64(x) / pow }
 	switch c.internal {
 	case bindings.TypeSmallInt:
-		return fixed(ok(func(x int16) float64 { return fromInt(int64(x)) }))
+		return fixed(floats, ok(func(x int16) float64 { return fromInt(int64(x)) }))
 	case bindings.TypeInteger:
-		return fixed(ok(func(x int32) float64 { return fromInt(int64(x)) }))
+		return fixed(floats, ok(func(x int32) float64 { return fromInt(int64(x)) }))
 	case bindings.TypeBigInt:
-		return fixed(ok(fromInt))
+		return fixed(floats, ok(fromInt))
 	case bindings.TypeHugeInt:
 		factor := new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(c.scale)), nil))
-		return fixed(ok(func(h hugeint) float64 {
+		return fixed(floats, ok(func(h hugeint) float64 {
 			if i, fits := h.int64(true); fits {
 				return fromInt(i)
 			}
@@ -278,14 +259,14 @@ func decimal(c colType) decoder {
 			return f
 		}))
 	}
-	return func([][]any, int, vec, int) error {
+	return func(*target, vec, int, int, int) error {
 		return fmt.Errorf("DECIMAL stored as DuckDB type %d is not supported: cast the column to DOUBLE in the query", c.internal)
 	}
 }
 
 // DuckDB's duckdb_string_t: 16 bytes, a uint32 length, then the bytes
 // themselves when they fit (at most 12), else a prefix and a pointer at
-// offset 8 (see duckdb-go's vector_getters.go).
+// offset 8 (duckdb.h).
 const (
 	stringInlineLength  = 12
 	stringInlineOffset  = 4
@@ -293,114 +274,118 @@ const (
 	stringTSize         = 16
 )
 
-// borrowedString returns the bytes of row i of a VARCHAR or BLOB vector,
+// borrowedBytes returns the bytes of row i of a VARCHAR or BLOB vector,
 // without copying: they are only valid while the chunk is.
-func borrowedString(v vec, i int) string {
+func borrowedBytes(v vec, i int) []byte {
 	p := unsafe.Add(v.data, uintptr(i)*stringTSize)
 	n := *(*uint32)(p)
 	if n <= stringInlineLength {
-		return unsafe.String((*byte)(unsafe.Add(p, stringInlineOffset)), int(n))
+		return unsafe.Slice((*byte)(unsafe.Add(p, stringInlineOffset)), int(n))
 	}
-	return unsafe.String(*(**byte)(unsafe.Add(p, stringPointerOffset)), int(n))
+	return unsafe.Slice(*(**byte)(unsafe.Add(p, stringPointerOffset)), int(n))
 }
 
-// varchar copies the strings of a segment into one allocation and boxes
-// them through one slice of string headers.
-func varchar() decoder {
-	typ := typeWord[string]()
-	return func(dst [][]any, j int, v vec, from int) error {
-		return decodeStrings(typ, dst, j, v, from)
-	}
-}
-
-func decodeStrings(typ unsafe.Pointer, dst [][]any, j int, v vec, from int) error {
-	total := 0
-	for i := range dst {
-		if !v.null(from + i) {
-			total += len(borrowedString(v, from+i))
-		}
-	}
-	buf := make([]byte, 0, total)
-	strs := make([]string, len(dst))
-	for i, row := range dst {
+// varchar copies the strings of the rows into the vector's Data.
+func varchar(t *target, v vec, from, n, at int) error {
+	dst := t.v
+	for i := range n {
 		if v.null(from + i) {
-			row[j] = nil
+			t.null(at + i)
+			dst.Offsets = append(dst.Offsets, int32(len(dst.Data)))
 			continue
 		}
-		s := borrowedString(v, from+i)
-		if len(s) > 0 {
-			start := len(buf)
-			buf = append(buf, s...)
-			strs[i] = unsafe.String(&buf[start], len(s)) // buf never grows beyond its capacity: never moved
+		dst.Data = append(dst.Data, borrowedBytes(v, from+i)...)
+		if len(dst.Data) > math.MaxInt32 {
+			return errors.New("a batch of strings exceeds 2 GiB: lower --duckdb-batch-size")
 		}
-		row[j] = boxed(typ, &strs[i])
+		dst.Offsets = append(dst.Offsets, int32(len(dst.Data)))
 	}
 	return nil
 }
 
-// enum maps the dictionary index of each row to its string, boxed once per
-// call.
+// enum gives the vector the ENUM's dictionary and copies each row's index
+// as its code: symbols are never copied.
 func enum(c colType) decoder {
-	lookup := func(i uint32) (any, error) {
-		if int64(i) >= int64(len(c.dict)) {
-			return nil, fmt.Errorf("ENUM index %d is beyond the dictionary of %d values", i, len(c.dict))
+	fill := func(t *target, v vec, from, n, at int, index func(i int) uint32) error {
+		if t.v.Dict == nil {
+			t.codes = resize(t.codes, t.size)
+			t.v.Dict, t.v.Codes = c.dict, t.codes
 		}
-		return c.dict[i], nil
-	}
-	fill := func(dst [][]any, j int, v vec, from int, index func(i int) uint32) error {
-		for i, row := range dst {
+		for i := range n {
 			if v.null(from + i) {
-				row[j] = nil
+				t.null(at + i)
+				t.v.Codes[at+i] = 0
 				continue
 			}
-			x, err := lookup(index(i))
-			if err != nil {
-				return err
+			x := index(i)
+			if int64(x) >= int64(len(c.dict)) {
+				return fmt.Errorf("ENUM index %d is beyond the dictionary of %d values", x, len(c.dict))
 			}
-			row[j] = x
+			t.v.Codes[at+i] = x
 		}
 		return nil
 	}
+	if len(c.dict) == 0 {
+		// Every row is NULL; Dict must not be nil for a dictionary vector.
+		c.dict = []string{""}
+	}
 	switch c.internal {
 	case bindings.TypeUTinyInt:
-		return func(dst [][]any, j int, v vec, from int) error {
-			idx := elems[uint8](v, from, len(dst))
-			return fill(dst, j, v, from, func(i int) uint32 { return uint32(idx[i]) })
+		return func(t *target, v vec, from, n, at int) error {
+			idx := elems[uint8](v, from, n)
+			return fill(t, v, from, n, at, func(i int) uint32 { return uint32(idx[i]) })
 		}
 	case bindings.TypeUSmallInt:
-		return func(dst [][]any, j int, v vec, from int) error {
-			idx := elems[uint16](v, from, len(dst))
-			return fill(dst, j, v, from, func(i int) uint32 { return uint32(idx[i]) })
+		return func(t *target, v vec, from, n, at int) error {
+			idx := elems[uint16](v, from, n)
+			return fill(t, v, from, n, at, func(i int) uint32 { return uint32(idx[i]) })
 		}
 	case bindings.TypeUInteger:
-		return func(dst [][]any, j int, v vec, from int) error {
-			idx := elems[uint32](v, from, len(dst))
-			return fill(dst, j, v, from, func(i int) uint32 { return idx[i] })
+		return func(t *target, v vec, from, n, at int) error {
+			idx := elems[uint32](v, from, n)
+			return fill(t, v, from, n, at, func(i int) uint32 { return idx[i] })
 		}
 	}
-	return func([][]any, int, vec, int) error {
+	return func(*target, vec, int, int, int) error {
 		return fmt.Errorf("ENUM stored as DuckDB type %d is not supported: cast the column to VARCHAR in the query", c.internal)
 	}
 }
 
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// errTimestampRange is the error for a timestamp a batch cannot hold.
+var errTimestampRange = errors.New("timestamp outside 1677-09-21 to 2262-04-11, the range of nanoseconds since 1970: cast the column to DATE or VARCHAR in the query")
+
+// scale multiplies x by f, failing on overflow.
+func scale(x, f int64) (int64, error) {
+	if x > math.MaxInt64/f || x < math.MinInt64/f {
+		return 0, errTimestampRange
+	}
+	return x * f, nil
+}
+
 // timestamp decodes a timestamp stored as an int64 count of unit since the
-// Unix epoch, to a time.Time in UTC, or to its UTC day when declared date.
+// Unix epoch, to nanoseconds, or to its UTC day when declared date.
 func timestamp(t qconnect.Type, unit time.Duration) decoder {
-	perSecond := int64(time.Second / unit)
 	if t == qconnect.Date {
-		perDay := perSecond * secondsPerDay
-		return fixed(ok(func(x int64) time.Time {
+		perDay := int64(24 * time.Hour / unit)
+		return fixed(ints, ok(func(x int64) int64 {
 			days := x / perDay
 			if x%perDay < 0 {
 				days--
 			}
-			return time.Unix(days*secondsPerDay, 0).UTC()
+			return days
 		}))
 	}
-	return fixed(ok(func(x int64) time.Time {
-		sec, frac := x/perSecond, x%perSecond
-		return time.Unix(sec, frac*int64(unit)).UTC()
-	}))
+	if unit == time.Nanosecond {
+		return fixed(ints, ok(func(x int64) int64 { return x }))
+	}
+	return fixed(ints, func(x int64) (int64, error) { return scale(x, int64(unit)) })
 }
 
 // intervalDuration converts a DuckDB interval; a month counts 30 days (the

@@ -56,11 +56,12 @@ import (
 	"time"
 
 	duck "github.com/duckdb/duckdb-go/v2"
+	"github.com/qconnect/qconnect"
 )
 
 // Backend is the Method.Backend name this engine serves (an empty Backend
 // means this engine too).
-const Backend = "duckdb"
+const Backend = qconnect.DefaultBackend
 
 // Defaults and bounds of Config.
 const (

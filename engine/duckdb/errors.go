@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	bindings "github.com/duckdb/duckdb-go-bindings"
 	duck "github.com/duckdb/duckdb-go/v2"
 	"github.com/qconnect/qconnect"
 )
@@ -31,9 +33,15 @@ const maxMessage = 1000
 //     for the answer (the code is then never sent). It is not CodeInternal,
 //     because nothing is broken, nor CodeAnalyticError, because the analytic
 //     did not fail;
-//   - an error of DuckDB or of binding a parameter: CodeAnalyticError with
-//     DuckDB's message, without the query text it quotes and with server
-//     file paths cut to their file names;
+//   - DuckDB out of memory or of spill space: CodeBusy with Retry-After and
+//     a message naming what ran out;
+//   - DuckDB interrupted without the call's context ending: CodeTimeout;
+//   - an error of the analytic itself (binder, conversion, constraint,
+//     catalog, parser, out of range, ... see classOf) or of binding a
+//     parameter: CodeAnalyticError with DuckDB's message, without the query
+//     text it quotes and with server file paths cut to their file names;
+//   - any other DuckDB error (I/O, internal, fatal, ...): CodeInternal, whose
+//     cause the server logs under the reference it sends;
 //   - an *qconnect.Error is returned unchanged.
 //
 // m may be nil (Ping).
@@ -64,8 +72,106 @@ func (e *Engine) translate(ctx context.Context, m *qconnect.Method, err error) e
 	if m != nil {
 		what = "method " + m.FullName() + " failed"
 	}
+	switch classify(err) {
+	case classExhausted:
+		return &qconnect.Error{Code: qconnect.CodeBusy, RetryAfter: busyRetryAfter, Cause: err,
+			Message: what + ": DuckDB ran out of memory or spill space (" + e.safeMessage(err) +
+				"); retry later or narrow the request, or ask the operator to raise --duckdb-memory-limit or free space in --duckdb-temp-dir"}
+	case classInterrupted:
+		return &qconnect.Error{Code: qconnect.CodeTimeout, Cause: err,
+			Message: what + ": the query was interrupted before it finished; retry the call"}
+	case classInternal:
+		return &qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error",
+			Cause: fmt.Errorf("%s: %w", what, err)}
+	}
 	return &qconnect.Error{Code: qconnect.CodeAnalyticError,
 		Message: what + ": " + e.safeMessage(err), Cause: err}
+}
+
+// busyRetryAfter is the Retry-After of a call that ran out of memory.
+const busyRetryAfter = 5 * time.Second
+
+// dbError is an error of DuckDB with its type, as the C API reports it
+// (duckdb_result_error_type), so that it keeps its meaning past this
+// package's edge.
+type dbError struct {
+	typ bindings.ErrorType
+	msg string
+}
+
+func (e *dbError) Error() string { return e.msg }
+
+// resultError is the error of a failed result.
+func resultError(res *bindings.Result) error {
+	return &dbError{typ: bindings.ResultErrorType(res), msg: bindings.ResultError(res)}
+}
+
+// errorClass is what an error of DuckDB means for the caller.
+type errorClass int
+
+const (
+	classAnalytic    errorClass = iota // the analytic itself failed: analyticError
+	classExhausted                     // memory or spill space ran out: busy
+	classInterrupted                   // interrupted: timeout, or the client-gone path
+	classInternal                      // anything else: internal, logged with a reference
+)
+
+// classify maps DuckDB's error type: from a *dbError (the C API), a
+// *duck.Error (the driver, for preparing and binding), or else the type
+// name DuckDB puts at the start of its messages ("Binder Error: ...").
+func classify(err error) errorClass {
+	var de *dbError
+	var dr *duck.Error
+	switch {
+	case errors.As(err, &de):
+		return classOf(de.typ, de.msg)
+	case errors.As(err, &dr) && dr.Type != duck.ErrorTypeInvalid:
+		return classOf(bindings.ErrorType(dr.Type), dr.Msg)
+	}
+	msg := err.Error()
+	for prefix, t := range messageTypes {
+		if strings.HasPrefix(msg, prefix) {
+			return classOf(t, msg)
+		}
+	}
+	// A driver error without a type: binding a parameter, or duckdb-go's
+	// appender, which reports DuckDB's error as text only.
+	return classAnalytic
+}
+
+// messageTypes are the prefixes of DuckDB messages, for errors that reach
+// this package as text only (duckdb_pending_error has no type).
+var messageTypes = map[string]bindings.ErrorType{
+	"Out of Memory Error:": bindings.ErrorTypeOutOfMemory,
+	"INTERRUPT Error:":     bindings.ErrorTypeInterrupt,
+	"Interrupted":          bindings.ErrorTypeInterrupt,
+	"IO Error:":            bindings.ErrorTypeErrorIO,
+	"INTERNAL Error:":      bindings.ErrorTypeInternal,
+	"FATAL Error:":         bindings.ErrorTypeFatal,
+}
+
+func classOf(t bindings.ErrorType, msg string) errorClass {
+	switch t {
+	case bindings.ErrorTypeOutOfMemory:
+		return classExhausted
+	case bindings.ErrorTypeInterrupt:
+		return classInterrupted
+	case bindings.ErrorTypeErrorIO:
+		if strings.Contains(msg, "No space left on device") || strings.Contains(msg, "max_temp_directory_size") {
+			return classExhausted
+		}
+		return classInternal
+	case bindings.ErrorTypeBinder, bindings.ErrorTypeConversion, bindings.ErrorTypeConstraint,
+		bindings.ErrorTypeCatalog, bindings.ErrorTypeParser, bindings.ErrorTypeSyntax,
+		bindings.ErrorTypeOutOfRange, bindings.ErrorTypeDivideByZero, bindings.ErrorTypeInvalidInput,
+		bindings.ErrorTypeMismatchType, bindings.ErrorTypeInvalidType, bindings.ErrorTypeDecimal,
+		bindings.ErrorTypeExpression, bindings.ErrorTypeParameterNotResolved,
+		bindings.ErrorTypeParameterNotAllowed, bindings.ErrorTypeNotImplemented,
+		bindings.ErrorTypeDependency, bindings.ErrorTypeSequence, bindings.ErrorTypeMissingExtension,
+		bindings.ErrorTypeAutoload, bindings.ErrorTypeUnknownType, bindings.ErrorTypeTransaction:
+		return classAnalytic
+	}
+	return classInternal
 }
 
 // safeMessage is the text of a DuckDB or driver error fit for a caller: the
@@ -75,8 +181,11 @@ func (e *Engine) translate(ctx context.Context, m *qconnect.Method, err error) e
 func (e *Engine) safeMessage(err error) string {
 	msg := err.Error()
 	var de *duck.Error
+	var dbe *dbError
 	if errors.As(err, &de) {
 		msg = de.Msg
+	} else if errors.As(err, &dbe) {
+		msg = dbe.msg
 	}
 	for _, cut := range []string{"\n\n", "\nLINE ", "\nPossible ", "\n* ", "\n  file = "} {
 		if i := strings.Index(msg, cut); i >= 0 {

@@ -210,7 +210,7 @@ func BenchmarkScanTrades(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			n += len(batch)
+			n += batch.Len
 		}
 		rows.Close()
 		if n != DefaultDemoTrades {

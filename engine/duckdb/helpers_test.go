@@ -66,9 +66,7 @@ func drain(rows qconnect.Rows) ([][]any, error) {
 		if err != nil {
 			return out, err
 		}
-		for _, r := range batch {
-			out = append(out, append([]any(nil), r...))
-		}
+		out = append(out, rowsOf(batch)...)
 	}
 }
 
@@ -85,4 +83,16 @@ func wantCode(t *testing.T, err error, code qconnect.Code) *qconnect.Error {
 		t.Fatalf("code %s (%v), want %s", qe.Code, err, code)
 	}
 	return qe
+}
+
+// rowsOf boxes the rows of a batch (nil for none).
+func rowsOf(b *qconnect.Batch) [][]any {
+	if b == nil {
+		return nil
+	}
+	out := make([][]any, b.Len)
+	for i := range out {
+		out[i] = b.Row(i)
+	}
+	return out
 }

@@ -22,23 +22,23 @@ const interruptEvery = 200 * time.Millisecond
 type rows struct{ *cursor }
 
 // cursor streams a call's result in batches decoded straight from DuckDB's
-// data chunks. It reuses one batch ([][]any over one []any) between calls
-// of Next; the values themselves are never reused.
+// data chunks into the vectors of one qconnect.Batch, reused between calls
+// of Next.
 type cursor struct {
-	mu     sync.Mutex
-	engine *Engine
-	method *qconnect.Method
-	qctx   context.Context // the context of Query, which bounds the whole call
-	conn   *sql.Conn       // held until released; nil after
-	st     *stream
-	plan   columnPlan
-	size   int   // rows per batch
-	left   int64 // rows the call still wants when it has a Limit; -1 without
-	vecs   []vec // the current chunk's vector of each declared column
-	flat   []any
-	batch  [][]any
-	err    error // sticky
-	eof    bool
+	mu      sync.Mutex
+	engine  *Engine
+	method  *qconnect.Method
+	qctx    context.Context // the context of Query, which bounds the whole call
+	conn    *sql.Conn       // held until released; nil after
+	st      *stream
+	plan    columnPlan
+	size    int   // rows per batch
+	left    int64 // rows the call still wants when it has a Limit; -1 without
+	vecs    []vec // the current chunk's vector of each declared column
+	batch   *qconnect.Batch
+	targets []target // per column: the batch vector and its reused memory
+	err     error    // sticky
+	eof     bool
 
 	intr      interrupter
 	stopWatch func() bool   // stops the watch of qctx
@@ -102,7 +102,7 @@ func (c *cursor) Columns() []qconnect.Column { return c.plan.cols }
 // the first error, before Close. An error of DuckDB met after some rows of
 // a batch were decoded is returned by the following call, after those
 // rows.
-func (c *cursor) Next(ctx context.Context) ([][]any, error) {
+func (c *cursor) Next(ctx context.Context) (*qconnect.Batch, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -135,12 +135,12 @@ func (c *cursor) Next(ctx context.Context) ([][]any, error) {
 		}
 	}
 	if c.batch == nil {
-		nc := len(c.plan.cols)
-		c.flat = make([]any, c.size*nc)
-		c.batch = make([][]any, c.size)
-		for i := range c.batch {
-			c.batch[i] = c.flat[i*nc : (i+1)*nc : (i+1)*nc]
-		}
+		c.batch = qconnect.NewBatch(c.plan.cols, c.size)
+		c.targets = make([]target, len(c.plan.cols))
+	}
+	for j := range c.batch.Cols {
+		c.batch.Cols[j].Reset(c.size)
+		c.targets[j].v, c.targets[j].size = &c.batch.Cols[j], c.size
 	}
 	var n int
 	var err error
@@ -167,7 +167,30 @@ func (c *cursor) Next(ctx context.Context) ([][]any, error) {
 			return nil, io.EOF
 		}
 	}
-	return c.batch[:n], nil
+	c.batch.Len = n
+	for j := range c.batch.Cols {
+		truncate(&c.batch.Cols[j], n)
+	}
+	return c.batch, nil
+}
+
+// truncate cuts the fixed-width slices of a vector sized for a whole batch
+// to the n rows filled.
+func truncate(v *qconnect.Vector, n int) {
+	switch v.Type.Storage() {
+	case qconnect.StorageBool:
+		v.Bools = v.Bools[:n]
+	case qconnect.StorageInt:
+		v.Ints = v.Ints[:n]
+	case qconnect.StorageFloat:
+		v.Floats = v.Floats[:n]
+	case qconnect.StorageBytes:
+		if v.Dict != nil {
+			v.Codes = v.Codes[:n]
+		}
+	case qconnect.StorageGUID:
+		v.GUIDs = v.GUIDs[:n]
+	}
 }
 
 // fill decodes rows into the batch until it is full, the call's Limit is
@@ -196,9 +219,8 @@ func (c *cursor) fill(ctx context.Context) (int, error) {
 		if c.left > 0 {
 			k = int(min(int64(k), c.left))
 		}
-		dst := c.batch[n : n+k]
 		for j, dec := range c.plan.dec {
-			if err := dec(dst, j, c.vecs[j], c.st.pos); err != nil {
+			if err := dec(&c.targets[j], c.vecs[j], c.st.pos, k, n); err != nil {
 				return n, qconnect.Errorf(qconnect.CodeAnalyticError, "method %s: column %s: %v", c.method.FullName(), c.plan.cols[j].Name, err)
 			}
 		}

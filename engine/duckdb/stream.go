@@ -14,6 +14,15 @@ import (
 // of it before the first row is read (which is what duckdb-go's
 // database/sql rows do).
 //
+// Deprecated C functions: duckdb_pending_prepared_streaming and
+// duckdb_result_is_streaming carry DuckDB's "scheduled for removal"
+// notice (deprecated in v1.0.0) and have no streaming replacement yet.
+// They were exposed in duckdb-go-bindings for that reason
+// (github.com/duckdb/duckdb-go-bindings/pull/61); the request for
+// streaming results in the Go driver, which would track their replacement,
+// is github.com/duckdb/duckdb-go/issues/100. duckdb_fetch_chunk is not
+// deprecated.
+//
 // A stream is not safe for concurrent use, and its statement's connection
 // must not run anything else until close; only bindings.Interrupt may be
 // called concurrently.
@@ -51,7 +60,7 @@ func startStream(stmt *duck.Stmt, args []driver.NamedValue) (*stream, error) {
 		return nil, err
 	}
 	if bindings.ExecutePending(s.pending, &s.res) == bindings.StateError {
-		err := errors.New(bindings.ResultError(&s.res))
+		err := resultError(&s.res)
 		s.close()
 		return nil, err
 	}
@@ -77,7 +86,7 @@ func (s *stream) advance() (bool, error) {
 		s.chunk = bindings.FetchChunk(s.res)
 		if s.chunk.Ptr == nil {
 			if msg := bindings.ResultError(&s.res); msg != "" {
-				return false, errors.New(msg)
+				return false, resultError(&s.res)
 			}
 			return false, nil
 		}

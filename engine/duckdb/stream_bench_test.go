@@ -51,7 +51,7 @@ func benchmarkScanRange(b *testing.B, n int64) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			got += int64(len(batch))
+			got += int64(batch.Len)
 		}
 		if got != n {
 			b.Fatalf("%d rows, want %d", got, n)

@@ -79,10 +79,10 @@ func TestQueryStreams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(batch) != 1000 {
-			t.Errorf("batch of %d rows, want 1000", len(batch))
+		if batch.Len != 1000 {
+			t.Errorf("batch of %d rows, want 1000", batch.Len)
 		}
-		for _, r := range batch {
+		for _, r := range rowsOf(batch) {
 			if r[0] != next || r[1] != "row "+strconv.FormatInt(next, 10) {
 				t.Fatalf("row %v, want [%d row %d]", r, next, next)
 			}
@@ -114,8 +114,8 @@ func TestQueryLimitAcrossBatches(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sizes = append(sizes, len(batch))
-			total += int64(len(batch))
+			sizes = append(sizes, batch.Len)
+			total += int64(batch.Len)
 		}
 		rs.Close()
 		if total != limit {
@@ -150,7 +150,7 @@ func TestMidStreamError(t *testing.T) {
 			nextErr = err
 			break
 		}
-		for _, r := range batch {
+		for _, r := range rowsOf(batch) {
 			if r[0] != got {
 				t.Fatalf("row %v, want %d", r[0], got)
 			}
@@ -202,7 +202,7 @@ func TestDecodeErrorMidStream(t *testing.T) {
 			}
 			break
 		}
-		got += len(batch)
+		got += batch.Len
 	}
 	if got != 5000 {
 		t.Errorf("%d rows before the error, want the 5000 that convert", got)
@@ -255,7 +255,7 @@ func TestCancelInterruptsStream(t *testing.T) {
 					}
 					break
 				}
-				got += len(batch)
+				got += batch.Len
 			}
 			if elapsed := time.Since(start); elapsed > cancelAfter+3*time.Second {
 				t.Errorf("Next returned %v after the cancel, want promptly", elapsed-cancelAfter)
@@ -283,8 +283,8 @@ func TestCloseWithoutDraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if batch, err := rs.Next(context.Background()); err != nil || len(batch) != 100 {
-		t.Fatalf("Next = %d rows, %v", len(batch), err)
+	if batch, err := rs.Next(context.Background()); err != nil || batch.Len != 100 {
+		t.Fatalf("Next = %d rows, %v", batch.Len, err)
 	}
 	start := time.Now()
 	if err := rs.Close(); err != nil {

@@ -12,18 +12,8 @@ import (
 
 // Engine is the backend of one named kdb+ connection.
 //
-// It implements qconnect.Pinger, qconnect.Appender and qconnect.LiveSource.
-// Its Query returns *Rows, whose Next has the batch signature of the backend
-// contract v2; once that contract is merged, Engine implements
-// qconnect.Backend by returning *Rows as qconnect.Rows:
-//
-//	func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, error) {
-//		r, err := e.QueryRows(ctx, call)
-//		if err != nil {
-//			return nil, err
-//		}
-//		return r, nil
-//	}
+// It implements qconnect.Backend, qconnect.Pinger, qconnect.Appender and
+// qconnect.LiveSource.
 type Engine struct {
 	cfg  Config
 	icfg ipc.Config
@@ -56,6 +46,22 @@ func (e *Engine) Close() error { e.pool.close(); return nil }
 
 // Ping reports readiness: a pooled connection to q answers a health check.
 func (e *Engine) Ping(ctx context.Context) error { return e.pool.Ping(ctx) }
+
+// Query implements qconnect.Backend (see QueryRows).
+func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, error) {
+	r, err := e.QueryRows(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+var (
+	_ qconnect.Backend    = (*Engine)(nil)
+	_ qconnect.Pinger     = (*Engine)(nil)
+	_ qconnect.Appender   = (*Engine)(nil)
+	_ qconnect.LiveSource = (*Engine)(nil)
+)
 
 // QueryRows calls the method's function with the call's parameters and
 // returns the reply as rows (see the package doc).

@@ -1,0 +1,193 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qconnect/qconnect"
+)
+
+// tickSource is a live source that is not the demo feed: a stand-in for a
+// kdb+ tickerplant (which cannot be run here), driven by the test through
+// a channel. It implements qconnect.LiveSource; its Query answers nothing.
+type tickSource struct {
+	opens  atomic.Int32
+	events chan qconnect.LiveEvent
+	end    chan error
+}
+
+func (s *tickSource) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, error) {
+	return &memRows{cols: call.Method.Columns}, nil
+}
+
+func (s *tickSource) Live(ctx context.Context, call qconnect.Call) (qconnect.Feed, error) {
+	s.opens.Add(1)
+	return &tickFeed{src: s, cols: call.Method.Columns}, nil
+}
+
+type tickFeed struct {
+	src    *tickSource
+	cols   []qconnect.Column
+	closed sync.Once
+}
+
+func (f *tickFeed) Columns() []qconnect.Column { return f.cols }
+
+func (f *tickFeed) Next(ctx context.Context) (qconnect.LiveEvent, error) {
+	select {
+	case ev := <-f.src.events:
+		return ev, nil
+	case err := <-f.src.end:
+		return qconnect.LiveEvent{}, err
+	case <-ctx.Done():
+		return qconnect.LiveEvent{}, ctx.Err()
+	}
+}
+
+func (f *tickFeed) Close() error { return nil }
+
+func ticks(t *testing.T, rows ...[]any) *qconnect.Batch {
+	t.Helper()
+	b, err := qconnect.BatchOf(tickCols, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func tick(sym string, price float64) []any {
+	return []any{time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), sym, price}
+}
+
+// prices decodes the price of each row of a frame's msg.
+func prices(t *testing.T, f frame) []float64 {
+	t.Helper()
+	var out []float64
+	for _, raw := range f.Msg {
+		var r struct{ Price float64 }
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r.Price)
+	}
+	return out
+}
+
+func equalFloats(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestLiveSourceToWebSockets: a backend's live source (not the demo feed)
+// streams to WebSocket subscribers through the hub: one upstream for
+// identical subscriptions, the source's snapshot then its updates in order
+// with seq, the subscription's filter applied, a reset delivered as a
+// SnapshotMsg with "reset": true, a late joiner's snapshot made of the
+// snapshot and the updates since, and the end of the source as
+// SubscriptionEndMsg.
+func TestLiveSourceToWebSockets(t *testing.T) {
+	t.Parallel()
+	src := &tickSource{events: make(chan qconnect.LiveEvent), end: make(chan error)}
+	ts, s, _ := wsTestServerWith(t, Config{}, src)
+	subscribe := func() *wsClient {
+		c := dialWS(t, ts)
+		c.login("alice")
+		c.send("SubscribeReq", []any{map[string]any{"method": "t/sub", "params": map[string]any{"syms": []string{"A", "B"}}}})
+		if f := c.expect("SubscribeResp"); !f.Success {
+			t.Fatalf("subscribe: %+v", f)
+		}
+		return c
+	}
+	a, b := subscribe(), subscribe()
+	if n := src.opens.Load(); n != 1 {
+		t.Fatalf("%d feeds opened for two identical subscriptions, want 1 (shared upstream)", n)
+	}
+	emit := func(kind qconnect.LiveKind, batch *qconnect.Batch) {
+		select {
+		case src.events <- qconnect.LiveEvent{Kind: kind, Batch: batch}:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the hub does not read the feed")
+		}
+	}
+	emit(qconnect.LiveSnapshot, ticks(t, tick("A", 1), tick("C", 99), tick("B", 2)))
+	for _, c := range []*wsClient{a, b} {
+		f := c.expect("SnapshotMsg")
+		if f.Reset || !equalFloats(prices(t, f), []float64{1, 2}) {
+			t.Fatalf("snapshot %+v, want prices [1 2] (C filtered out)", f)
+		}
+	}
+	for i := 1; i <= 5; i++ {
+		emit(qconnect.LiveUpdate, ticks(t, tick("A", float64(10*i)), tick("Z", -1)))
+	}
+	for _, c := range []*wsClient{a, b} {
+		for i := 1; i <= 5; i++ {
+			f := c.expect("UpdateMsg")
+			if f.Seq != uint64(i) || !equalFloats(prices(t, f), []float64{float64(10 * i)}) {
+				t.Fatalf("update %d: %+v %v", i, f, prices(t, f))
+			}
+		}
+	}
+	// A late joiner's snapshot: the source's snapshot and the updates since.
+	late := subscribe()
+	f := late.expect("SnapshotMsg")
+	if want := []float64{1, 2, 10, 20, 30, 40, 50}; f.Reset || !equalFloats(prices(t, f), want) {
+		t.Fatalf("late joiner's snapshot %v, want %v", prices(t, f), want)
+	}
+	if n := src.opens.Load(); n != 1 {
+		t.Fatalf("%d feeds opened, want 1", n)
+	}
+	// The upstream was lost and re-established: a reset, then a fresh
+	// snapshot, then updates whose seq continues.
+	emit(qconnect.LiveReset, nil)
+	emit(qconnect.LiveSnapshot, ticks(t, tick("B", 7)))
+	emit(qconnect.LiveUpdate, ticks(t, tick("B", 8)))
+	for i, c := range []*wsClient{a, b, late} {
+		f := c.expect("SnapshotMsg")
+		if !f.Reset || len(f.Msg) != 0 {
+			t.Fatalf("client %d: %+v, want a SnapshotMsg with reset:true and no rows", i, f)
+		}
+		if f := c.expect("SnapshotMsg"); f.Reset || !equalFloats(prices(t, f), []float64{7}) {
+			t.Fatalf("client %d: snapshot after the reset %+v", i, f)
+		}
+		want := uint64(6)
+		if c == late {
+			want = 1
+		}
+		if f := c.expect("UpdateMsg"); f.Seq != want || !equalFloats(prices(t, f), []float64{8}) {
+			t.Fatalf("client %d: update after the reset %+v, want seq %d", i, f, want)
+		}
+	}
+	// The source ends for good: every subscriber is told.
+	src.end <- io.ErrUnexpectedEOF
+	for i, c := range []*wsClient{a, b, late} {
+		f := c.expect("SubscriptionEndMsg")
+		if f.Error == nil || f.Error.Code != qconnect.CodeUnavailable {
+			t.Fatalf("client %d: %+v, want unavailable", i, f)
+		}
+	}
+	waitUntil(t, func() bool { return s.ws.hub.Stats().Upstreams == 0 })
+}
+
+// waitUntil polls cond until it holds (10 s at most).
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 10 s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising by time
+	}
+}
