@@ -136,6 +136,9 @@ func (s *Server) verify(ctx context.Context, cred protocol.Credential, in protoc
 			return auth.Session{}, time.Time{}, qconnect.Errorf(qconnect.CodeReplayedRequest,
 				"the id %q was already used on this session; send a fresh id (a UUID) with every request", id)
 		}
+		if !errors.Is(err, auth.ErrReplayCacheFull) {
+			return auth.Session{}, time.Time{}, err // the shared replay cache could not be asked (unavailable)
+		}
 		return auth.Session{}, time.Time{}, &qconnect.Error{Code: qconnect.CodeRateLimited, RetryAfter: s.cfg.ClockSkew,
 			Message: "this session sent more requests within the replay window than the gateway remembers; slow down"}
 	}

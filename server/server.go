@@ -104,6 +104,9 @@ type Deps struct {
 	// Docs serves /connect/index.html, /connect/openapi.json, /connect/protocol.md
 	// and /connect/assets/ (apidoc.Docs.Handler); nil = not served.
 	Docs http.Handler
+	// Shared is the state shared with other gateways (shared.go); zero =
+	// this gateway's own memory.
+	Shared Shared
 }
 
 // Server is the gateway's HTTP handler. Create it with New.
@@ -111,8 +114,9 @@ type Server struct {
 	cfg      Config
 	deps     Deps
 	log      *slog.Logger
-	replay   *auth.ReplayCache
+	replay   ReplayGuard
 	throttle *auth.Throttle
+	shared   LoginThrottle // deps.Shared.Throttle: replaces throttle when set
 	limits   *limiter
 	ws       *wsState // sockets, the stream hub, publishing (ws.go)
 	mux      *http.ServeMux
@@ -129,6 +133,11 @@ func New(cfg Config, deps Deps) *Server {
 		throttle: auth.NewThrottle(cfg.LoginMaxFailures, cfg.LoginWindow, 100_000),
 		limits:   newLimiter(cfg.MaxConcurrent, cfg.MaxConcurrentPerUser, cfg.RatePerUser, cfg.RateBurst),
 	}
+	if deps.Shared.Replay != nil {
+		s.replay = deps.Shared.Replay
+	}
+	s.shared = deps.Shared.Throttle
+	s.limits.shared = deps.Shared.Rate
 	s.ws = newWSState(cfg)
 	s.mux = s.routes()
 	if deps.Sessions != nil {

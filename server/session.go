@@ -76,12 +76,11 @@ func (s *Server) openSession(ctx context.Context, req *protocol.Request, addr st
 		return auth.Session{}, err
 	}
 	if !s.deps.Users.Current().Authenticate(user, *m.Password) {
-		s.throttle.Fail("user:"+user, now)
-		s.throttle.Fail("addr:"+addr, now)
+		s.loginFailed(user, addr, now)
 		return auth.Session{}, qconnect.Errorf(qconnect.CodeInvalidCredentials,
 			"the username or password is wrong; check both and try again")
 	}
-	s.throttle.Reset("user:" + user)
+	s.loginSucceeded(user, addr)
 	return s.deps.Sessions.Open(ctx, user)
 }
 
@@ -98,6 +97,9 @@ func (s *Server) loginResult(sess auth.Session) map[string]any {
 // checkThrottle answers tooManyAttempts when the username or the client
 // address has failed too often within the window.
 func (s *Server) checkThrottle(user, addr string, now time.Time) error {
+	if s.shared != nil {
+		return s.reserveLogin(user, addr, now)
+	}
 	for _, key := range []string{"user:" + user, "addr:" + addr} {
 		if wait, ok := s.throttle.Allow(key, now); !ok {
 			return &qconnect.Error{Code: qconnect.CodeTooManyAttempts, RetryAfter: wait,
@@ -146,11 +148,13 @@ func (s *Server) basicAuth(next http.Handler) http.Handler {
 				return
 			}
 			if s.deps.Users.Current().Authenticate(user, pass) {
+				if s.shared != nil {
+					s.loginSucceeded(user, clientAddr(r))
+				}
 				next.ServeHTTP(w, r)
 				return
 			}
-			s.throttle.Fail("user:"+user, now)
-			s.throttle.Fail("addr:"+clientAddr(r), now)
+			s.loginFailed(user, clientAddr(r), now)
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="qconnect docs", charset="UTF-8"`)
 		http.Error(w, "log in with your qconnect username and password to read the API documentation", http.StatusUnauthorized)

@@ -75,7 +75,8 @@ type serveOptions struct {
 	burst                                            int
 	threads                                          int
 	memLimit, tempDir                                string
-	ws                                               wsOptions // WebSocket and demo feed settings (serve_ws.go)
+	ws                                               wsOptions    // WebSocket and demo feed settings (serve_ws.go)
+	redis                                            redisOptions // shared state (serve_redis.go)
 }
 
 func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
@@ -111,6 +112,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.StringVar(&o.memLimit, "duckdb-memory-limit", "", s.add("duckdb-memory-limit", envMemLimit, `DuckDB memory limit, e.g. "2GB" (default DuckDB's, 80% of RAM); beyond it sorts and tables spill to disk`))
 	fs.StringVar(&o.tempDir, "duckdb-temp-dir", "", s.add("duckdb-temp-dir", envTempDir, "where DuckDB spills (default: a fresh directory under the system temp directory, removed at exit)"))
 	o.ws.flags(fs, s)
+	o.redis.flags(fs, s)
 	return s
 }
 
@@ -232,8 +234,18 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	log.Info("data ready", "tables", strings.Join(eng.Tables(), ","), "ms", time.Since(started).Milliseconds())
 
-	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{
-		IdleTimeout: o.idle, MaxLifetime: o.lifetime, MaxPerUser: o.maxSessions})
+	sessCfg := auth.SessionConfig{IdleTimeout: o.idle, MaxLifetime: o.lifetime, MaxPerUser: o.maxSessions}
+	shared, err := o.redis.open(ctx, sessCfg, o.skew, o.loginFails, o.loginWindow, o.rate, o.burst, log)
+	if err != nil {
+		return err
+	}
+	var store auth.Store = auth.NewMemoryStore()
+	var sharedDeps server.Shared
+	if shared != nil {
+		defer shared.client.Close()
+		store, sharedDeps = shared.store, shared.shared
+	}
+	sessions := auth.NewSessions(store, sessCfg)
 	doc, err := apidoc.New(cat, apidoc.Options{ProtocolDoc: docs.Protocol()})
 	if err != nil {
 		return fmt.Errorf("building the API documentation: %v", err)
@@ -246,7 +258,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	o.ws.apply(&cfg)
 	srv := server.New(cfg, server.Deps{
 		Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": eng},
-		Users: users, Sessions: sessions, Docs: doc.Handler(),
+		Users: users, Sessions: sessions, Docs: doc.Handler(), Shared: sharedDeps,
 	})
 
 	ln, err := net.Listen("tcp", o.listen)
@@ -275,6 +287,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// Housekeeping every 5 s: an idle-expired session's WebSockets close
 	// within 5 s of its expiry.
 	go srv.Maintain(ctx, 5*time.Second)
+	if shared != nil {
+		go shared.run(ctx, sessions, log)
+	}
 	o.ws.startFeed(ctx, demo, srv, eng, log)
 	go reloadUsersOnHUP(ctx, users, o.users, log)
 
