@@ -120,6 +120,12 @@ func (s *Server) publishRaw(ctx context.Context, m *qconnect.Method, raw json.Ra
 	timeout, _ := s.Limits(m)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if s.deps.Shared.Streams != nil { // every gateway stores and fans out from the shared stream (relay.go)
+		if err := s.deps.Shared.Streams.Publish(ctx, m.Stream.Table, m.FullName(), raw); err != nil {
+			return 0, err
+		}
+		return len(rows), nil
+	}
 	lock := s.ws.tableLock(m.Stream.Table)
 	lock.Lock()
 	defer lock.Unlock()

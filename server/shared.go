@@ -17,6 +17,7 @@ type Shared struct {
 	Replay   ReplayGuard
 	Throttle LoginThrottle
 	Rate     RateLimiter
+	Streams  StreamRelay // relay.go
 }
 
 // ReplayGuard is the replay check of PROTOCOL 3.3 (auth.ReplayCache is the

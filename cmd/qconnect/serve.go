@@ -288,7 +288,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// within 5 s of its expiry.
 	go srv.Maintain(ctx, 5*time.Second)
 	if shared != nil {
-		go shared.run(ctx, sessions, log)
+		if err := shared.run(ctx, sessions, srv, log); err != nil {
+			return err
+		}
 	}
 	o.ws.startFeed(ctx, demo, srv, eng, log)
 	go reloadUsersOnHUP(ctx, users, o.users, log)

@@ -17,6 +17,7 @@ const (
 	envRedis        = "QCONNECT_REDIS"
 	envRedisPrefix  = "QCONNECT_REDIS_PREFIX"
 	envRedisTimeout = "QCONNECT_REDIS_TIMEOUT"
+	envRedisStream  = "QCONNECT_REDIS_STREAM_LENGTH"
 )
 
 // redisOptions are the shared-state settings: with --redis, sessions, the
@@ -25,11 +26,13 @@ const (
 type redisOptions struct {
 	url, prefix string
 	timeout     time.Duration
+	streamLen   int64
 }
 
 func (o *redisOptions) flags(fs *flag.FlagSet, s *settings) {
 	fs.StringVar(&o.url, "redis", "", s.add("redis", envRedis, "redis://host:port/db: keep sessions, the replay cache, login throttling and rate limits in this Redis, shared by every gateway using it (default: this process's memory)"))
 	fs.StringVar(&o.prefix, "redis-prefix", redisstate.DefaultPrefix, s.add("redis-prefix", envRedisPrefix, "prefix of every Redis key and channel; gateways of one deployment use the same"))
+	fs.Int64Var(&o.streamLen, "redis-stream-length", redisstate.DefaultStreamMaxLen, s.add("redis-stream-length", envRedisStream, "publishes kept per table in Redis for gateways that fall behind; one further behind ends its subscriptions with slowConsumer"))
 	fs.DurationVar(&o.timeout, "redis-timeout", redisstate.DefaultTimeout, s.add("redis-timeout", envRedisTimeout, "bound on each Redis command; past it the request gets unavailable (503)"))
 }
 
@@ -38,6 +41,7 @@ func (o *redisOptions) flags(fs *flag.FlagSet, s *settings) {
 type sharedState struct {
 	client *redisstate.Client
 	store  *redisstate.Sessions
+	relay  *redisstate.StreamRelay
 	shared server.Shared
 }
 
@@ -59,7 +63,9 @@ func (o *redisOptions) open(ctx context.Context, sess auth.SessionConfig, skew t
 	st := redisstate.NewSessions(c, redisstate.SessionConfig{
 		IdleTimeout: sess.IdleTimeout, MaxLifetime: sess.MaxLifetime, MaxPerUser: sess.MaxPerUser})
 	log.Info("shared state in Redis", "prefix", o.prefix)
-	return &sharedState{client: c, store: st, shared: server.Shared{
+	relay := redisstate.NewStreamRelay(c, o.streamLen, log)
+	return &sharedState{client: c, store: st, relay: relay, shared: server.Shared{
+		Streams:  relay,
 		Replay:   redisstate.NewReplayCache(c, 2*skew),
 		Throttle: redisstate.NewThrottle(c, loginFails, loginWindow),
 		Rate:     redisstate.NewRateLimiter(c, rate, burst),
@@ -67,9 +73,22 @@ func (o *redisOptions) open(ctx context.Context, sess auth.SessionConfig, skew t
 }
 
 // run ends locally every session that ends on any gateway (so its
-// WebSockets close here too) and sweeps expired sessions every second, until
-// ctx ends.
-func (s *sharedState) run(ctx context.Context, sessions *auth.Sessions, log *slog.Logger) {
+// WebSockets close here too), applies the publishes of every gateway to
+// this one (the shared streams), and sweeps expired sessions every second,
+// until ctx ends. It returns once the streams are followed.
+func (s *sharedState) run(ctx context.Context, sessions *auth.Sessions, srv *server.Server, log *slog.Logger) error {
+	tables := srv.PublishedTables()
+	go s.relay.Run(ctx, tables, srv)
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.relay.Ready(rctx, tables); err != nil {
+		return fmt.Errorf("the shared streams of %v could not be read from Redis, the gateway did not start: %v", tables, err)
+	}
+	go s.housekeep(ctx, sessions, log)
+	return nil
+}
+
+func (s *sharedState) housekeep(ctx context.Context, sessions *auth.Sessions, log *slog.Logger) {
 	go s.store.Watch(ctx, func(id string) {
 		_ = sessions.End(ctx, id) // the store has it gone already; this runs the OnEnd callbacks
 	})
