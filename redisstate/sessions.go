@@ -286,3 +286,12 @@ func (st *Sessions) Subscribed(ctx context.Context, n int) error {
 		}
 	}
 }
+
+// Count is the number of sessions held (of every gateway), expired ones
+// not yet swept included.
+func (st *Sessions) Count(ctx context.Context) (int64, error) {
+	ctx, cancel := st.c.ctx(ctx)
+	defer cancel()
+	n, err := st.c.rdb.ZCard(ctx, st.c.key("exp")).Result()
+	return n, st.c.fail("session count", err)
+}

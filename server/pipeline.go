@@ -95,7 +95,7 @@ func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed
 			s.writeError(w, r, rp, err)
 			return
 		}
-		setRequestInfo(r, func(i *requestInfo) { i.user = cred.Username })
+		setRequestInfo(r, func(i *requestInfo) { i.user, i.msg = cred.Username, req.Msg })
 		if err := s.deps.Sessions.Touch(r.Context(), sess.ID); err != nil {
 			s.writeError(w, r, rp, err)
 			return

@@ -124,6 +124,7 @@ func (s *Server) publishRaw(ctx context.Context, m *qconnect.Method, raw json.Ra
 		if err := s.deps.Shared.Streams.Publish(ctx, m.Stream.Table, m.FullName(), raw); err != nil {
 			return 0, err
 		}
+		s.counted(len(rows))
 		return len(rows), nil
 	}
 	lock := s.ws.tableLock(m.Stream.Table)
@@ -133,6 +134,7 @@ func (s *Server) publishRaw(ctx context.Context, m *qconnect.Method, raw json.Ra
 		return 0, s.callError(ctx, m, timeout, err)
 	}
 	s.ws.hub.Publish(m.Stream.Table, m.Columns, rows)
+	s.counted(len(rows))
 	return len(rows), nil
 }
 

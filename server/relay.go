@@ -90,6 +90,7 @@ func (s *Server) StreamLost(table string) {
 		}
 		c.mu.Unlock()
 		for _, sub := range subs {
+			s.counters.slowCuts.Add(1)
 			c.endSub(sub, lost)
 		}
 	}

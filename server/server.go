@@ -107,6 +107,8 @@ type Deps struct {
 	// Shared is the state shared with other gateways (shared.go); zero =
 	// this gateway's own memory.
 	Shared Shared
+	// Observers see every finished request (metrics, audit; observe.go).
+	Observers []Observer
 }
 
 // Server is the gateway's HTTP handler. Create it with New.
@@ -118,6 +120,7 @@ type Server struct {
 	throttle *auth.Throttle
 	shared   LoginThrottle // deps.Shared.Throttle: replaces throttle when set
 	limits   *limiter
+	counters counters // observe.go
 	ws       *wsState // sockets, the stream hub, publishing (ws.go)
 	mux      *http.ServeMux
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/qconnect/qconnect/docs"
 	"github.com/qconnect/qconnect/engine/duckdb"
 	"github.com/qconnect/qconnect/examples"
+	"github.com/qconnect/qconnect/metrics"
 	"github.com/qconnect/qconnect/server"
 )
 
@@ -75,8 +76,9 @@ type serveOptions struct {
 	burst                                            int
 	threads                                          int
 	memLimit, tempDir                                string
-	ws                                               wsOptions    // WebSocket and demo feed settings (serve_ws.go)
-	redis                                            redisOptions // shared state (serve_redis.go)
+	ws                                               wsOptions      // WebSocket and demo feed settings (serve_ws.go)
+	redis                                            redisOptions   // shared state (serve_redis.go)
+	observe                                          observeOptions // metrics (serve_observe.go)
 }
 
 func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
@@ -113,6 +115,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.StringVar(&o.tempDir, "duckdb-temp-dir", "", s.add("duckdb-temp-dir", envTempDir, "where DuckDB spills (default: a fresh directory under the system temp directory, removed at exit)"))
 	o.ws.flags(fs, s)
 	o.redis.flags(fs, s)
+	o.observe.flags(fs, s)
 	return s
 }
 
@@ -239,12 +242,17 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	var store auth.Store = auth.NewMemoryStore()
+	mem := auth.NewMemoryStore()
+	var store auth.Store = mem
 	var sharedDeps server.Shared
+	msrc := metrics.Sources{Catalog: cat, Pool: eng.PoolStats,
+		Sessions: func(context.Context) (int64, error) { return int64(mem.Len()), nil }}
 	if shared != nil {
 		defer shared.client.Close()
 		store, sharedDeps = shared.store, shared.shared
+		msrc.Sessions, msrc.RedisErrors = shared.store.Count, shared.client.Errors
 	}
+	met := metrics.New(msrc)
 	sessions := auth.NewSessions(store, sessCfg)
 	doc, err := apidoc.New(cat, apidoc.Options{ProtocolDoc: docs.Protocol()})
 	if err != nil {
@@ -259,14 +267,16 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	srv := server.New(cfg, server.Deps{
 		Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": eng},
 		Users: users, Sessions: sessions, Docs: doc.Handler(), Shared: sharedDeps,
+		Observers: []server.Observer{met},
 	})
+	met.AddServer(srv)
 
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
 	}
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           o.observe.handler(srv, met),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      o.timeout + 30*time.Second,
@@ -287,6 +297,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// Housekeeping every 5 s: an idle-expired session's WebSockets close
 	// within 5 s of its expiry.
 	go srv.Maintain(ctx, 5*time.Second)
+	if err := o.observe.serveMetrics(ctx, met, log); err != nil {
+		return err
+	}
 	if shared != nil {
 		if err := shared.run(ctx, sessions, srv, log); err != nil {
 			return err
