@@ -62,6 +62,7 @@ type Param struct {
 	Enum        []string // allowed values (string-like types), empty = any
 	Min, Max    *float64 // inclusive bounds for numbers, nil = unbounded
 	MaxLen      int      // maximum string length or list length, 0 = unbounded
+	Secret      bool     // the value is redacted in the audit log (catalog "secret: true")
 }
 
 // TypeName is the declared type as written in the catalog: "symbol" or "symbol[]".

@@ -79,7 +79,7 @@ func (l *loader) method(group string, key, n *yaml.Node) *qconnect.Method {
 	return m
 }
 
-var paramKeys = []string{"name", "type", "required", "default", "defaultDoc", "description", "enum", "min", "max", "maxLen"}
+var paramKeys = []string{"name", "type", "required", "default", "defaultDoc", "description", "enum", "min", "max", "maxLen", "secret"}
 
 // params reads a parameter list; lines has the line of each name.
 func (l *loader) params(n *yaml.Node, full string) (_ []qconnect.Param, lines map[string]int) {
@@ -135,6 +135,9 @@ func (l *loader) param(n *yaml.Node, full string) (p qconnect.Param, nameNode *y
 	}
 	if e, ok := f["required"]; ok {
 		p.Required = l.boolean(e.val, what+": required")
+	}
+	if e, ok := f["secret"]; ok {
+		p.Secret = l.boolean(e.val, what+": secret")
 	}
 	if e, ok := f["defaultDoc"]; ok {
 		p.DefaultDoc, _ = l.text(e.val, what+": defaultDoc")

@@ -252,7 +252,20 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		store, sharedDeps = shared.store, shared.shared
 		msrc.Sessions, msrc.RedisErrors = shared.store.Count, shared.client.Errors
 	}
+	aud, err := o.observe.openAudit(cat, log)
+	if err != nil {
+		return err
+	}
+	observers := []server.Observer{}
+	if aud != nil {
+		defer aud.Close()
+		msrc.AuditDropped = aud.Dropped
+	}
 	met := metrics.New(msrc)
+	observers = append(observers, met)
+	if aud != nil {
+		observers = append(observers, aud)
+	}
 	sessions := auth.NewSessions(store, sessCfg)
 	doc, err := apidoc.New(cat, apidoc.Options{ProtocolDoc: docs.Protocol()})
 	if err != nil {
@@ -267,7 +280,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	srv := server.New(cfg, server.Deps{
 		Catalog: cat, Backends: map[string]qconnect.Backend{"duckdb": eng},
 		Users: users, Sessions: sessions, Docs: doc.Handler(), Shared: sharedDeps,
-		Observers: []server.Observer{met},
+		Observers: observers,
 	})
 	met.AddServer(srv)
 
@@ -299,6 +312,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	go srv.Maintain(ctx, 5*time.Second)
 	if err := o.observe.serveMetrics(ctx, met, log); err != nil {
 		return err
+	}
+	if aud != nil {
+		go reopenOnHUP(ctx, aud, log)
 	}
 	if shared != nil {
 		if err := shared.run(ctx, sessions, srv, log); err != nil {

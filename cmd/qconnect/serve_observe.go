@@ -7,8 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/audit"
 	"github.com/qconnect/qconnect/metrics"
 )
 
@@ -16,17 +21,26 @@ import (
 const (
 	envMetrics       = "QCONNECT_METRICS"
 	envMetricsListen = "QCONNECT_METRICS_LISTEN"
+	envAuditLog      = "QCONNECT_AUDIT_LOG"
+	envAuditBuffer   = "QCONNECT_AUDIT_BUFFER"
+	envAuditMaxValue = "QCONNECT_AUDIT_MAX_VALUE"
 )
 
-// observeOptions are the metrics settings.
+// observeOptions are the metrics and audit settings.
 type observeOptions struct {
 	metrics       bool
 	metricsListen string
+	auditLog      string
+	auditBuffer   int
+	auditMaxValue int
 }
 
 func (o *observeOptions) flags(fs *flag.FlagSet, s *settings) {
 	fs.BoolVar(&o.metrics, "metrics", true, s.add("metrics", envMetrics, "serve Prometheus metrics at GET /metrics (false: off)"))
 	fs.StringVar(&o.metricsListen, "metrics-listen", "", s.add("metrics-listen", envMetricsListen, "serve /metrics on this address instead of the gateway's (e.g. 127.0.0.1:9090)"))
+	fs.StringVar(&o.auditLog, "audit-log", "", s.add("audit-log", envAuditLog, "append one JSON line per login, logout, call and publish to this file (reopened on SIGHUP)"))
+	fs.IntVar(&o.auditBuffer, "audit-buffer", audit.DefaultBuffer, s.add("audit-buffer", envAuditBuffer, "audit records held for the writer; beyond it records are dropped and counted (qconnect_audit_dropped_total)"))
+	fs.IntVar(&o.auditMaxValue, "audit-max-value", audit.DefaultMaxValue, s.add("audit-max-value", envAuditMaxValue, "bytes of a parameter's value kept in the audit log; longer values are cut"))
 }
 
 // handler returns the gateway's handler with /metrics added when the
@@ -60,4 +74,31 @@ func (o *observeOptions) serveMetrics(ctx context.Context, m *metrics.Metrics, l
 	go hs.Serve(ln)
 	log.Info("metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
 	return nil
+}
+
+// openAudit opens the audit log when --audit-log is given (nil otherwise).
+func (o *observeOptions) openAudit(cat *qconnect.Catalog, log *slog.Logger) (*audit.Log, error) {
+	if o.auditLog == "" {
+		return nil, nil
+	}
+	return audit.Open(o.auditLog, audit.Options{Buffer: o.auditBuffer, MaxValue: o.auditMaxValue, Catalog: cat, Logger: log})
+}
+
+// reopenOnHUP reopens the audit log on SIGHUP (for logrotate).
+func reopenOnHUP(ctx context.Context, a *audit.Log, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := a.Reopen(); err != nil {
+				log.Error("SIGHUP: the audit log was not reopened; the old file stays in use", "error", err)
+				continue
+			}
+			log.Info("SIGHUP: audit log reopened")
+		}
+	}
 }
