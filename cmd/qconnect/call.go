@@ -38,13 +38,14 @@ const (
 // gatewayArgs locate and authenticate a client command.
 type gatewayArgs struct {
 	addr, user, password string
+	tls                  clientTLS
 }
 
 // resolveGateway fills the gateway arguments from the defaults, then the
 // environment, then the positional arguments (which win): pos[0] is
 // host:port, pos[1] the user, pos[2] the password; a prefix may be given.
 func resolveGateway(e *env, pos []string) gatewayArgs {
-	g := gatewayArgs{defaultGatewayAddr, defaultGatewayUser, defaultGatewayPass}
+	g := gatewayArgs{addr: defaultGatewayAddr, user: defaultGatewayUser, password: defaultGatewayPass, tls: e.tls}
 	for _, f := range []struct {
 		name string
 		dst  *string
@@ -266,7 +267,15 @@ func withSession(ctx context.Context, g gatewayArgs, timeout time.Duration, f fu
 
 // loginGateway opens a session; a malformed address is a usage error.
 func loginGateway(ctx context.Context, g gatewayArgs) (*client.Session, error) {
-	c, err := client.New(g.addr)
+	var opts []client.Option
+	hc, err := g.tls.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	if hc != nil {
+		opts = append(opts, client.WithHTTPClient(hc))
+	}
+	c, err := client.New(g.addr, opts...)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}

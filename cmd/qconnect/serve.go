@@ -79,6 +79,7 @@ type serveOptions struct {
 	ws                                               wsOptions      // WebSocket and demo feed settings (serve_ws.go)
 	redis                                            redisOptions   // shared state (serve_redis.go)
 	observe                                          observeOptions // metrics (serve_observe.go)
+	tls                                              tlsOptions     // HTTPS (serve_tls.go)
 }
 
 func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
@@ -116,6 +117,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	o.ws.flags(fs, s)
 	o.redis.flags(fs, s)
 	o.observe.flags(fs, s)
+	o.tls.flags(fs, s)
 	return s
 }
 
@@ -284,6 +286,10 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	})
 	met.AddServer(srv)
 
+	tlsCfg, certs, err := o.tls.config()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
@@ -296,9 +302,13 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsCfg,
 	}
 	hs.RegisterOnShutdown(srv.CloseWebSockets) // upgraded connections are not drained by Shutdown
 	base := "http://" + ln.Addr().String()
+	if tlsCfg != nil {
+		base = "https://" + ln.Addr().String()
+	}
 	fmt.Fprintf(e.stdout, "qconnect gateway listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  API docs:  %s/connect/index.html\n", base)
 	if demo {
@@ -316,6 +326,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if aud != nil {
 		go reopenOnHUP(ctx, aud, log)
 	}
+	if certs != nil {
+		go certs.reloadOnHUP(ctx, log)
+	}
 	if shared != nil {
 		if err := shared.run(ctx, sessions, srv, log); err != nil {
 			return err
@@ -325,7 +338,13 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	go reloadUsersOnHUP(ctx, users, o.users, log)
 
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			errc <- hs.ServeTLS(ln, "", "") // HTTP/2 is set up for the TLS listener
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("the HTTP server stopped: %v", err)
