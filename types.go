@@ -128,6 +128,9 @@ type StreamSpec struct {
 	Filters  map[string]string // parameter name → the column it filters (e.g. "syms" → "sym")
 	Snapshot string            // optional SQL for the snapshot, parameters bound by name
 	Conflate time.Duration     // default conflation interval; zero = every update
+	// Retention bounds the rows a publishing method's table keeps
+	// (retention.go); nil = kept until the gateway stops.
+	Retention *Retention
 }
 
 // FullName is "group/name".

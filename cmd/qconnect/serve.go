@@ -76,10 +76,11 @@ type serveOptions struct {
 	burst                                            int
 	threads                                          int
 	memLimit, tempDir                                string
-	ws                                               wsOptions      // WebSocket and demo feed settings (serve_ws.go)
-	redis                                            redisOptions   // shared state (serve_redis.go)
-	observe                                          observeOptions // metrics (serve_observe.go)
-	tls                                              tlsOptions     // HTTPS (serve_tls.go)
+	ws                                               wsOptions        // WebSocket and demo feed settings (serve_ws.go)
+	redis                                            redisOptions     // shared state (serve_redis.go)
+	observe                                          observeOptions   // metrics (serve_observe.go)
+	tls                                              tlsOptions       // HTTPS (serve_tls.go)
+	retention                                        retentionOptions // serve_retention.go
 }
 
 func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
@@ -118,6 +119,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	o.redis.flags(fs, s)
 	o.observe.flags(fs, s)
 	o.tls.flags(fs, s)
+	o.retention.flags(fs, s)
 	return s
 }
 
@@ -328,6 +330,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	if certs != nil {
 		go certs.reloadOnHUP(ctx, log)
+	}
+	if o.retention.every > 0 {
+		go srv.Retain(ctx, o.retention.every)
 	}
 	if shared != nil {
 		if err := shared.run(ctx, sessions, srv, log); err != nil {
