@@ -81,6 +81,7 @@ type serveOptions struct {
 	observe                                          observeOptions   // metrics (serve_observe.go)
 	tls                                              tlsOptions       // HTTPS (serve_tls.go)
 	retention                                        retentionOptions // serve_retention.go
+	proxy                                            proxyOptions     // serve_proxy.go
 }
 
 func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
@@ -120,6 +121,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	o.observe.flags(fs, s)
 	o.tls.flags(fs, s)
 	o.retention.flags(fs, s)
+	o.proxy.flags(fs, s)
 	return s
 }
 
@@ -292,12 +294,16 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	handler, err := o.proxy.handler(o.observe.handler(srv, met))
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
 	}
 	hs := &http.Server{
-		Handler:           o.observe.handler(srv, met),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      o.timeout + 30*time.Second,
