@@ -3,6 +3,7 @@ package redisstate
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,7 +33,27 @@ type SessionConfig struct {
 type Sessions struct {
 	c   *Client
 	cfg SessionConfig
+
+	// Round trips saved on the signed-request path, both bounded to a
+	// fraction of a second: a session just read by ByUser answers the Get
+	// that follows it (Sessions.Touch) for recentFor, and a Touch is written
+	// at most once per touchEvery per session by this gateway (idle expiry
+	// is precise to that). Both are dropped when the session ends.
+	mu      sync.Mutex
+	recent  map[string]recentSession
+	touched map[string]time.Time // id → LastSeen last written by this gateway
 }
+
+type recentSession struct {
+	s  auth.Session
+	at time.Time // when it was read
+}
+
+const (
+	recentFor  = 100 * time.Millisecond
+	touchEvery = time.Second
+	maxMemo    = 100_000
+)
 
 // NewSessions returns the session store of c.
 func NewSessions(c *Client, cfg SessionConfig) *Sessions {
@@ -45,7 +66,15 @@ func NewSessions(c *Client, cfg SessionConfig) *Sessions {
 	if cfg.MaxPerUser <= 0 {
 		cfg.MaxPerUser = auth.DefaultMaxPerUser
 	}
-	return &Sessions{c: c, cfg: cfg}
+	return &Sessions{c: c, cfg: cfg, recent: map[string]recentSession{}, touched: map[string]time.Time{}}
+}
+
+// forget drops what this gateway remembers of session id.
+func (st *Sessions) forget(id string) {
+	st.mu.Lock()
+	delete(st.recent, id)
+	delete(st.touched, id)
+	st.mu.Unlock()
 }
 
 var _ auth.Store = (*Sessions)(nil)
@@ -113,6 +142,12 @@ func (st *Sessions) Put(ctx context.Context, s auth.Session) error {
 
 // Get returns the session id.
 func (st *Sessions) Get(ctx context.Context, id string) (auth.Session, bool, error) {
+	st.mu.Lock()
+	r, ok := st.recent[id]
+	st.mu.Unlock()
+	if ok && time.Since(r.at) < recentFor {
+		return r.s, true, nil
+	}
 	ctx, cancel := st.c.ctx(ctx)
 	defer cancel()
 	v, err := st.c.rdb.HMGet(ctx, st.c.key("s", id), "u", "c", "l").Result()
@@ -165,11 +200,18 @@ func (st *Sessions) ByUser(ctx context.Context, user string) ([]auth.Session, er
 		return nil, st.c.fail("session list", err)
 	}
 	out := make([]auth.Session, 0, len(v)/4)
+	now := time.Now()
+	st.mu.Lock()
+	if len(st.recent) > maxMemo {
+		clear(st.recent)
+	}
 	for i := 0; i+3 < len(v); i += 4 {
 		if s, ok := decodeSession(v[i], []any{v[i+1], v[i+2], v[i+3]}); ok {
 			out = append(out, s)
+			st.recent[s.ID] = recentSession{s: s, at: now}
 		}
 	}
+	st.mu.Unlock()
 	return out, nil
 }
 
@@ -193,6 +235,12 @@ return 1`)
 
 // Touch sets LastSeen of session id to at unless it is already later.
 func (st *Sessions) Touch(ctx context.Context, id string, at time.Time) error {
+	st.mu.Lock()
+	last, ok := st.touched[id]
+	st.mu.Unlock()
+	if ok && !at.Before(last) && at.Sub(last) < touchEvery {
+		return nil // written less than touchEvery ago by this gateway
+	}
 	ctx, cancel := st.c.ctx(ctx)
 	defer cancel()
 	n, err := touchScript.Run(ctx, st.c.rdb, []string{st.c.key("s", id), st.c.key("exp")},
@@ -201,8 +249,15 @@ func (st *Sessions) Touch(ctx context.Context, id string, at time.Time) error {
 		return st.c.fail("session touch", err)
 	}
 	if n == 0 {
+		st.forget(id)
 		return auth.ErrNoSession
 	}
+	st.mu.Lock()
+	if len(st.touched) > maxMemo {
+		clear(st.touched)
+	}
+	st.touched[id] = at
+	st.mu.Unlock()
 	return nil
 }
 
@@ -213,6 +268,7 @@ func (st *Sessions) Delete(ctx context.Context, id string) error {
 }
 
 func (st *Sessions) end(ctx context.Context, id string, dueBy int64) error {
+	st.forget(id)
 	ctx, cancel := st.c.ctx(ctx)
 	defer cancel()
 	err := endScript.Run(ctx, st.c.rdb, []string{st.c.key("s", id), st.c.key("exp")},
@@ -262,6 +318,7 @@ func (st *Sessions) Watch(ctx context.Context, ended func(id string)) {
 			if !ok {
 				return
 			}
+			st.forget(m.Payload)
 			ended(m.Payload)
 		}
 	}
