@@ -20,6 +20,9 @@ const (
 	DefaultPrefix     = "qconnect:"
 	DefaultTimeout    = time.Second
 	DefaultRetryAfter = time.Second
+	// DefaultPoolSize is enough connections that the requests a gateway
+	// runs at once (--max-concurrent, 64) do not queue for one.
+	DefaultPoolSize = 64
 )
 
 // Options configure Open. Zero values take the defaults.
@@ -32,7 +35,7 @@ type Options struct {
 	Timeout time.Duration
 	// RetryAfter is sent with unavailable. Default 1 s.
 	RetryAfter time.Duration
-	// PoolSize is the connection pool size; default go-redis's (10 per CPU).
+	// PoolSize is the connection pool size; default DefaultPoolSize.
 	PoolSize int
 	// OnError, if set, is called once per failed Redis operation with the
 	// operation's name (for the redis errors metric). It must not block.
@@ -68,9 +71,10 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 	ro.ReadTimeout = o.Timeout
 	ro.WriteTimeout = o.Timeout
 	ro.MaxRetries = 1
-	if o.PoolSize > 0 {
-		ro.PoolSize = o.PoolSize
+	if o.PoolSize <= 0 {
+		o.PoolSize = DefaultPoolSize
 	}
+	ro.PoolSize = o.PoolSize
 	c := &Client{rdb: redis.NewClient(ro), prefix: o.Prefix, opts: o}
 	pctx, cancel := context.WithTimeout(ctx, 2*o.Timeout)
 	defer cancel()
