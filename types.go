@@ -66,6 +66,7 @@ type Param struct {
 	Enum        []string // allowed values (string-like types), empty = any
 	Min, Max    *float64 // inclusive bounds for numbers, nil = unbounded
 	MaxLen      int      // maximum string length or list length, 0 = unbounded
+	Secret      bool     // the value is redacted in the audit log (catalog "secret: true")
 }
 
 // TypeName is the declared type as written in the catalog: "symbol" or "symbol[]".
@@ -132,6 +133,9 @@ type StreamSpec struct {
 	Filters  map[string]string // parameter name → the column it filters (e.g. "syms" → "sym")
 	Snapshot string            // optional SQL for the snapshot, parameters bound by name
 	Conflate time.Duration     // default conflation interval; zero = every update
+	// Retention bounds the rows a publishing method's table keeps
+	// (retention.go); nil = kept until the gateway stops.
+	Retention *Retention
 }
 
 // FullName is "group/name".

@@ -42,12 +42,15 @@ const (
 //     clears the username's failures).
 //
 // Implementations must be safe for concurrent use and bound their memory.
-// An implementation whose store fails should refuse (ok = false) rather
-// than let unthrottled guesses through.
+// An implementation whose store cannot be reached returns an error (a
+// *qconnect.Error with code unavailable) with ok = false: the login is
+// refused, never let through unthrottled. Errors of Forgive and Reset are
+// logged by the caller; the attempt stays counted, which errs on the safe
+// side.
 type Throttle interface {
-	Reserve(key string, now time.Time) (retryAfter time.Duration, ok bool)
-	Forgive(key string, at time.Time)
-	Reset(key string)
+	Reserve(key string, now time.Time) (retryAfter time.Duration, ok bool, err error)
+	Forgive(key string, at time.Time) error
+	Reset(key string) error
 }
 
 // MemThrottle is the in-process Throttle. It refuses a key that has
@@ -94,7 +97,7 @@ func NewThrottle(maxFailures int, window time.Duration, maxKeys int) *MemThrottl
 }
 
 // Reserve implements Throttle.
-func (t *MemThrottle) Reserve(key string, now time.Time) (retryAfter time.Duration, ok bool) {
+func (t *MemThrottle) Reserve(key string, now time.Time) (retryAfter time.Duration, ok bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if el := t.keys[key]; el != nil {
@@ -102,14 +105,14 @@ func (t *MemThrottle) Reserve(key string, now time.Time) (retryAfter time.Durati
 		if len(f.times) == t.max {
 			until := f.times[0].Add(t.window) // the oldest of the last max attempts leaves the window
 			if now.Before(until) {
-				return until.Sub(now), false
+				return until.Sub(now), false, nil
 			}
 			copy(f.times, f.times[1:])
 			f.times = f.times[:t.max-1]
 		}
 		f.times = append(f.times, now)
 		t.lru.MoveToBack(el)
-		return 0, true
+		return 0, true, nil
 	}
 	t.pruneLocked(now)
 	for len(t.keys) >= t.maxKeys {
@@ -118,16 +121,16 @@ func (t *MemThrottle) Reserve(key string, now time.Time) (retryAfter time.Durati
 	f := &failures{key: key, times: make([]time.Time, 1, t.max)}
 	f.times[0] = now
 	t.keys[key] = t.lru.PushBack(f)
-	return 0, true
+	return 0, true, nil
 }
 
 // Forgive implements Throttle.
-func (t *MemThrottle) Forgive(key string, at time.Time) {
+func (t *MemThrottle) Forgive(key string, at time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	el := t.keys[key]
 	if el == nil {
-		return
+		return nil
 	}
 	f := el.Value.(*failures)
 	for i := len(f.times) - 1; i >= 0; i-- {
@@ -139,15 +142,17 @@ func (t *MemThrottle) Forgive(key string, at time.Time) {
 	if len(f.times) == 0 {
 		t.removeLocked(el)
 	}
+	return nil
 }
 
 // Reset implements Throttle.
-func (t *MemThrottle) Reset(key string) {
+func (t *MemThrottle) Reset(key string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if el := t.keys[key]; el != nil {
 		t.removeLocked(el)
 	}
+	return nil
 }
 
 // Sweep drops the keys whose failures are all older than the window at now;

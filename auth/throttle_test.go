@@ -11,28 +11,28 @@ import (
 func TestThrottlePerKeyAndRetryAfter(t *testing.T) {
 	th := NewThrottle(3, 5*time.Minute, 0)
 	for i := range 3 {
-		if _, ok := th.Reserve("user:alice", t0.Add(time.Duration(i)*time.Minute)); !ok {
+		if _, ok, _ := th.Reserve("user:alice", t0.Add(time.Duration(i)*time.Minute)); !ok {
 			t.Fatalf("blocked before %d attempts", i)
 		}
 	}
 	// Attempts at 0, 1, 2 min; at 2m30s the key waits until 0 + 5 min.
-	retry, ok := th.Reserve("user:alice", t0.Add(150*time.Second))
+	retry, ok, _ := th.Reserve("user:alice", t0.Add(150*time.Second))
 	if ok || retry != 150*time.Second {
 		t.Errorf("Reserve after 3 attempts = %v, %v; want blocked for 2m30s", retry, ok)
 	}
-	if _, ok := th.Reserve("user:bob", t0.Add(150*time.Second)); !ok {
+	if _, ok, _ := th.Reserve("user:bob", t0.Add(150*time.Second)); !ok {
 		t.Error("another key is blocked")
 	}
 	// At 5m the oldest left the window: this attempt is counted, and the
 	// last three are now 1, 2, 5 min, so blocked until 6m.
-	if _, ok := th.Reserve("user:alice", t0.Add(5*time.Minute)); !ok {
+	if _, ok, _ := th.Reserve("user:alice", t0.Add(5*time.Minute)); !ok {
 		t.Error("still blocked once the oldest attempt left the window")
 	}
-	if retry, ok := th.Reserve("user:alice", t0.Add(5*time.Minute)); ok || retry != time.Minute {
+	if retry, ok, _ := th.Reserve("user:alice", t0.Add(5*time.Minute)); ok || retry != time.Minute {
 		t.Errorf("sliding window: %v, %v; want blocked for 1m", retry, ok)
 	}
 	th.Reset("user:alice")
-	if _, ok := th.Reserve("user:alice", t0.Add(5*time.Minute)); !ok {
+	if _, ok, _ := th.Reserve("user:alice", t0.Add(5*time.Minute)); !ok {
 		t.Error("blocked after Reset")
 	}
 }
@@ -42,15 +42,15 @@ func TestThrottleForgive(t *testing.T) {
 	a1, a2 := t0, t0.Add(time.Second)
 	th.Reserve("addr:x", a1)
 	th.Reserve("addr:x", a2)
-	if _, ok := th.Reserve("addr:x", a2); ok {
+	if _, ok, _ := th.Reserve("addr:x", a2); ok {
 		t.Fatal("a third attempt passed a limit of 2")
 	}
 	th.Forgive("addr:x", a1) // that login succeeded
-	if _, ok := th.Reserve("addr:x", a2); !ok {
+	if _, ok, _ := th.Reserve("addr:x", a2); !ok {
 		t.Fatal("a forgiven attempt still counts")
 	}
 	th.Forgive("addr:x", t0.Add(time.Hour)) // never counted: no effect
-	if _, ok := th.Reserve("addr:x", a2); ok {
+	if _, ok, _ := th.Reserve("addr:x", a2); ok {
 		t.Fatal("forgiving an attempt that was never counted freed a place")
 	}
 	th.Forgive("addr:x", a2)
@@ -64,7 +64,7 @@ func TestThrottleFailuresOutsideWindowDoNotCount(t *testing.T) {
 	th := NewThrottle(2, time.Minute, 0)
 	th.Reserve("k", t0)
 	th.Reserve("k", t0.Add(2*time.Minute)) // the first is out of the window by now
-	if _, ok := th.Reserve("k", t0.Add(2*time.Minute)); !ok {
+	if _, ok, _ := th.Reserve("k", t0.Add(2*time.Minute)); !ok {
 		t.Error("blocked by attempts spread wider than the window")
 	}
 }
@@ -98,7 +98,7 @@ func TestThrottleDefaults(t *testing.T) {
 	for range 5 {
 		th.Reserve("k", t0)
 	}
-	if retry, ok := th.Reserve("k", t0); ok || retry != 5*time.Minute {
+	if retry, ok, _ := th.Reserve("k", t0); ok || retry != 5*time.Minute {
 		t.Errorf("after 5 attempts: %v %v", retry, ok)
 	}
 }
@@ -115,7 +115,7 @@ func TestThrottleReserveIsAtomic(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			if _, ok := th.Reserve("user:alice", t0); ok {
+			if _, ok, _ := th.Reserve("user:alice", t0); ok {
 				passed.Add(1)
 			}
 		}()

@@ -64,7 +64,7 @@ func (l *loader) method(group string, key, n *yaml.Node) *qconnect.Method {
 		m.Stream = l.streaming(stream.val, m)
 	case hasPublish:
 		m.Publish = true
-		m.Stream = l.publish(publish.val, full)
+		m.Stream = l.publish(publish.val, m)
 		if e, ok := f["params"]; ok {
 			l.errorf(e.key, "publish method %s takes rows shaped by its columns, not parameters; remove params", full)
 		}
@@ -83,7 +83,7 @@ func (l *loader) method(group string, key, n *yaml.Node) *qconnect.Method {
 	return m
 }
 
-var paramKeys = []string{"name", "type", "required", "default", "defaultDoc", "description", "enum", "min", "max", "maxLen"}
+var paramKeys = []string{"name", "type", "required", "default", "defaultDoc", "description", "enum", "min", "max", "maxLen", "secret"}
 
 // params reads a parameter list; lines has the line of each name.
 func (l *loader) params(n *yaml.Node, full string) (_ []qconnect.Param, lines map[string]int) {
@@ -139,6 +139,9 @@ func (l *loader) param(n *yaml.Node, full string) (p qconnect.Param, nameNode *y
 	}
 	if e, ok := f["required"]; ok {
 		p.Required = l.boolean(e.val, what+": required")
+	}
+	if e, ok := f["secret"]; ok {
+		p.Secret = l.boolean(e.val, what+": secret")
 	}
 	if e, ok := f["defaultDoc"]; ok {
 		p.DefaultDoc, _ = l.text(e.val, what+": defaultDoc")
@@ -385,12 +388,62 @@ func (l *loader) streaming(n *yaml.Node, m *qconnect.Method) *qconnect.StreamSpe
 	return s
 }
 
-func (l *loader) publish(n *yaml.Node, full string) *qconnect.StreamSpec {
+func (l *loader) publish(n *yaml.Node, m *qconnect.Method) *qconnect.StreamSpec {
+	full := m.FullName()
 	s := &qconnect.StreamSpec{}
-	if f, ok := l.fields(n, "publish of "+full, "table"); ok {
+	if f, ok := l.fields(n, "publish of "+full, "table", "retention"); ok {
 		s.Table = l.table(f, n, "publish of "+full)
+		if e, ok := f["retention"]; ok {
+			s.Retention = l.retention(e.val, m)
+		}
 	}
 	return s
+}
+
+// retention reads publish.retention: {maxAge: 24h, maxRows: 1000000,
+// timeColumn: time}; timeColumn defaults to the method's first timestamp
+// column.
+func (l *loader) retention(n *yaml.Node, m *qconnect.Method) *qconnect.Retention {
+	what := "retention of " + m.FullName()
+	f, ok := l.fields(n, what, "maxAge", "maxRows", "timeColumn")
+	if !ok {
+		return nil
+	}
+	r := &qconnect.Retention{}
+	if e, ok := f["maxAge"]; ok {
+		r.MaxAge = l.positiveDuration(e.val, what+": maxAge")
+	}
+	if e, ok := f["maxRows"]; ok {
+		r.MaxRows = l.positiveInt(e.val, what+": maxRows", "keep any number of rows")
+	}
+	if _, a := f["maxAge"]; !a {
+		if _, b := f["maxRows"]; !b {
+			l.errorf(n, "%s sets no bound; give maxAge (like 24h), maxRows, or both", what)
+		}
+	}
+	if e, ok := f["timeColumn"]; ok {
+		r.TimeColumn, _ = l.text(e.val, what+": timeColumn")
+		found := false
+		for _, c := range m.Columns {
+			if c.Name == r.TimeColumn && c.Type == qconnect.Timestamp {
+				found = true
+			}
+		}
+		if !found {
+			l.errorf(e.val, "%s: timeColumn %q is not a timestamp column of %s", what, r.TimeColumn, m.FullName())
+		}
+	} else {
+		for _, c := range m.Columns {
+			if c.Type == qconnect.Timestamp {
+				r.TimeColumn = c.Name
+				break
+			}
+		}
+		if r.TimeColumn == "" {
+			l.errorf(n, "%s needs a timestamp column to order rows by age; %s has none", what, m.FullName())
+		}
+	}
+	return r
 }
 
 func (l *loader) table(f map[string]entry, n *yaml.Node, block string) string {

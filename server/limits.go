@@ -20,6 +20,7 @@ type limiter struct {
 	rate    float64
 	burst   float64
 	buckets map[string]*bucket
+	shared  RateLimiter // when set, the rate is counted there instead of in buckets
 }
 
 type bucket struct {
@@ -76,6 +77,9 @@ func (l *limiter) acquire(user string, retry time.Duration) (release func(), err
 // allowRate takes one token from the user's bucket or returns rateLimited
 // with the time until a token is available.
 func (l *limiter) allowRate(user string, now time.Time) error {
+	if l.shared != nil {
+		return l.shared.AllowRate(user, now)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[user]

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ type requestInfo struct {
 	id     string // the envelope id
 	code   string // the wire error code, "" on success
 	rows   int64
+	msg    []json.RawMessage // a signed request's msg, for observers (never a LoginReq's)
 }
 
 type infoKey struct{}
@@ -74,6 +76,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				// WebSocket connections log their own lifecycle.
 				return
 			}
+			s.observe(r, info, rec, start)
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelWarn

@@ -64,7 +64,8 @@ func (g *hashGate) release() { <-g.slots }
 // hashing slot, then the password. A wrong password leaves both attempts
 // counted; a right one clears the username's failures and forgives this
 // attempt of the address; a login refused before hashing forgives what it
-// reserved. It returns nil, tooManyAttempts (429), busy (503) or
+// reserved. It returns nil, tooManyAttempts (429), busy (503),
+// unavailable (503, a shared throttle that cannot be reached) or
 // invalidCredentials (401).
 func (s *Server) checkPassword(ctx context.Context, user, password, addr string, now time.Time) error {
 	_, err := s.checkPasswordIn(ctx, user, password, addr, now)
@@ -77,11 +78,16 @@ func (s *Server) checkPasswordIn(ctx context.Context, user, password, addr strin
 	keys := [2]string{"user:" + user, "addr:" + addr}
 	forgive := func(reserved []string) {
 		for _, k := range reserved {
-			s.throttle.Forgive(k, now)
+			s.logThrottleErr(s.throttle.Forgive(k, now))
 		}
 	}
 	for i, key := range keys {
-		if wait, ok := s.throttle.Reserve(key, now); !ok {
+		wait, ok, err := s.throttle.Reserve(key, now)
+		if err != nil {
+			forgive(keys[:i])
+			return nil, err
+		}
+		if !ok {
 			forgive(keys[:i])
 			return nil, &qconnect.Error{Code: qconnect.CodeTooManyAttempts, RetryAfter: wait,
 				Message: "too many failed logins for this username or from this address; wait " +
@@ -99,9 +105,17 @@ func (s *Server) checkPasswordIn(ctx context.Context, user, password, addr strin
 	if !ok {
 		return nil, errWrongCredentials()
 	}
-	s.throttle.Reset(keys[0])
-	s.throttle.Forgive(keys[1], now)
+	s.logThrottleErr(s.throttle.Reset(keys[0]))
+	s.logThrottleErr(s.throttle.Forgive(keys[1], now))
 	return dir, nil
+}
+
+// logThrottleErr logs a failed Forgive or Reset: the attempt stays
+// counted, which errs on the safe side.
+func (s *Server) logThrottleErr(err error) {
+	if err != nil {
+		s.log.Warn("login throttle: an attempt could not be forgiven; it stays counted", "error", err)
+	}
 }
 
 func errWrongCredentials() error {

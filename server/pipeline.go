@@ -95,7 +95,7 @@ func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed
 			s.writeError(w, r, rp, err)
 			return
 		}
-		setRequestInfo(r, func(i *requestInfo) { i.user = cred.Username })
+		setRequestInfo(r, func(i *requestInfo) { i.user, i.msg = cred.Username, req.Msg })
 		if err := s.deps.Sessions.Touch(r.Context(), sess.ID); err != nil {
 			s.writeError(w, r, rp, err)
 			return
@@ -135,6 +135,9 @@ func (s *Server) verify(ctx context.Context, cred protocol.Credential, in protoc
 		if errors.Is(err, auth.ErrReplayed) {
 			return auth.Session{}, time.Time{}, qconnect.Errorf(qconnect.CodeReplayedRequest,
 				"the id %q was already used on this session; send a fresh id (a UUID) with every request", id)
+		}
+		if !errors.Is(err, auth.ErrReplayCacheFull) {
+			return auth.Session{}, time.Time{}, err // the shared replay cache could not be asked (unavailable)
 		}
 		return auth.Session{}, time.Time{}, &qconnect.Error{Code: qconnect.CodeRateLimited, RetryAfter: s.cfg.ClockSkew,
 			Message: "this session sent more requests within the replay window than the gateway remembers; slow down"}

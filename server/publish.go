@@ -120,6 +120,13 @@ func (s *Server) publishRaw(ctx context.Context, m *qconnect.Method, raw json.Ra
 	timeout, _ := s.Limits(m)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if s.deps.Shared.Streams != nil { // every gateway stores and fans out from the shared stream (relay.go)
+		if err := s.deps.Shared.Streams.Publish(ctx, m.Stream.Table, m.FullName(), raw); err != nil {
+			return 0, err
+		}
+		s.counted(len(rows))
+		return len(rows), nil
+	}
 	lock := s.ws.tableLock(m.Stream.Table)
 	lock.Lock()
 	defer lock.Unlock()
@@ -131,6 +138,7 @@ func (s *Server) publishRaw(ctx context.Context, m *qconnect.Method, raw json.Ra
 	if _, live := backend.(qconnect.LiveSource); !live {
 		s.ws.hub.Publish(m.Stream.Table, m.Columns, rows)
 	}
+	s.counted(len(rows))
 	return len(rows), nil
 }
 

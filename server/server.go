@@ -114,11 +114,17 @@ type Deps struct {
 	Users    *auth.UserDB
 	Sessions *auth.Sessions
 	// Throttle counts login attempts (PROTOCOL 2); nil means an in-process
-	// auth.MemThrottle with LoginMaxFailures per LoginWindow.
+	// auth.MemThrottle with LoginMaxFailures per LoginWindow. With --redis,
+	// cmd/qconnect gives redisstate's, shared by every gateway.
 	Throttle auth.Throttle
 	// Docs serves /connect/index.html, /connect/openapi.json, /connect/protocol.md
 	// and /connect/assets/ (apidoc.Docs.Handler); nil = not served.
 	Docs http.Handler
+	// Shared is the state shared with other gateways (shared.go); zero =
+	// this gateway's own memory.
+	Shared Shared
+	// Observers see every finished request (metrics, audit; observe.go).
+	Observers []Observer
 }
 
 // Server is the gateway's HTTP handler. Create it with New.
@@ -126,10 +132,11 @@ type Server struct {
 	cfg      Config
 	deps     Deps
 	log      *slog.Logger
-	replay   *auth.ReplayCache
+	replay   ReplayGuard
 	throttle auth.Throttle
 	hashes   *hashGate // bounds the password hashes running at once
 	limits   *limiter
+	counters counters // observe.go
 	ws       *wsState // sockets, the stream hub, publishing (ws.go)
 	drain    drain    // calls in flight, for EndCalls (call.go)
 	mux      *http.ServeMux
@@ -150,6 +157,10 @@ func New(cfg Config, deps Deps) *Server {
 	if s.throttle == nil {
 		s.throttle = auth.NewThrottle(cfg.LoginMaxFailures, cfg.LoginWindow, 100_000)
 	}
+	if deps.Shared.Replay != nil {
+		s.replay = deps.Shared.Replay
+	}
+	s.limits.shared = deps.Shared.Rate
 	s.ws = newWSState(cfg)
 	s.mux = s.routes()
 	if deps.Sessions != nil {

@@ -143,6 +143,7 @@ func (c *wsConn) markSlowLocked() {
 		return
 	}
 	c.slow, c.closing = true, true
+	c.s.counters.slowCuts.Add(1)
 	c.closeCode = closeSlowConsumer
 	c.closeReason = "slow consumer: the outbound queue overflowed; read faster or subscribe to less"
 	c.queue, c.queued = nil, 0

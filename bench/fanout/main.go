@@ -49,7 +49,12 @@ func main() {
 	rate := flag.Float64("rate", 50, "publishes per second")
 	rows := flag.Int("rows", 1, "trades per publish")
 	dur := flag.Duration("d", 10*time.Second, "publishing time")
+	subAddrs := flag.String("sub-addrs", "", "comma-separated gateways the subscribers spread over (default: -addr); with shared state (--redis) the publisher's session works on all")
 	flag.Parse()
+	targets := []string{*addr}
+	if *subAddrs != "" {
+		targets = strings.Split(*subAddrs, ",")
+	}
 	if !strings.HasPrefix(*addr, "127.") && !strings.HasPrefix(*addr, "localhost:") {
 		fail("only loopback addresses are loaded: give -addr 127.0.0.1:PORT")
 	}
@@ -82,10 +87,11 @@ func main() {
 		all[i] = &sub{}
 		wg.Add(1)
 		sem <- struct{}{}
+		target := targets[i%len(targets)]
 		go func(s *sub) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			conn, err := subscribe(ctx, *addr, sess)
+			conn, err := subscribe(ctx, target, sess)
 			if err != nil {
 				dialErr.Store(err)
 				return

@@ -38,6 +38,7 @@ const (
 // gatewayArgs locate and authenticate a client command.
 type gatewayArgs struct {
 	addr, user, password string
+	tls                  clientTLS
 }
 
 // resolveGateway fills the gateway arguments from the positional
@@ -56,7 +57,7 @@ func resolveGateway(e *env, pos []string) gatewayArgs {
 	if err != nil && path != "" {
 		fmt.Fprintf(e.stderr, "qconnect: ignoring the stored credentials: %v\n", err)
 	}
-	g := gatewayArgs{addr: firstNonEmpty(at(0), e.getenv(envGatewayAddr), store.Default, defaultGatewayAddr)}
+	g := gatewayArgs{addr: firstNonEmpty(at(0), e.getenv(envGatewayAddr), store.Default, defaultGatewayAddr), tls: e.tls}
 	stored, ok := store.Hosts[g.addr]
 	if !ok {
 		stored = storedHost{}
@@ -279,7 +280,15 @@ func withSession(ctx context.Context, g gatewayArgs, timeout time.Duration, f fu
 
 // loginGateway opens a session; a malformed address is a usage error.
 func loginGateway(ctx context.Context, g gatewayArgs) (*client.Session, error) {
-	c, err := client.New(g.addr)
+	var opts []client.Option
+	hc, err := g.tls.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	if hc != nil {
+		opts = append(opts, client.WithHTTPClient(hc))
+	}
+	c, err := client.New(g.addr, opts...)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}

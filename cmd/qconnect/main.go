@@ -59,6 +59,7 @@ type env struct {
 	isTerminal func(w io.Writer) bool
 	// configDir is the directory of the stored credentials (login.go); nil = none.
 	configDir func() (string, error)
+	tls       clientTLS // --ca, --insecure-skip-verify of the client commands (tlsclient.go)
 }
 
 type command struct {
@@ -104,7 +105,13 @@ func run(ctx context.Context, e *env, args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			err := c.run(ctx, e, args[1:])
+			rest, err := args[1:], error(nil)
+			if c.name != "serve" && c.name != "users" {
+				rest, e.tls, err = takeClientTLS(e, rest)
+			}
+			if err == nil {
+				err = c.run(ctx, e, rest)
+			}
 			if err == nil {
 				return exitOK
 			}

@@ -18,7 +18,7 @@ func TestParseStreamCommandArgs(t *testing.T) {
 		t.Fatalf("subscribe with the method only: %+v %v", o, err)
 	}
 	o, err = parseSubscribeArgs(e, []string{"h:2", "bob", "pw", "g/m", "--count", "3"})
-	if err != nil || o.gw != (gatewayArgs{"h:2", "bob", "pw"}) || o.method != "g/m" || o.count != 3 {
+	if err != nil || o.gw != (gatewayArgs{addr: "h:2", user: "bob", password: "pw"}) || o.method != "g/m" || o.count != 3 {
 		t.Fatalf("subscribe with the gateway: %+v %v", o, err)
 	}
 	for _, args := range [][]string{{}, {"nomethod"}, {"g/m", "--format", "arrow"}, {"g/m", "--count", "-1"}, {"a", "b", "c", "d", "g/m"}} {

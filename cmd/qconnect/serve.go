@@ -22,6 +22,7 @@ import (
 	"github.com/qconnect/qconnect/catalog"
 	"github.com/qconnect/qconnect/engine/duckdb"
 	"github.com/qconnect/qconnect/examples"
+	"github.com/qconnect/qconnect/metrics"
 	"github.com/qconnect/qconnect/server"
 )
 
@@ -75,8 +76,13 @@ type serveOptions struct {
 	burst                                            int
 	threads                                          int
 	memLimit, tempDir                                string
-	ws                                               wsOptions    // WebSocket and demo feed settings (serve_ws.go)
-	login                                            loginOptions // password hashing bound (serve_login.go)
+	ws                                               wsOptions        // WebSocket and demo feed settings (serve_ws.go)
+	login                                            loginOptions     // password hashing bound (serve_login.go)
+	redis                                            redisOptions     // shared state (serve_redis.go)
+	observe                                          observeOptions   // metrics (serve_observe.go)
+	tls                                              tlsOptions       // HTTPS (serve_tls.go)
+	retention                                        retentionOptions // serve_retention.go
+	proxy                                            proxyOptions     // serve_proxy.go
 }
 
 func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
@@ -113,6 +119,11 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.StringVar(&o.tempDir, "duckdb-temp-dir", "", s.add("duckdb-temp-dir", envTempDir, "where DuckDB spills (default: a fresh directory under the system temp directory, removed at exit)"))
 	o.ws.flags(fs, s)
 	o.login.flags(fs, s)
+	o.redis.flags(fs, s)
+	o.observe.flags(fs, s)
+	o.tls.flags(fs, s)
+	o.retention.flags(fs, s)
+	o.proxy.flags(fs, s)
 	return s
 }
 
@@ -254,12 +265,41 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		return fmt.Errorf("the backends could not be set up, the gateway did not start:\n%v", err)
 	}
 	defer closeBackends()
-	backends["duckdb"] = eng
+	backends[duckdb.Backend] = eng
 
+	sessCfg := auth.SessionConfig{IdleTimeout: o.idle, MaxLifetime: o.lifetime, MaxPerUser: o.maxSessions}
+	shared, err := o.redis.open(ctx, sessCfg, o.skew, o.loginFails, o.loginWindow, o.rate, o.burst, log)
+	if err != nil {
+		return err
+	}
+	mem := auth.NewMemoryStore()
+	var store auth.Store = mem
+	var sharedDeps server.Shared
+	var throttle auth.Throttle // nil: the server's in-memory throttle
+	msrc := metrics.Sources{Catalog: cat, Pool: eng.PoolStats,
+		Sessions: func(context.Context) (int64, error) { return int64(mem.Len()), nil }}
+	if shared != nil {
+		defer shared.client.Close()
+		store, sharedDeps, throttle = shared.store, shared.shared, shared.throttle
+		msrc.Sessions, msrc.RedisErrors = shared.store.Count, shared.client.Errors
+	}
+	aud, err := o.observe.openAudit(cat, log)
+	if err != nil {
+		return err
+	}
+	observers := []server.Observer{}
+	if aud != nil {
+		defer aud.Close()
+		msrc.AuditDropped = aud.Dropped
+	}
+	met := metrics.New(msrc)
+	observers = append(observers, met)
+	if aud != nil {
+		observers = append(observers, aud)
+	}
+	sessions := auth.NewSessions(store, sessCfg)
 	// The docs are built after the bind, so that their command lines show the
 	// address actually bound (--listen with port 0 included).
-	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{
-		IdleTimeout: o.idle, MaxLifetime: o.lifetime, MaxPerUser: o.maxSessions})
 	doc, err := apidoc.New(cat, docsOptions(ln.Addr().String(), demo && o.users == ""))
 	if err != nil {
 		return fmt.Errorf("building the API documentation: %v", err)
@@ -273,17 +313,28 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	o.login.apply(&cfg)
 	srv := server.New(cfg, server.Deps{
 		Catalog: cat, Backends: backends,
-		Users: users, Sessions: sessions, Docs: doc.Handler(),
+		Users: users, Sessions: sessions, Docs: doc.Handler(), Shared: sharedDeps,
+		Observers: observers, Throttle: throttle,
 	})
+	met.AddServer(srv)
 
+	tlsCfg, certs, err := o.tls.config()
+	if err != nil {
+		return err
+	}
+	handler, err := o.proxy.handler(o.observe.handler(srv, met))
+	if err != nil {
+		return err
+	}
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      o.timeout + 30*time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsCfg,
 	}
 	hs.RegisterOnShutdown(srv.CloseWebSockets) // upgraded connections are not drained by Shutdown
 	// SIGHUP is caught before the banner says the gateway is up: a reload
@@ -292,6 +343,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	base := "http://" + ln.Addr().String()
+	if tlsCfg != nil {
+		base = "https://" + ln.Addr().String()
+	}
 	fmt.Fprintf(e.stdout, "qconnect gateway listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  API docs:  %s/connect/index.html\n", base)
 	switch {
@@ -306,11 +360,34 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// Housekeeping every 5 s: an idle-expired session's WebSockets close
 	// within 5 s of its expiry.
 	go srv.Maintain(ctx, 5*time.Second)
+	if err := o.observe.serveMetrics(ctx, met, log); err != nil {
+		return err
+	}
+	if aud != nil {
+		go reopenOnHUP(ctx, aud, log)
+	}
+	if certs != nil {
+		go certs.reloadOnHUP(ctx, log)
+	}
+	if o.retention.every > 0 {
+		go srv.Retain(ctx, o.retention.every)
+	}
+	if shared != nil {
+		if err := shared.run(ctx, sessions, srv, log); err != nil {
+			return err
+		}
+	}
 	o.ws.startFeed(ctx, demo, srv, eng, log)
 	go reloadUsersOnHUP(ctx, hup, srv, users, o.users, log)
 
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			errc <- hs.ServeTLS(ln, "", "") // HTTP/2 is set up for the TLS listener
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("the HTTP server stopped: %v", err)

@@ -117,7 +117,7 @@ func TestLoginStoresCredentials(t *testing.T) {
 	}
 	e, _, _ := testEnv(nil, false)
 	e.configDir = func() (string, error) { return dir, nil }
-	if g := resolveGateway(e, nil); g != (gatewayArgs{srv.URL, "alice", "s3cret"}) {
+	if g := resolveGateway(e, nil); g != (gatewayArgs{addr: srv.URL, user: "alice", password: "s3cret"}) {
 		t.Errorf("after login, no arguments resolve to %+v", g)
 	}
 	if g := resolveGateway(e, []string{srv.URL, "bob"}); g.password == "s3cret" {

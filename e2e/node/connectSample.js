@@ -4,17 +4,21 @@
 //
 //   node connectSample.js <host:port> <username> <password> <group/method> [paramsJSON]
 //
+// An https://host:port address uses TLS (trust a private CA with the
+// NODE_EXTRA_CA_CERTS environment variable).
+//
 // It logs in, calls the method, prints the rows as JSON lines, then checks
 // that a tampered body is refused with invalidSignature, and logs out.
 // Exit code 0 only if all of that went as the protocol says.
 "use strict";
-const http = require("http");
 const crypto = require("crypto");
 const CryptoJS = require("crypto-js");
 
 const [hostPort = "localhost:8080", username = "kxSupport", password = "12345678",
   method = "monPublic/getMem", paramsJSON = "{}"] = process.argv.slice(2);
-const [host, port] = hostPort.split(":");
+const secure = hostPort.startsWith("https://");
+const http = require(secure ? "https" : "http");
+const [host, port] = hostPort.replace(/^https?:\/\//, "").split(":");
 
 function post(path, body, headers) {
   return new Promise((resolve, reject) => {

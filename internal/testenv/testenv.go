@@ -115,7 +115,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-var listenRE = regexp.MustCompile(`listening on (http://(\S+))`)
+var listenRE = regexp.MustCompile(`listening on (https?://(\S+))`)
 
 // DefaultArgs are added to every StartGateway unless overridden: a random
 // loopback port and a small demo data set so start-up is quick.
@@ -209,7 +209,7 @@ func start(bin string, env, args []string) (*Gateway, error) {
 	select {
 	case u := <-found:
 		g.URL = u
-		g.Addr = strings.TrimPrefix(u, "http://")
+		g.Addr = strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
 		return g, nil
 	case <-g.done:
 		return nil, fmt.Errorf("the gateway exited before listening:\n%s", g.Stderr())

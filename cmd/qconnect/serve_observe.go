@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/audit"
+	"github.com/qconnect/qconnect/metrics"
+)
+
+// Environment variables of the observability settings of `qconnect serve`.
+const (
+	envMetrics       = "QCONNECT_METRICS"
+	envMetricsListen = "QCONNECT_METRICS_LISTEN"
+	envAuditLog      = "QCONNECT_AUDIT_LOG"
+	envAuditBuffer   = "QCONNECT_AUDIT_BUFFER"
+	envAuditMaxValue = "QCONNECT_AUDIT_MAX_VALUE"
+)
+
+// observeOptions are the metrics and audit settings.
+type observeOptions struct {
+	metrics       bool
+	metricsListen string
+	auditLog      string
+	auditBuffer   int
+	auditMaxValue int
+}
+
+func (o *observeOptions) flags(fs *flag.FlagSet, s *settings) {
+	fs.BoolVar(&o.metrics, "metrics", true, s.add("metrics", envMetrics, "serve Prometheus metrics at GET /metrics (false: off)"))
+	fs.StringVar(&o.metricsListen, "metrics-listen", "", s.add("metrics-listen", envMetricsListen, "serve /metrics on this address instead of the gateway's (e.g. 127.0.0.1:9090)"))
+	fs.StringVar(&o.auditLog, "audit-log", "", s.add("audit-log", envAuditLog, "append one JSON line per login, logout, call and publish to this file (reopened on SIGHUP)"))
+	fs.IntVar(&o.auditBuffer, "audit-buffer", audit.DefaultBuffer, s.add("audit-buffer", envAuditBuffer, "audit records held for the writer; beyond it records are dropped and counted (qconnect_audit_dropped_total)"))
+	fs.IntVar(&o.auditMaxValue, "audit-max-value", audit.DefaultMaxValue, s.add("audit-max-value", envAuditMaxValue, "bytes of a parameter's value kept in the audit log; longer values are cut"))
+}
+
+// handler returns the gateway's handler with /metrics added when the
+// metrics are on and share the gateway's address.
+func (o *observeOptions) handler(gw http.Handler, m *metrics.Metrics) http.Handler {
+	if !o.metrics || o.metricsListen != "" {
+		return gw
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("/", gw)
+	return mux
+}
+
+// serveMetrics serves /metrics on its own address, until ctx ends.
+func (o *observeOptions) serveMetrics(ctx context.Context, m *metrics.Metrics, log *slog.Logger) error {
+	if !o.metrics || o.metricsListen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", o.metricsListen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s for /metrics: %v (choose another --metrics-listen)", o.metricsListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	go hs.Serve(ln)
+	log.Info("metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
+	return nil
+}
+
+// openAudit opens the audit log when --audit-log is given (nil otherwise).
+func (o *observeOptions) openAudit(cat *qconnect.Catalog, log *slog.Logger) (*audit.Log, error) {
+	if o.auditLog == "" {
+		return nil, nil
+	}
+	return audit.Open(o.auditLog, audit.Options{Buffer: o.auditBuffer, MaxValue: o.auditMaxValue, Catalog: cat, Logger: log})
+}
+
+// reopenOnHUP reopens the audit log on SIGHUP (for logrotate).
+func reopenOnHUP(ctx context.Context, a *audit.Log, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := a.Reopen(); err != nil {
+				log.Error("SIGHUP: the audit log was not reopened; the old file stays in use", "error", err)
+				continue
+			}
+			log.Info("SIGHUP: audit log reopened")
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/qconnect/qconnect"
+)
+
+var _ qconnect.Pruner = (*Engine)(nil)
+
+// Prune deletes the rows of a published table beyond its retention
+// (qconnect.Pruner): those whose time column is before now - MaxAge, then
+// those older than the MaxRows newest (rows tied with the newest kept one
+// stay). Each DELETE is its own transaction; DuckDB's MVCC lets queries of
+// the table go on meanwhile.
+func (e *Engine) Prune(ctx context.Context, table string, r qconnect.Retention, now time.Time) (int64, error) {
+	if r.TimeColumn == "" || (r.MaxAge <= 0 && r.MaxRows <= 0) {
+		return 0, nil
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return 0, e.translate(ctx, nil, err)
+	}
+	defer conn.Close()
+	catalog, name := "", e.tableName(table)
+	if name == "" {
+		if catalog, name, err = findTable(ctx, conn, table); err != nil {
+			return 0, err
+		}
+	}
+	t := quoteIdent(name)
+	if catalog != "" {
+		t = quoteIdent(catalog) + ".main." + t
+	}
+	col := quoteIdent(r.TimeColumn)
+	var deleted int64
+	if r.MaxAge > 0 {
+		res, err := conn.ExecContext(ctx, "DELETE FROM "+t+" WHERE "+col+" < $cutoff", sql.Named("cutoff", now.Add(-r.MaxAge).UTC()))
+		if err != nil {
+			return deleted, e.translate(ctx, nil, err)
+		}
+		n, _ := res.RowsAffected()
+		deleted += n
+	}
+	if r.MaxRows > 0 {
+		var count int64
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+t).Scan(&count); err != nil {
+			return deleted, e.translate(ctx, nil, err)
+		}
+		if count > r.MaxRows {
+			// The time of the MaxRows-th newest row: everything older goes.
+			res, err := conn.ExecContext(ctx, "DELETE FROM "+t+" WHERE "+col+" < (SELECT "+col+" FROM "+t+
+				" ORDER BY "+col+" DESC NULLS LAST LIMIT 1 OFFSET $keep)", sql.Named("keep", r.MaxRows-1))
+			if err != nil {
+				return deleted, e.translate(ctx, nil, err)
+			}
+			n, _ := res.RowsAffected()
+			deleted += n
+		}
+	}
+	return deleted, nil
+}
+
+// quoteIdent quotes a SQL identifier.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

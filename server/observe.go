@@ -1,0 +1,115 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// RequestRecord describes one finished HTTP request (WebSocket upgrades
+// excluded): what the request log line says, plus the envelope's msg of a
+// signed request for the audit log. It never holds a session id, a
+// signature or a password (a LoginReq's msg is not recorded).
+type RequestRecord struct {
+	Time     time.Time // when the request arrived
+	Duration time.Duration
+	Kind     string // login, logout, ping, meta, call, publish, or "" (docs, assets, unknown routes)
+	Verb     string
+	Path     string
+	Method   string // group/method, or auth/login, auth/logout, auth/ping, meta/...
+	User     string
+	Addr     string // client address
+	ID       string // envelope id
+	Status   int
+	Code     string // wire error code, "" on success
+	Rows     int64
+	Bytes    int64
+	Msg      []json.RawMessage // the signed request's msg, nil otherwise
+}
+
+// Observer receives a record of every finished request: metrics and the
+// audit log. ObserveRequest is called on the request's goroutine after the
+// response is written; it must not block.
+type Observer interface {
+	ObserveRequest(*RequestRecord)
+}
+
+// counters are the gateway's event counts for Stats.
+type counters struct {
+	slowCuts      atomic.Int64
+	publishes     atomic.Int64
+	publishedRows atomic.Int64
+}
+
+// Stats are the gateway's counts at one instant, for metrics.
+type Stats struct {
+	Sockets          int   // open WebSockets
+	Subscriptions    int   // open subscriptions
+	Upstreams        int   // open stream upstreams (identical subscriptions share one)
+	QueueBytes       int64 // bytes queued on all WebSockets
+	SlowConsumerCuts int64 // subscriptions ended as slow consumers since start
+	Publishes        int64 // publishes stored since start (REST, WebSocket, feed)
+	PublishedRows    int64
+	InFlight         int // calls running now (of Config.MaxConcurrent)
+}
+
+// Stats returns the gateway's counts now.
+func (s *Server) Stats() Stats {
+	hs := s.ws.hub.Stats()
+	st := Stats{Subscriptions: hs.Subscriptions, Upstreams: hs.Upstreams,
+		SlowConsumerCuts: s.counters.slowCuts.Load(), Publishes: s.counters.publishes.Load(),
+		PublishedRows: s.counters.publishedRows.Load(), InFlight: len(s.limits.global)}
+	s.ws.mu.Lock()
+	conns := make([]*wsConn, 0, len(s.ws.conns))
+	for c := range s.ws.conns {
+		conns = append(conns, c)
+	}
+	s.ws.mu.Unlock()
+	st.Sockets = len(conns)
+	for _, c := range conns {
+		c.mu.Lock()
+		st.QueueBytes += c.queued
+		c.mu.Unlock()
+	}
+	return st
+}
+
+// observe hands the record of a finished request to the observers.
+func (s *Server) observe(r *http.Request, info *requestInfo, rec *statusRecorder, start time.Time) {
+	if len(s.deps.Observers) == 0 {
+		return
+	}
+	o := &RequestRecord{Time: start, Duration: time.Since(start), Kind: s.kindOf(info.method), Verb: r.Method,
+		Path: r.URL.Path, Method: info.method, User: info.user, Addr: clientAddr(r), ID: info.id,
+		Status: rec.status, Code: info.code, Rows: info.rows, Bytes: rec.bytes, Msg: info.msg}
+	for _, ob := range s.deps.Observers {
+		ob.ObserveRequest(o)
+	}
+}
+
+func (s *Server) kindOf(method string) string {
+	switch {
+	case method == "":
+		return ""
+	case method == "auth/login":
+		return "login"
+	case method == "auth/logout":
+		return "logout"
+	case method == "auth/ping":
+		return "ping"
+	case strings.HasPrefix(method, "meta/"):
+		return "meta"
+	}
+	if m, ok := s.deps.Catalog.LookupFull(method); ok && m.Publish {
+		return "publish"
+	}
+	return "call"
+}
+
+// counted counts a stored publish of n rows.
+func (s *Server) counted(n int) {
+	s.counters.publishes.Add(1)
+	s.counters.publishedRows.Add(int64(n))
+}
