@@ -389,8 +389,28 @@ func testThrottle(t *testing.T, srv server) {
 	}
 	for i := range 5 {
 		if _, allowed, _ := a.Reserve("user:eve", now.Add(5*time.Minute)); !allowed {
-			t.Fatalf("attempt %d after Clear refused", i+1)
+			t.Fatalf("attempt %d after Reset refused", i+1)
 		}
+	}
+	// Forgive withdraws exactly the one attempt counted at that time, on
+	// any gateway: the key then has one free place, not more.
+	at := now.Add(5*time.Minute + time.Second)
+	if err := b.Reset("addr:x"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, allowed, _ := a.Reserve("addr:x", at.Add(time.Duration(i)*time.Millisecond)); !allowed {
+			t.Fatalf("attempt %d refused", i+1)
+		}
+	}
+	if err := b.Forgive("addr:x", at.Add(2*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if _, allowed, _ := a.Reserve("addr:x", at.Add(10*time.Millisecond)); !allowed {
+		t.Fatal("the forgiven attempt still counts")
+	}
+	if _, allowed, _ := a.Reserve("addr:x", at.Add(11*time.Millisecond)); allowed {
+		t.Fatal("Forgive withdrew more than one attempt")
 	}
 }
 
