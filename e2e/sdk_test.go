@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -346,8 +347,17 @@ func TestClientGoneCancels(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			if resp, err := alice.openCtx(ctx, "/connect/api/test/slowLong", nil, acceptJSON); err == nil {
+			// The poll below may hold the only slot for a moment: a
+			// slowLong refused busy (503) is sent again.
+			for ctx.Err() == nil {
+				resp, err := alice.openCtx(ctx, "/connect/api/test/slowLong", nil, acceptJSON)
+				if err != nil {
+					return
+				}
 				resp.Body.Close()
+				if resp.StatusCode != http.StatusServiceUnavailable {
+					return
+				}
 			}
 		}()
 		// The query is running once it holds the only call slot.
