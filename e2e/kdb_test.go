@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,30 +19,63 @@ import (
 
 // kdbGateway starts the fake q (internal/fakeq: not kdb+, a stand-in that
 // speaks the real IPC protocol) and the gateway with examples/kdb's catalog,
-// its one backend pointed at the fake.
+// its one backend pointed at the fake. With QCONNECT_TEST_KDB=host:port set,
+// the backend is that real q (examples/kdb/example.q loaded) and the
+// returned fake is nil: tests that steer the fake skip (needFakeQ).
 func kdbGateway(t *testing.T) (*testenv.Gateway, *fakeq.Server) {
 	t.Helper()
 	s, cfg := kdbConfig(t, "examples/kdb/catalog.yaml")
 	return testenv.StartGateway(t, "--config", cfg), s
 }
 
-// kdbConfig starts the fake q and writes a config file serving catalog
-// from it.
+// needFakeQ skips a test that steers the fake q (stalls, drops, counts)
+// when it runs against a real q.
+func needFakeQ(t *testing.T, s *fakeq.Server) {
+	t.Helper()
+	if s == nil {
+		t.Skip("steers the fake q; not run against the real q of QCONNECT_TEST_KDB")
+	}
+}
+
+// kdbConfig starts the fake q (or takes the real q of QCONNECT_TEST_KDB,
+// with QCONNECT_TEST_KDB_USER and QCONNECT_TEST_KDB_PASSWORD, the latter
+// handed to the gateway in a passwordFile) and writes a config file serving
+// catalog from it.
 func kdbConfig(t *testing.T, catalog string) (*fakeq.Server, string) {
 	t.Helper()
-	s, err := fakeq.Start()
-	if err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	var s *fakeq.Server
+	host, port, user, extra := "127.0.0.1", "", "gateway", ""
+	if addr := os.Getenv("QCONNECT_TEST_KDB"); addr != "" {
+		var err error
+		if host, port, err = net.SplitHostPort(addr); err != nil {
+			t.Fatalf("QCONNECT_TEST_KDB=%q is not host:port: %v", addr, err)
+		}
+		if u := os.Getenv("QCONNECT_TEST_KDB_USER"); u != "" {
+			user = u
+		}
+		if pw := os.Getenv("QCONNECT_TEST_KDB_PASSWORD"); pw != "" {
+			pwFile := filepath.Join(dir, "q.password")
+			if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			extra = ", passwordFile: " + pwFile
+		}
+	} else {
+		var err error
+		if s, err = fakeq.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		s.Example()
+		_, port, _ = strings.Cut(s.Addr(), ":")
 	}
-	t.Cleanup(s.Close)
-	s.Example()
-	_, port, _ := strings.Cut(s.Addr(), ":")
-	cfg := filepath.Join(t.TempDir(), "qconnect.yaml")
-	err = os.WriteFile(cfg, []byte(fmt.Sprintf(`catalog: %s
+	cfg := filepath.Join(dir, "qconnect.yaml")
+	err := os.WriteFile(cfg, []byte(fmt.Sprintf(`catalog: %s
 users: examples/users.yaml
 backends:
-  - {name: q, kind: kdb, host: 127.0.0.1, port: %s, user: gateway, poolSize: 2, callTimeout: 2s, acquireTimeout: 200ms}
-`, catalog, port)), 0o600)
+  - {name: q, kind: kdb, host: %s, port: %s, user: %s%s, poolSize: 2, callTimeout: 2s, acquireTimeout: 200ms}
+`, catalog, host, port, user, extra)), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +214,7 @@ func TestKDBErrorsTimeoutPublishReady(t *testing.T) {
 	if r.code() != "analyticError" || !strings.Contains(r.Env.Error.Message, "'type") {
 		t.Fatalf("q error: %d %s", r.Status, r.Body)
 	}
+	needFakeQ(t, q) // the rest steers the fake
 
 	release := q.Stall(".marketData.listSyms")
 	r = s.call("/connect/api/marketData/listSyms", []any{map[string]any{}})
@@ -281,6 +316,7 @@ func expectUpdate(t *testing.T, w *rawWS, seq uint64, sym string, used ...float6
 func TestKDBLiveSubscriptionReconnectPublish(t *testing.T) {
 	t.Parallel()
 	g, q := kdbGateway(t)
+	needFakeQ(t, q)
 	s := login(t, g, "kxSupport", "12345678")
 	b := map[string]any{"syms": []string{"server_B"}}
 	w1, w2, w3 := dialRaw(t, g, 0), dialRaw(t, g, 0), dialRaw(t, g, 0)
