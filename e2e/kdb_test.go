@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -198,6 +199,19 @@ func TestKDBExampleEveryFormat(t *testing.T) {
 			} else {
 				sameRows(t, c.method+" "+accept, rows, first)
 			}
+		}
+	}
+	// The function that signals 'type: an analyticError carrying q's text,
+	// whatever format was asked for (the failure comes before any row).
+	for _, accept := range []string{acceptJSON, acceptNDJSON, acceptCSV, acceptArrow} {
+		b := s.fetch("/connect/api/monPublic/broken", map[string]any{}, accept)
+		var env struct {
+			Success bool
+			Error   *struct{ Code, Message string }
+		}
+		if err := json.Unmarshal(b.data, &env); err != nil || b.status == 200 || env.Success || env.Error == nil ||
+			env.Error.Code != "analyticError" || !strings.Contains(env.Error.Message, "'type") {
+			t.Fatalf("monPublic/broken as %s: HTTP %d: %.300s", accept, b.status, b.data)
 		}
 	}
 }
