@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,30 +20,63 @@ import (
 
 // kdbGateway starts the fake q (internal/fakeq: not kdb+, a stand-in that
 // speaks the real IPC protocol) and the gateway with examples/kdb's catalog,
-// its one backend pointed at the fake.
+// its one backend pointed at the fake. With QCONNECT_TEST_KDB=host:port set,
+// the backend is that real q (examples/kdb/example.q loaded) and the
+// returned fake is nil: tests that steer the fake skip (needFakeQ).
 func kdbGateway(t *testing.T) (*testenv.Gateway, *fakeq.Server) {
 	t.Helper()
 	s, cfg := kdbConfig(t, "examples/kdb/catalog.yaml")
 	return testenv.StartGateway(t, "--config", cfg), s
 }
 
-// kdbConfig starts the fake q and writes a config file serving catalog
-// from it.
+// needFakeQ skips a test that steers the fake q (stalls, drops, counts)
+// when it runs against a real q.
+func needFakeQ(t *testing.T, s *fakeq.Server) {
+	t.Helper()
+	if s == nil {
+		t.Skip("steers the fake q; not run against the real q of QCONNECT_TEST_KDB")
+	}
+}
+
+// kdbConfig starts the fake q (or takes the real q of QCONNECT_TEST_KDB,
+// with QCONNECT_TEST_KDB_USER and QCONNECT_TEST_KDB_PASSWORD, the latter
+// handed to the gateway in a passwordFile) and writes a config file serving
+// catalog from it.
 func kdbConfig(t *testing.T, catalog string) (*fakeq.Server, string) {
 	t.Helper()
-	s, err := fakeq.Start()
-	if err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	var s *fakeq.Server
+	host, port, user, extra := "127.0.0.1", "", "gateway", ""
+	if addr := os.Getenv("QCONNECT_TEST_KDB"); addr != "" {
+		var err error
+		if host, port, err = net.SplitHostPort(addr); err != nil {
+			t.Fatalf("QCONNECT_TEST_KDB=%q is not host:port: %v", addr, err)
+		}
+		if u := os.Getenv("QCONNECT_TEST_KDB_USER"); u != "" {
+			user = u
+		}
+		if pw := os.Getenv("QCONNECT_TEST_KDB_PASSWORD"); pw != "" {
+			pwFile := filepath.Join(dir, "q.password")
+			if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			extra = ", passwordFile: " + pwFile
+		}
+	} else {
+		var err error
+		if s, err = fakeq.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		s.Example()
+		_, port, _ = strings.Cut(s.Addr(), ":")
 	}
-	t.Cleanup(s.Close)
-	s.Example()
-	_, port, _ := strings.Cut(s.Addr(), ":")
-	cfg := filepath.Join(t.TempDir(), "qconnect.yaml")
-	err = os.WriteFile(cfg, []byte(fmt.Sprintf(`catalog: %s
+	cfg := filepath.Join(dir, "qconnect.yaml")
+	err := os.WriteFile(cfg, []byte(fmt.Sprintf(`catalog: %s
 users: examples/users.yaml
 backends:
-  - {name: q, kind: kdb, host: 127.0.0.1, port: %s, user: gateway, poolSize: 2, callTimeout: 2s, acquireTimeout: 200ms}
-`, catalog, port)), 0o600)
+  - {name: q, kind: kdb, host: %s, port: %s, user: %s%s, poolSize: 2, callTimeout: 2s, acquireTimeout: 200ms}
+`, catalog, host, port, user, extra)), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +201,19 @@ func TestKDBExampleEveryFormat(t *testing.T) {
 			}
 		}
 	}
+	// The function that signals 'type: an analyticError carrying q's text,
+	// whatever format was asked for (the failure comes before any row).
+	for _, accept := range []string{acceptJSON, acceptNDJSON, acceptCSV, acceptArrow} {
+		b := s.fetch("/connect/api/monPublic/broken", map[string]any{}, accept)
+		var env struct {
+			Success bool
+			Error   *struct{ Code, Message string }
+		}
+		if err := json.Unmarshal(b.data, &env); err != nil || b.status == 200 || env.Success || env.Error == nil ||
+			env.Error.Code != "analyticError" || !strings.Contains(env.Error.Message, "'type") {
+			t.Fatalf("monPublic/broken as %s: HTTP %d: %.300s", accept, b.status, b.data)
+		}
+	}
 }
 
 // TestKDBErrorsTimeoutPublishReady: a q error is analyticError with q's
@@ -180,6 +228,7 @@ func TestKDBErrorsTimeoutPublishReady(t *testing.T) {
 	if r.code() != "analyticError" || !strings.Contains(r.Env.Error.Message, "'type") {
 		t.Fatalf("q error: %d %s", r.Status, r.Body)
 	}
+	needFakeQ(t, q) // the rest steers the fake
 
 	release := q.Stall(".marketData.listSyms")
 	r = s.call("/connect/api/marketData/listSyms", []any{map[string]any{}})
@@ -234,4 +283,146 @@ func TestKDBErrorsTimeoutPublishReady(t *testing.T) {
 	if r.code() != "unavailable" || r.Status != 503 {
 		t.Fatalf("q down: %d %s", r.Status, r.Body)
 	}
+}
+
+// memTable makes monMem rows for the fake tickerplant to push: one per
+// usedMB value, of sym.
+func memTable(sym string, used ...float64) ipc.Table {
+	n := len(used)
+	tm, syms, free, cpu := make([]ipc.Timestamp, n), make([]string, n), make([]float64, n), make([]float64, n)
+	for i, u := range used {
+		tm[i] = ipc.TimestampOf(fakeq.Base.Add(time.Duration(u) * time.Second))
+		syms[i], free[i], cpu[i] = sym, 8192-u, 0.5
+	}
+	return ipc.Table{Columns: []string{"time", "sym", "usedMB", "freeMB", "cpuLoad"}, Data: []any{tm, syms, append([]float64(nil), used...), free, cpu}}
+}
+
+// usedOf returns the usedMB of a frame's rows, checking their sym.
+func usedOf(t *testing.T, f wsFrame, sym string) []float64 {
+	t.Helper()
+	var out []float64
+	for _, r := range rowsOf(t, f) {
+		if r["sym"] != sym {
+			t.Fatalf("%s frame holds a row of %v, want only %s", f.Type, r["sym"], sym)
+		}
+		out = append(out, r["usedMB"].(float64))
+	}
+	return out
+}
+
+// expectUpdate reads the next frame, which must be the UpdateMsg numbered
+// seq holding exactly the rows used of sym.
+func expectUpdate(t *testing.T, w *rawWS, seq uint64, sym string, used ...float64) {
+	t.Helper()
+	f := w.expect("UpdateMsg")
+	if f.Seq != seq || fmt.Sprint(usedOf(t, f, sym)) != fmt.Sprint(used) {
+		t.Fatalf("UpdateMsg seq %d with usedMB %v, want seq %d with %v", f.Seq, usedOf(t, f, sym), seq, used)
+	}
+}
+
+// TestKDBLiveSubscriptionReconnectPublish: WebSocket subscriptions of a
+// streaming method are fed by the fake tickerplant's upd pushes; identical
+// subscriptions share one upstream .u.sub; rows published through the
+// gateway (.u.upd) reach a subscriber exactly once, through the
+// tickerplant; when the tickerplant drops its subscribers, each subscriber
+// sees a reset before anything else, the gateway subscribes again, and
+// updates continue with contiguous seq.
+func TestKDBLiveSubscriptionReconnectPublish(t *testing.T) {
+	t.Parallel()
+	g, q := kdbGateway(t)
+	needFakeQ(t, q)
+	s := login(t, g, "kxSupport", "12345678")
+	b := map[string]any{"syms": []string{"server_B"}}
+	w1, w2, w3 := dialRaw(t, g, 0), dialRaw(t, g, 0), dialRaw(t, g, 0)
+	for i, w := range []*rawWS{w1, w2, w3} {
+		w.login("kxSupport", "12345678")
+		if i < 2 {
+			w.subscribe("monPublic/sub", b)
+		} else {
+			w.subscribe("monPublic/sub", map[string]any{"syms": []string{"server_A"}})
+		}
+		if f := w.expect("SnapshotMsg"); f.Reset || len(f.Msg) != 0 {
+			t.Fatalf("first snapshot: reset=%v, %d rows; want the empty schema snapshot", f.Reset, len(f.Msg))
+		}
+	}
+	if n := q.Calls(".u.sub"); n != 2 {
+		t.Fatalf("%d upstream .u.sub calls for two identical subscriptions and one other, want 2", n)
+	}
+
+	// upd pushes: each subscriber gets its syms only.
+	both := memTable("server_B", 0, 1, 2)
+	both, _ = appendMem(both, memTable("server_A", 100))
+	if err := q.Publish("monMem", both); err != nil {
+		t.Fatal(err)
+	}
+	expectUpdate(t, w1, 1, "server_B", 0, 1, 2)
+	expectUpdate(t, w2, 1, "server_B", 0, 1, 2)
+	expectUpdate(t, w3, 1, "server_A", 100)
+
+	// Publishing through the gateway: .u.upd on the fake, whose push is the
+	// only copy a subscriber gets (the next update is a marker pushed after).
+	at := fakeq.Base.Add(10 * time.Second)
+	r := s.call("/connect/api/monPublic/pubMem", []any{map[string]any{"rows": []map[string]any{memRow(at, "server_B", 10)}}})
+	if r.Status != 200 || !r.Env.Success {
+		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	}
+	if err := q.Publish("monMem", memTable("server_B", 11)); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Publish("monMem", memTable("server_A", 101)); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []*rawWS{w1, w2} {
+		expectUpdate(t, w, 2, "server_B", 10)
+		expectUpdate(t, w, 3, "server_B", 11)
+	}
+	expectUpdate(t, w3, 2, "server_A", 101)
+
+	// The tickerplant drops its subscribers (a restart): a reset, then the
+	// gateway subscribes again, a fresh snapshot, and updates continue.
+	q.DropSubscribers()
+	waitFor(t, "the gateway to subscribe again", func() bool { return q.Calls(".u.sub") == 4 && q.Subscribers("monMem") == 2 })
+	if err := q.Publish("monMem", memTable("server_B", 20, 21)); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Publish("monMem", memTable("server_A", 120)); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range []*rawWS{w1, w2, w3} {
+		sym, seq, want := "server_B", uint64(4), []float64{20, 21}
+		if i == 2 {
+			sym, seq, want = "server_A", 3, []float64{120}
+		}
+		f := w.expect("SnapshotMsg")
+		if !f.Reset {
+			t.Fatalf("subscriber %d: the first frame after the drop is a SnapshotMsg without reset: a silent jump", i)
+		}
+		for {
+			f = w.expect2("SnapshotMsg", "UpdateMsg")
+			if f.Type == "UpdateMsg" {
+				break
+			}
+			if f.Reset {
+				t.Fatalf("subscriber %d: a second reset", i)
+			}
+			usedOf(t, f, sym) // the fresh snapshot holds the subscriber's syms only
+		}
+		if f.Seq != seq || fmt.Sprint(usedOf(t, f, sym)) != fmt.Sprint(want) {
+			t.Fatalf("subscriber %d after the reconnect: UpdateMsg seq %d %v, want seq %d %v", i, f.Seq, usedOf(t, f, sym), seq, want)
+		}
+	}
+	if n := q.Calls(".u.sub"); n != 4 {
+		t.Fatalf("%d upstream .u.sub calls after one reconnect, want 4", n)
+	}
+}
+
+// appendMem appends the rows of b to a (same columns).
+func appendMem(a, b ipc.Table) (ipc.Table, error) {
+	out := ipc.Table{Columns: a.Columns, Data: make([]any, len(a.Data))}
+	out.Data[0] = append(a.Data[0].([]ipc.Timestamp), b.Data[0].([]ipc.Timestamp)...)
+	out.Data[1] = append(a.Data[1].([]string), b.Data[1].([]string)...)
+	for j := 2; j < len(a.Data); j++ {
+		out.Data[j] = append(a.Data[j].([]float64), b.Data[j].([]float64)...)
+	}
+	return out, nil
 }

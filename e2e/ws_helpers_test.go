@@ -116,6 +116,7 @@ type wsFrame struct {
 	ID             *string           `json:"id"`
 	SubscriptionID string            `json:"subscriptionId"`
 	Seq            uint64            `json:"seq"`
+	Reset          bool              `json:"reset"` // a SnapshotMsg of a live source's reset (PROTOCOL appendix 27)
 	Date           string            `json:"date"`
 	Msg            []json.RawMessage `json:"msg"`
 	Meta           *struct {
@@ -159,6 +160,19 @@ func (w *rawWS) expect(typ string) wsFrame {
 	}
 	if f.Type != typ {
 		w.t.Fatalf("got a %s (%+v), want a %s", f.Type, f.Error, typ)
+	}
+	return f
+}
+
+// expect2 reads the next frame and checks that it is of one of two types.
+func (w *rawWS) expect2(a, b string) wsFrame {
+	w.t.Helper()
+	f, err := w.read(20 * time.Second)
+	if err != nil {
+		w.t.Fatalf("waiting for %s or %s: %v", a, b, err)
+	}
+	if f.Type != a && f.Type != b {
+		w.t.Fatalf("got a %s (%+v), want a %s or %s", f.Type, f.Error, a, b)
 	}
 	return f
 }

@@ -3,6 +3,7 @@ package enginetest
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/qconnect/qconnect"
@@ -91,5 +92,50 @@ func TestLiveCaseCatchesReordering(t *testing.T) {
 	h := harness(t, true)
 	if err := checkLive(h, h.Open(t).(qconnect.LiveSource)); err == nil {
 		t.Fatal("the live case accepted updates out of order")
+	}
+}
+
+// failSource answers every call with rows rows (column i long), then fails
+// with an analyticError (rows 0: the failure comes at Query).
+type failSource struct{ rows int }
+
+func (s failSource) Query(context.Context, qconnect.Call) (qconnect.Rows, error) {
+	if s.rows == 0 {
+		return nil, qconnect.Errorf(qconnect.CodeAnalyticError, "'midFail")
+	}
+	return &failRows{left: s.rows}, nil
+}
+
+type failRows struct{ left int }
+
+func (r *failRows) Columns() []qconnect.Column {
+	return []qconnect.Column{{Name: "i", Type: qconnect.Long}}
+}
+
+func (r *failRows) Next(context.Context) (*qconnect.Batch, error) {
+	if r.left == 0 {
+		return nil, qconnect.Errorf(qconnect.CodeAnalyticError, "'midFail")
+	}
+	n := r.left
+	r.left = 0
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{int64(i)}
+	}
+	return qconnect.BatchOf(r.Columns(), rows)
+}
+
+func (r *failRows) Close() error { return nil }
+
+// TestWholeFailCase: with WholeReplies the mid-stream case accepts a
+// failure that arrives instead of the result, and still fails a backend
+// that delivers rows before failing (a whole reply never does).
+func TestWholeFailCase(t *testing.T) {
+	h := Harness{WholeReplies: "test", MidFail: &qconnect.Method{Group: "t", Name: "midFail"}}
+	if err := checkWholeFail(h, failSource{rows: 0}, 10); err != nil {
+		t.Errorf("a failure at Query: %v", err)
+	}
+	if err := checkWholeFail(h, failSource{rows: 3}, 10); err == nil || !strings.Contains(err.Error(), "3 rows delivered") {
+		t.Errorf("rows delivered before the failure: %v, want the case to fail naming them", err)
 	}
 }

@@ -59,7 +59,10 @@
 // analyticError carrying q's text. A connection that cannot be made or is
 // lost is unavailable; a full pool is busy; a call over its timeout is
 // timeout, and because q cannot cancel a synchronous call the engine closes
-// that socket and the pool dials a fresh one.
+// that socket and the pool dials a fresh one. A call whose context is
+// cancelled (the client went away), in the call or in Rows.Next, is timeout
+// with context.Canceled as its cause, as for every backend (the conformance
+// suite, engine/enginetest, checks it).
 //
 // Memory: a synchronous reply arrives whole, so it cannot be bounded by the
 // batch size as DuckDB results are. It is bounded by the connection's

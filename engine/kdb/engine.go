@@ -126,6 +126,19 @@ func (e *Engine) call(ctx context.Context, what string, msg any) (any, error) {
 	return v, nil
 }
 
+// cancelled is the error of a call whose context was cancelled (client
+// gone, server shutting down): CodeTimeout with context.Canceled as Cause,
+// as every backend reports it (engine/enginetest), so errors.Is tells a
+// caller that nobody waits for the answer.
+func cancelled(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &qconnect.Error{Code: qconnect.CodeTimeout, Cause: err,
+			Message: "the call ran past its timeout; narrow it or ask for a larger timeout"}
+	}
+	return &qconnect.Error{Code: qconnect.CodeTimeout, Cause: err,
+		Message: "the call was cancelled before its result was sent"}
+}
+
 func (e *Engine) qError(fn string, qe *ipc.Error) error {
 	return &qconnect.Error{Code: qconnect.CodeAnalyticError, Message: fmt.Sprintf("q error from %s: '%s", fn, qe.Msg)}
 }
@@ -141,7 +154,7 @@ func (e *Engine) ctxError(ctx context.Context, what string, err error) error {
 			return &qconnect.Error{Code: qconnect.CodeTimeout, Cause: err,
 				Message: what + " exceeded its timeout; q cannot cancel a call, so the connection was closed and will be replaced"}
 		}
-		return ctx.Err()
+		return cancelled(ctx.Err())
 	}
 	var tl *ipc.TooLargeError
 	if errors.As(err, &tl) {

@@ -217,12 +217,13 @@ func emptyVector(t qconnect.Type) qconnect.Vector {
 // Its Next already has the signature of the backend contract v2
 // (qconnect.Rows.Next returning *qconnect.Batch).
 type Rows struct {
-	cols  []qconnect.Column
-	vecs  []qconnect.Vector
-	n     int // rows to hand out (after the limit)
-	pos   int
-	step  int
-	batch qconnect.Batch
+	cols   []qconnect.Column
+	vecs   []qconnect.Vector
+	n      int // rows to hand out (after the limit)
+	pos    int
+	step   int
+	batch  qconnect.Batch
+	closed bool
 }
 
 // Columns describes every batch.
@@ -235,7 +236,10 @@ func (r *Rows) Len() int { return r.n }
 // shares the reply's memory and is valid until the next call.
 func (r *Rows) Next(ctx context.Context) (*qconnect.Batch, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, cancelled(err)
+	}
+	if r.closed {
+		return nil, errClosed
 	}
 	if r.pos >= r.n {
 		return nil, io.EOF
@@ -252,8 +256,11 @@ func (r *Rows) Next(ctx context.Context) (*qconnect.Batch, error) {
 	return &r.batch, nil
 }
 
-// Close releases the result.
-func (r *Rows) Close() error { r.vecs = nil; r.n = 0; return nil }
+var errClosed = &qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error",
+	Cause: fmt.Errorf("kdb: Next called on closed Rows")}
+
+// Close releases the result; Next then fails. It is idempotent.
+func (r *Rows) Close() error { r.vecs, r.n, r.closed = nil, 0, true; return nil }
 
 // slice returns rows [a,b) of v without copying; a is a multiple of 64.
 func slice(v *qconnect.Vector, a, b int) qconnect.Vector {

@@ -47,12 +47,24 @@ trades:([] time:.ex.base+0D09:30:00+0D00:00:00.100000000*.ex.j;
   y:d`syms;
   exec last price by sym from trades where (0=count y) or sym in y}
 
+/ ---- the backend conformance suite's functions (engine/enginetest) --------
+/ QCONNECT_TEST_KDB=host:port go test ./engine/kdb runs the suite on them.
+.ct.allTypes:{[d] ([] b:100b; l:9007199254740993 0N -1; i:0W 0N 0i; h:0N 0N 7h;
+  f:1.25 0n -0.5; e:1.5 0N -2e; s:("hello, \"world\"";"";""); sym:`AAPL``; c:"x  ";
+  ts:2024.01.02D03:04:05.123456789 0N 1969.12.31D23:59:59.999999000;
+  d:2024.01.02 0N 1900.03.01; t:13:30:15.250 0N 00:00:00.000;
+  n:1D02:00:00.000003000 0N -0D01:30:00.000000000;
+  g:"G"$("12345678-9abc-def0-1234-56789abcdef0";"";""))}
+.ct.range:{[d] ([] i:til d`n; s:d[`n]#`sym)}
+.ct.midFail:{[d] '"midFail: failed after ",string d`ok}
+ctLive:([] time:`timestamp$(); sym:`symbol$(); i:`long$(); x:`float$())
+
 / ---- a tiny tickerplant (the protocol of kx's tick/u.q) --------------------
 / tables are kept empty: .u.sub answers (table; schema), updates go to the
 / subscribers as (`upd; table; rows) and are not stored.
 monMem:0#mem
 trade:0#trades
-.u.w:`monMem`trade!(();())                 / per table: (handle; syms) pairs
+.u.w:`monMem`trade`ctLive!(();();())       / per table: (handle; syms) pairs
 
 / .u.sub[table; syms]: syms is ` for all, or a symbol list
 .u.sub:{[t;s]

@@ -77,6 +77,8 @@ func TradeTable() ipc.Table { exampleTables(); return tradeTable }
 //	.marketData.getVwap[`syms!...]              keyed table ([sym] vwap; volume)
 //	.marketData.lastPrice[`syms!...]            dictionary sym -> last price
 //	.monPublic.broken[x]                        signals 'type
+//
+// and the functions of the backend conformance suite (see conformance).
 func (s *Server) Example() {
 	exampleTables()
 	s.Handle(".monPublic.getMem", func(args []any) (any, error) {
@@ -186,6 +188,7 @@ func (s *Server) Example() {
 	empty := MemTable()
 	s.SetTable("monMem", take(empty, nil))
 	s.SetTable("trade", take(TradeTable(), nil))
+	s.conformance()
 }
 
 // paramDict is a call's one dictionary argument.
