@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	duck "github.com/duckdb/duckdb-go/v2"
 	"github.com/qconnect/qconnect"
 )
 
@@ -70,24 +69,23 @@ func TestTimestampParamKeepsFilterPushdown(t *testing.T) {
 func explain(t *testing.T, e *Engine, m *qconnect.Method, params map[string]any) string {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := e.DB().Conn(ctx)
+	conn, err := e.pool.get(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	var plan strings.Builder
-	err = conn.Raw(func(dc any) error {
-		st, err := dc.(*duck.Conn).PrepareContext(ctx, "EXPLAIN "+m.Query)
+	err = func() error {
+		stmt, err := conn.prepare("EXPLAIN " + m.Query)
 		if err != nil {
 			return err
 		}
-		stmt := st.(*duck.Stmt)
 		args, err := bindArgs(stmt, m, params, nsTime)
 		if err != nil {
 			_ = stmt.Close()
 			return err
 		}
-		s, err := startStream(stmt, args)
+		s, err := startStream(ctx, stmt, args)
 		if err != nil {
 			return err
 		}
@@ -116,7 +114,7 @@ func explain(t *testing.T, e *Engine, m *qconnect.Method, params map[string]any)
 			}
 			s.pos = s.size
 		}
-	})
+	}()
 	if err != nil {
 		t.Fatal(err)
 	}
