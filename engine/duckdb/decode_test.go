@@ -1,8 +1,8 @@
 package duckdb
 
 import (
-	"database/sql"
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"math/big"
