@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
 	"github.com/qconnect/qconnect"
@@ -17,7 +18,8 @@ import (
 // executes them with a streaming result, interrupts them and appends rows
 // with DuckDB's appender.
 
-// errPoolClosed is returned by pool.get after Close.
+// errPoolClosed is the cause of the CodeUnavailable error pool.get returns
+// after close.
 var errPoolClosed = errors.New("duckdb: the engine is closed")
 
 // pool is a bounded pool of DuckDB connections of one database. Every
@@ -53,7 +55,8 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 	if p.closed {
 		p.mu.Unlock()
 		<-p.slots
-		return nil, errPoolClosed
+		return nil, &qconnect.Error{Code: qconnect.CodeUnavailable, RetryAfter: time.Second, Cause: errPoolClosed,
+			Message: "the DuckDB engine is closed (the gateway is shutting down); retry the call on another gateway or once it has restarted"}
 	}
 	p.inUse++
 	var h bindings.Connection

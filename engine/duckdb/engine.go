@@ -401,8 +401,9 @@ func openDB(settings [][2]string) (bindings.Database, error) {
 	return db, nil
 }
 
-// Close closes the database: calls that have not got a connection yet fail,
-// open Rows keep theirs until they are closed. It is safe to call more than
+// Close closes the database: calls that have not got a connection yet fail
+// with CodeUnavailable, open Rows keep theirs until they are closed (the
+// database itself is closed when the last of them is). It is safe to call more than
 // once.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {

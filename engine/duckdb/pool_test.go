@@ -60,7 +60,7 @@ func TestCloseWaitsForOpenRows(t *testing.T) {
 		t.Fatalf("a Rows open at Close read %d rows, %v; want 100", len(rows), err)
 	}
 	r.Close()
-	if _, err := e.Query(context.Background(), qconnect.Call{Method: m}); err == nil || !errors.Is(err, errPoolClosed) && qconnect.ErrorCode(err) != qconnect.CodeInternal {
-		t.Fatalf("Query after Close: %v", err)
+	if _, err := e.Query(context.Background(), qconnect.Call{Method: m}); !errors.Is(err, errPoolClosed) || qconnect.ErrorCode(err) != qconnect.CodeUnavailable {
+		t.Fatalf("Query after Close: %v, want unavailable", err)
 	}
 }
