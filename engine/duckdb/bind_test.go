@@ -178,3 +178,32 @@ func TestTimestampBoundsExactAtNanoseconds(t *testing.T) {
 		}
 	}
 }
+
+// TestListParamsWithNulls: a list parameter holding NULLs is bound element
+// by element, its element type taken from its values (a time as
+// TIMESTAMPTZ, a duration as INTERVAL); a UUID binds as a UUID.
+func TestListParamsWithNulls(t *testing.T) {
+	e := openEngine(t, Config{})
+	ts := time.Date(2024, 7, 26, 9, 0, 0, 0, time.UTC)
+	u := [16]byte{0xf8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	for _, c := range []struct {
+		typ   qconnect.Type
+		value any
+		query string
+		want  string
+	}{
+		{qconnect.Symbol, []any{"a", nil, "c"}, "SELECT list_transform($p, x -> coalesce(x, '-'))::VARCHAR AS x", "[a, -, c]"},
+		{qconnect.Long, []any{nil, int64(2)}, "SELECT (list_sum($p) + len($p))::VARCHAR AS x", "4"},
+		{qconnect.Timestamp, []any{ts, nil}, "SELECT typeof($p) || ' ' || ($p[1] AT TIME ZONE 'UTC')::VARCHAR AS x", "TIMESTAMP WITH TIME ZONE[] 2024-07-26 09:00:00"},
+		{qconnect.Timespan, []any{90 * time.Second, nil}, "SELECT $p::VARCHAR AS x", "['00:01:30', NULL]"},
+		{qconnect.Symbol, []any{nil}, "SELECT len($p)::VARCHAR AS x", "1"},
+		{qconnect.GUID, u, "SELECT $p::VARCHAR AS x", "f8010203-0405-0607-0809-0a0b0c0d0e0f"},
+	} {
+		params := []qconnect.Param{{Name: "p", Type: c.typ, List: c.typ != qconnect.GUID}}
+		_, rows := query(t, e, qconnect.Call{Method: sqlMethod(c.query, params, col("x", qconnect.String)),
+			Params: map[string]any{"p": c.value}})
+		if rows[0][0] != c.want {
+			t.Errorf("%s with %v = %v, want %s", c.query, c.value, rows[0][0], c.want)
+		}
+	}
+}
