@@ -11,7 +11,7 @@ import (
 )
 
 // bindValue converts a parameter value of the qconnect convention (declared
-// p) into a value the driver binds with the intended DuckDB type: dates as
+// p) into a value bindArg binds with the intended DuckDB type: dates as
 // DATE, timespans as INTERVAL (µs), lists as DuckDB LISTs, dicts as a JSON
 // VARCHAR (use $d::JSON), nil as NULL.
 //

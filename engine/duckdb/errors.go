@@ -171,7 +171,7 @@ func classOf(t bindings.ErrorType, msg string) errorClass {
 	return classInternal
 }
 
-// safeMessage is the text of a DuckDB or driver error fit for a caller: the
+// safeMessage is the text of a DuckDB or binding error fit for a caller: the
 // error itself without the "LINE 1: <query>" excerpt, DuckDB's suggestions
 // and CSV dialect dump, server paths reduced to file names, its lines
 // joined with "; ", bounded.
