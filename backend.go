@@ -102,3 +102,12 @@ type LiveEvent struct {
 	Kind  LiveKind
 	Batch *Batch
 }
+
+// PoolStats is a backend's connection pool at one moment, for metrics:
+// connections in use and idle, the size limit, and the calls that had to
+// wait for a free connection (counted, and their total wait).
+type PoolStats struct {
+	InUse, Idle, Max int
+	Waits            int64
+	WaitTime         time.Duration
+}

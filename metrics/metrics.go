@@ -9,7 +9,6 @@ package metrics
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"strings"
 	"time"
@@ -29,7 +28,7 @@ type Sources struct {
 	// Sessions counts live sessions (the session store's size).
 	Sessions func(ctx context.Context) (int64, error)
 	// Pool reports the backend's connection pool.
-	Pool func() sql.DBStats
+	Pool func() qconnect.PoolStats
 	// RedisErrors counts failed Redis operations.
 	RedisErrors func() int64
 	// AuditDropped counts audit records dropped because the buffer was full.
@@ -150,8 +149,8 @@ func (m *Metrics) label(method string) string {
 	return "other"
 }
 
-// poolCollector exports sql.DBStats.
-type poolCollector struct{ f func() sql.DBStats }
+// poolCollector exports a backend's qconnect.PoolStats.
+type poolCollector struct{ f func() qconnect.PoolStats }
 
 var (
 	poolOpen   = prometheus.NewDesc("qconnect_backend_pool_connections", "Backend (DuckDB) pool connections by state.", []string{"state"}, nil)
@@ -171,7 +170,7 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	st := p.f()
 	ch <- prometheus.MustNewConstMetric(poolOpen, prometheus.GaugeValue, float64(st.InUse), "in_use")
 	ch <- prometheus.MustNewConstMetric(poolOpen, prometheus.GaugeValue, float64(st.Idle), "idle")
-	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(st.MaxOpenConnections))
-	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(st.WaitCount))
-	ch <- prometheus.MustNewConstMetric(poolWaited, prometheus.CounterValue, st.WaitDuration.Seconds())
+	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(st.Max))
+	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(st.Waits))
+	ch <- prometheus.MustNewConstMetric(poolWaited, prometheus.CounterValue, st.WaitTime.Seconds())
 }

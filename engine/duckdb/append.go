@@ -2,14 +2,15 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
+	"unsafe"
 
-	duck "github.com/duckdb/duckdb-go/v2"
+	bindings "github.com/duckdb/duckdb-go-bindings"
 	"github.com/qconnect/qconnect"
 )
 
@@ -33,7 +34,12 @@ func (e *Engine) Append(ctx context.Context, table string, cols []qconnect.Colum
 	if len(cols) == 0 {
 		return internalError("duckdb: Append of %d rows to %s without columns", len(rows), table)
 	}
-	conn, err := e.db.Conn(ctx)
+	for r, row := range rows {
+		if len(row) != len(cols) {
+			return internalError("duckdb: Append: row %d has %d values for %d columns", r, len(row), len(cols))
+		}
+	}
+	conn, err := e.pool.get(ctx)
 	if err != nil {
 		return e.translate(ctx, nil, err)
 	}
@@ -47,63 +53,110 @@ func (e *Engine) Append(ctx context.Context, table string, cols []qconnect.Colum
 			return e.appendError(ctx, table, err)
 		}
 	}
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		names[i] = c.Name
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+	if err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return e.appendError(ctx, table, err)
 	}
-	err = conn.Raw(func(dc any) error {
-		dconn, ok := dc.(driver.Conn)
-		if !ok {
-			return internalError("duckdb: unexpected driver connection %T", dc)
+	err = appendRows(ctx, conn, catalog, name, cols, rows)
+	if err != nil && catalog == "" && errors.Is(err, errNoAppender) {
+		// Not in the default database: an attached file's table.
+		var ferr error
+		if catalog, name, ferr = findTable(ctx, conn, table); ferr != nil {
+			err = ferr
+		} else {
+			err = appendRows(ctx, conn, catalog, name, cols, rows)
 		}
-		app, err := duck.NewAppenderWithColumns(dconn, catalog, "main", name, names)
-		if err != nil && catalog == "" {
-			// Not in the default database: an attached file's table.
-			var ferr error
-			if catalog, name, ferr = findTable(ctx, conn, table); ferr != nil {
-				return ferr
-			}
-			app, err = duck.NewAppenderWithColumns(dconn, catalog, "main", name, names)
-		}
-		if err != nil {
-			return err
-		}
-		vals := make([]driver.Value, len(cols))
-		for r, row := range rows {
-			if len(row) != len(cols) {
-				app.Close()
-				return internalError("duckdb: Append: row %d has %d values for %d columns", r, len(row), len(cols))
-			}
-			for i, c := range cols {
-				vals[i] = appendValue(c.Type, row[i])
-			}
-			if err := app.AppendRow(vals...); err != nil {
-				app.Close()
-				return fmt.Errorf("row %d: %w", r, err)
-			}
-			if r%4096 == 4095 && ctx.Err() != nil {
-				app.Close()
-				return ctx.Err()
-			}
-		}
-		return app.CloseWithCancel(ctx)
-	})
+	}
 	if err != nil {
 		// The rollback runs even when ctx has ended: the connection goes
 		// back to the pool and must not keep the transaction open.
-		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+		if rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			conn.broken = true
 			err = errors.Join(err, rerr)
 		}
 		return e.appendError(ctx, table, err)
 	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	if err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		if rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			conn.broken = true
+		}
 		return e.appendError(ctx, table, err)
 	}
 	return nil
+}
+
+// errNoAppender marks the failure to create an appender for a table (it
+// is not in the database tried).
+var errNoAppender = errors.New("no appender")
+
+// appendRows appends rows with DuckDB's appender (duckdb_appender through
+// the bindings): the rows are written into data chunks of the table's
+// column types (appendCell) and appended a chunk at a time; the appender is
+// closed (flushed) at the end. Within the caller's transaction, an error
+// leaves nothing stored once the caller rolls back. Errors of DuckDB keep
+// their type (duckdb_appender_error_data).
+func appendRows(ctx context.Context, conn *conn, catalog, table string, cols []qconnect.Column, rows [][]any) error {
+	var app bindings.Appender
+	if bindings.AppenderCreateExt(conn.h, catalog, "main", table, &app) == bindings.StateError {
+		err := appenderError(app)
+		bindings.AppenderDestroy(&app)
+		return errors.Join(errNoAppender, err)
+	}
+	defer bindings.AppenderDestroy(&app)
+	for _, c := range cols {
+		if bindings.AppenderAddColumn(app, c.Name) == bindings.StateError {
+			return appenderError(app)
+		}
+	}
+	types := make([]bindings.LogicalType, len(cols))
+	ids := make([]bindings.Type, len(cols))
+	for i := range cols {
+		types[i] = bindings.AppenderColumnType(app, bindings.IdxT(i))
+		ids[i] = bindings.GetTypeId(types[i])
+	}
+	defer func() {
+		for i := range types {
+			bindings.DestroyLogicalType(&types[i])
+		}
+	}()
+	chunk := bindings.CreateDataChunk(types)
+	defer bindings.DestroyDataChunk(&chunk)
+	size := int(bindings.VectorSize())
+	for start := 0; start < len(rows); start += size {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		part := rows[start:min(start+size, len(rows))]
+		bindings.DataChunkReset(chunk)
+		for j, c := range cols {
+			v := bindings.DataChunkGetVector(chunk, bindings.IdxT(j))
+			for i, row := range part {
+				if err := appendCell(v, ids[j], i, row[j]); err != nil {
+					return fmt.Errorf("row %d, column %s: %w", start+i, c.Name, err)
+				}
+			}
+		}
+		bindings.DataChunkSetSize(chunk, bindings.IdxT(len(part)))
+		if bindings.AppendDataChunk(app, chunk) == bindings.StateError {
+			return appenderError(app)
+		}
+	}
+	if bindings.AppenderClose(app) == bindings.StateError {
+		return appenderError(app)
+	}
+	return nil
+}
+
+// appenderError is the error of an appender, with DuckDB's error type.
+func appenderError(app bindings.Appender) error {
+	if app.Ptr == nil {
+		return errors.New("DuckDB could not create an appender")
+	}
+	ed := bindings.AppenderErrorData(app)
+	defer bindings.DestroyErrorData(&ed)
+	if !bindings.ErrorDataHasError(ed) {
+		return errors.New("the DuckDB appender failed")
+	}
+	return &dbError{typ: bindings.ErrorDataErrorType(ed), msg: bindings.ErrorDataMessage(ed)}
 }
 
 // appendError translates an append failure, naming the table.
@@ -139,34 +192,165 @@ var errNoTable = errors.New("no such table")
 
 // findTable returns the database and exact name of table: the in-memory
 // database first, then an attached file.
-func findTable(ctx context.Context, conn *sql.Conn, table string) (catalog, name string, err error) {
-	err = conn.QueryRowContext(ctx, `SELECT database_name, table_name FROM duckdb_tables()
+func findTable(ctx context.Context, conn *conn, table string) (catalog, name string, err error) {
+	rows, err := conn.queryStrings(ctx, `SELECT database_name, table_name FROM duckdb_tables()
 WHERE lower(table_name) = lower($t) AND schema_name = 'main' AND NOT temporary
-ORDER BY database_name <> 'memory', table_name <> $t LIMIT 1`, sql.Named("t", table)).Scan(&catalog, &name)
-	if errors.Is(err, sql.ErrNoRows) {
+ORDER BY database_name <> 'memory', table_name <> $t LIMIT 1`, named("t", table))
+	if err != nil {
+		return "", "", err
+	}
+	if len(rows) == 0 {
 		return "", "", &qconnect.Error{Code: qconnect.CodeAnalyticError, Cause: errNoTable,
 			Message: "there is no table " + table + " to store published rows in; create it (or fix the publish table in the catalog)"}
 	}
-	return catalog, name, err
+	return rows[0][0], rows[0][1], nil
 }
 
-// appendValue converts a value of the qconnect conventions to what the
-// appender takes for the column type.
-func appendValue(t qconnect.Type, v any) driver.Value {
-	switch x := v.(type) {
-	case nil:
+// appendCell writes v, a value of the qconnect conventions, into row i of
+// the appender chunk's vector v of DuckDB type typ, converting it as the
+// column needs (an int64 into an INTEGER or a DOUBLE column, a time.Time
+// into TIMESTAMP or DATE, a time.Duration into TIME or INTERVAL). A value
+// that does not convert is an error.
+//
+// The vector's memory is DuckDB's (duckdb_vector_get_data through the
+// bindings' public API), laid out as duckdb.h's C types; writing it, like
+// reading result vectors (decode.go), is this package's only use of
+// unsafe.
+func appendCell(vec bindings.Vector, typ bindings.Type, i int, v any) error {
+	if v == nil {
+		bindings.VectorEnsureValidityWritable(vec)
+		bindings.ValiditySetRowInvalid(bindings.VectorGetValidity(vec), bindings.IdxT(i))
 		return nil
-	case time.Time:
-		return x.UTC()
-	case time.Duration:
-		if t == qconnect.Time {
-			return time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).Add(x)
-		}
-		return duck.Interval{Micros: x.Microseconds()}
-	case [16]byte:
-		return duck.UUID(x)
-	case int:
-		return int64(x)
 	}
-	return v
+	if m := bindings.VectorGetValidity(vec); m != nil {
+		bindings.ValiditySetRowValid(m, bindings.IdxT(i))
+	}
+	data := bindings.VectorGetData(vec)
+	if x, ok := v.(int); ok {
+		v = int64(x)
+	}
+	switch typ {
+	case bindings.TypeBoolean:
+		b, ok := v.(bool)
+		if !ok {
+			return mismatch(v, "BOOLEAN")
+		}
+		put(data, i, b)
+	case bindings.TypeTinyInt:
+		return putInt[int8](data, i, v, math.MinInt8, math.MaxInt8)
+	case bindings.TypeSmallInt:
+		return putInt[int16](data, i, v, math.MinInt16, math.MaxInt16)
+	case bindings.TypeInteger:
+		return putInt[int32](data, i, v, math.MinInt32, math.MaxInt32)
+	case bindings.TypeBigInt:
+		return putInt[int64](data, i, v, math.MinInt64, math.MaxInt64)
+	case bindings.TypeUTinyInt:
+		return putInt[uint8](data, i, v, 0, math.MaxUint8)
+	case bindings.TypeUSmallInt:
+		return putInt[uint16](data, i, v, 0, math.MaxUint16)
+	case bindings.TypeUInteger:
+		return putInt[uint32](data, i, v, 0, math.MaxUint32)
+	case bindings.TypeFloat, bindings.TypeDouble:
+		var f float64
+		switch x := v.(type) {
+		case float64:
+			f = x
+		case int64:
+			f = float64(x)
+		default:
+			return mismatch(v, "DOUBLE")
+		}
+		if typ == bindings.TypeFloat {
+			put(data, i, float32(f))
+		} else {
+			put(data, i, f)
+		}
+	case bindings.TypeVarchar, bindings.TypeBlob:
+		switch x := v.(type) {
+		case string:
+			bindings.VectorAssignStringElement(vec, bindings.IdxT(i), x)
+		case []byte:
+			bindings.VectorAssignStringElementLen(vec, bindings.IdxT(i), x)
+		default:
+			return mismatch(v, "VARCHAR")
+		}
+	case bindings.TypeTimestamp, bindings.TypeTimestampTZ, bindings.TypeTimestampNS,
+		bindings.TypeTimestampMS, bindings.TypeTimestampS, bindings.TypeDate:
+		t, ok := v.(time.Time)
+		if !ok {
+			return mismatch(v, "TIMESTAMP")
+		}
+		t = t.UTC()
+		switch typ {
+		case bindings.TypeTimestampNS:
+			put(data, i, t.UnixNano())
+		case bindings.TypeTimestampMS:
+			put(data, i, t.UnixMilli())
+		case bindings.TypeTimestampS:
+			put(data, i, t.Unix())
+		case bindings.TypeDate:
+			put(data, i, int32(t.Unix()/86400-boolInt(t.Unix()%86400 < 0)))
+		default:
+			put(data, i, t.UnixMicro())
+		}
+	case bindings.TypeTime:
+		switch x := v.(type) {
+		case time.Duration:
+			put(data, i, x.Microseconds())
+		case time.Time:
+			y, m, d := x.Date()
+			put(data, i, x.Sub(time.Date(y, m, d, 0, 0, 0, 0, x.Location())).Microseconds())
+		default:
+			return mismatch(v, "TIME")
+		}
+	case bindings.TypeInterval:
+		d, ok := v.(time.Duration)
+		if !ok {
+			return mismatch(v, "INTERVAL")
+		}
+		put(data, i, interval{micros: d.Microseconds()})
+	case bindings.TypeUUID:
+		u, ok := v.([16]byte)
+		if !ok {
+			return mismatch(v, "UUID")
+		}
+		// DuckDB stores a UUID as a hugeint with the top bit flipped.
+		put(data, i, hugeint{lower: binary.BigEndian.Uint64(u[8:]), upper: binary.BigEndian.Uint64(u[:8]) ^ 1<<63})
+	default:
+		return fmt.Errorf("the column's DuckDB type (%d) cannot be published to; store such values through a view or a column of another type", typ)
+	}
+	return nil
+}
+
+// put stores x as element i of a vector's data of element type T.
+func put[T any](data unsafe.Pointer, i int, x T) {
+	*(*T)(unsafe.Add(data, uintptr(i)*unsafe.Sizeof(x))) = x
+}
+
+// putInt stores an integer value (an int64, or a float64 without a
+// fraction) as T, within [lo, hi].
+func putInt[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](data unsafe.Pointer, i int, v any, lo, hi int64) error {
+	var n int64
+	switch x := v.(type) {
+	case int64:
+		n = x
+	case float64:
+		if x != math.Trunc(x) || x < -(1<<63) || x >= 1<<63 {
+			return fmt.Errorf("%v is not an integer", x)
+		}
+		n = int64(x)
+	case bool:
+		n = boolInt(x)
+	default:
+		return mismatch(v, "an integer")
+	}
+	if n < lo || n > hi {
+		return fmt.Errorf("%d is out of the column's range [%d, %d]", n, lo, hi)
+	}
+	put(data, i, T(n))
+	return nil
+}
+
+func mismatch(v any, want string) error {
+	return fmt.Errorf("a %T cannot be stored as %s", v, want)
 }

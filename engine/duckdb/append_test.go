@@ -2,11 +2,13 @@ package duckdb
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	bindings "github.com/duckdb/duckdb-go-bindings"
 	"github.com/qconnect/qconnect"
 )
 
@@ -95,5 +97,79 @@ func BenchmarkAppendOneRow(b *testing.B) {
 		if err := e.Append(ctx, "trade", tradeCols, row); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAppendConstraintKeepsType: a constraint the appender's rows violate
+// (a duplicate primary key) is DuckDB's constraint error, read from the
+// appender with its type: analyticError, and nothing is stored.
+func TestAppendConstraintKeepsType(t *testing.T) {
+	e := openEngine(t, Config{})
+	if _, err := e.DB().Exec(`CREATE TABLE pk (id BIGINT PRIMARY KEY, s VARCHAR)`); err != nil {
+		t.Fatal(err)
+	}
+	cols := []qconnect.Column{col("id", qconnect.Long), col("s", qconnect.String)}
+	err := e.Append(context.Background(), "pk", cols, [][]any{{int64(1), "a"}, {int64(1), "b"}})
+	if qe := wantCode(t, err, qconnect.CodeAnalyticError); qe != nil && !strings.Contains(strings.ToLower(qe.Message), "constraint") {
+		t.Errorf("message %q does not name the constraint", qe.Message)
+	}
+	var de *dbError
+	if !errors.As(err, &de) || de.typ != bindings.ErrorTypeConstraint {
+		t.Errorf("cause %#v, want DuckDB's constraint error type", errors.Unwrap(err))
+	}
+	var n int64
+	if err := e.DB().QueryRow(`SELECT count(*) FROM pk`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d rows stored after a failed append (%v), want 0", n, err)
+	}
+}
+
+// TestAppendTypes: every column type the appender writes receives the
+// qconnect value it is given, NULLs included, across more than one chunk.
+func TestAppendTypes(t *testing.T) {
+	e := openEngine(t, Config{})
+	if _, err := e.DB().Exec(`CREATE TABLE ty (b BOOLEAN, i8 TINYINT, i32 INTEGER, i64 BIGINT, u16 USMALLINT,
+		f FLOAT, d DOUBLE, s VARCHAR, ts TIMESTAMP, tsn TIMESTAMP_NS, tz TIMESTAMPTZ, dt DATE, tm TIME, iv INTERVAL, u UUID)`); err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Date(2024, 7, 26, 9, 30, 1, 123456789, time.UTC)
+	u := [16]byte{0xf8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	row := []any{true, int64(-7), int64(1 << 30), int64(-1 << 40), int64(65535), 1.5, 2.25, "héllo",
+		ts, ts, ts, time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), 90 * time.Minute, 36 * time.Hour, u}
+	names := []string{"b", "i8", "i32", "i64", "u16", "f", "d", "s", "ts", "tsn", "tz", "dt", "tm", "iv", "u"}
+	cols := make([]qconnect.Column, len(names))
+	for i, n := range names {
+		cols[i] = col(n, qconnect.String) // the table's types decide the conversion
+	}
+	nulls := make([]any, len(names))
+	var rows [][]any
+	for i := range 2500 { // more than one 2048-row chunk
+		if i%2 == 0 {
+			rows = append(rows, row)
+		} else {
+			rows = append(rows, nulls)
+		}
+	}
+	if err := e.Append(context.Background(), "ty", cols, rows); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := e.DB().QueryRow(`SELECT concat_ws('|', b, i8, i32, i64, u16, f, d, s, ts, tsn, tz, dt, tm, iv, u) FROM ty WHERE rowid = 2498`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	want := "true|-7|1073741824|-1099511627776|65535|1.5|2.25|héllo|2024-07-26 09:30:01.123456|2024-07-26 09:30:01.123456789|2024-07-26 09:30:01.123456+00|1969-12-31|01:30:00|36:00:00|f8010203-0405-0607-0809-0a0b0c0d0e0f"
+	if got != want {
+		t.Errorf("appended row reads\n%s\nwant\n%s", got, want)
+	}
+	var n, nullRows int64
+	if err := e.DB().QueryRow(`SELECT count(*), count(*) FILTER (WHERE b IS NULL AND s IS NULL AND u IS NULL) FROM ty`).Scan(&n, &nullRows); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2500 || nullRows != 1250 {
+		t.Errorf("%d rows, %d all NULL; want 2500, 1250", n, nullRows)
+	}
+	// A value that does not convert fails the whole append.
+	err := e.Append(context.Background(), "ty", cols[:2], [][]any{{true, int64(1)}, {true, int64(1000)}})
+	if qe := wantCode(t, err, qconnect.CodeAnalyticError); qe != nil && !strings.Contains(qe.Message, "out of the column's range") {
+		t.Errorf("out of range: %q", qe.Message)
 	}
 }

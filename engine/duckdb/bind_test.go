@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	duck "github.com/duckdb/duckdb-go/v2"
 	"github.com/qconnect/qconnect"
 )
 
@@ -70,24 +69,23 @@ func TestTimestampParamKeepsFilterPushdown(t *testing.T) {
 func explain(t *testing.T, e *Engine, m *qconnect.Method, params map[string]any) string {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := e.DB().Conn(ctx)
+	conn, err := e.pool.get(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	var plan strings.Builder
-	err = conn.Raw(func(dc any) error {
-		st, err := dc.(*duck.Conn).PrepareContext(ctx, "EXPLAIN "+m.Query)
+	err = func() error {
+		stmt, err := conn.prepare("EXPLAIN " + m.Query)
 		if err != nil {
 			return err
 		}
-		stmt := st.(*duck.Stmt)
 		args, err := bindArgs(stmt, m, params, nsTime)
 		if err != nil {
 			_ = stmt.Close()
 			return err
 		}
-		s, err := startStream(stmt, args)
+		s, err := startStream(ctx, stmt, args)
 		if err != nil {
 			return err
 		}
@@ -116,7 +114,7 @@ func explain(t *testing.T, e *Engine, m *qconnect.Method, params map[string]any)
 			}
 			s.pos = s.size
 		}
-	})
+	}()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +175,35 @@ func TestTimestampBoundsExactAtNanoseconds(t *testing.T) {
 	} {
 		if got := ids(c.where, c.bound); got != c.want {
 			t.Errorf("%s with $b = %s: rows %q, want %q", c.where, c.bound.Format(time.RFC3339Nano), got, c.want)
+		}
+	}
+}
+
+// TestListParamsWithNulls: a list parameter holding NULLs is bound element
+// by element, its element type taken from its values (a time as
+// TIMESTAMPTZ, a duration as INTERVAL); a UUID binds as a UUID.
+func TestListParamsWithNulls(t *testing.T) {
+	e := openEngine(t, Config{})
+	ts := time.Date(2024, 7, 26, 9, 0, 0, 0, time.UTC)
+	u := [16]byte{0xf8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	for _, c := range []struct {
+		typ   qconnect.Type
+		value any
+		query string
+		want  string
+	}{
+		{qconnect.Symbol, []any{"a", nil, "c"}, "SELECT list_transform($p, x -> coalesce(x, '-'))::VARCHAR AS x", "[a, -, c]"},
+		{qconnect.Long, []any{nil, int64(2)}, "SELECT (list_sum($p) + len($p))::VARCHAR AS x", "4"},
+		{qconnect.Timestamp, []any{ts, nil}, "SELECT typeof($p) || ' ' || ($p[1] AT TIME ZONE 'UTC')::VARCHAR AS x", "TIMESTAMP WITH TIME ZONE[] 2024-07-26 09:00:00"},
+		{qconnect.Timespan, []any{90 * time.Second, nil}, "SELECT $p::VARCHAR AS x", "['00:01:30', NULL]"},
+		{qconnect.Symbol, []any{nil}, "SELECT len($p)::VARCHAR AS x", "1"},
+		{qconnect.GUID, u, "SELECT $p::VARCHAR AS x", "f8010203-0405-0607-0809-0a0b0c0d0e0f"},
+	} {
+		params := []qconnect.Param{{Name: "p", Type: c.typ, List: c.typ != qconnect.GUID}}
+		_, rows := query(t, e, qconnect.Call{Method: sqlMethod(c.query, params, col("x", qconnect.String)),
+			Params: map[string]any{"p": c.value}})
+		if rows[0][0] != c.want {
+			t.Errorf("%s with %v = %v, want %s", c.query, c.value, rows[0][0], c.want)
 		}
 	}
 }

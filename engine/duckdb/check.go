@@ -2,8 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"regexp"
@@ -11,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	duck "github.com/duckdb/duckdb-go/v2"
+	bindings "github.com/duckdb/duckdb-go-bindings"
 	"github.com/qconnect/qconnect"
 )
 
@@ -60,7 +58,7 @@ func (e *Engine) CheckCatalog(c *qconnect.Catalog) error {
 func (e *Engine) checkMethod(m *qconnect.Method) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	defer cancel()
-	conn, err := e.db.Conn(ctx)
+	conn, err := e.pool.get(ctx)
 	if err != nil {
 		return []string{"cannot check: " + e.safeMessage(err)}
 	}
@@ -91,39 +89,13 @@ func (e *Engine) checkMethod(m *qconnect.Method) []string {
 // checkQuery prepares a query (the method's, or its stream's snapshot) and
 // checks it with checkRun. allParams asks that every declared parameter be
 // used.
-func (e *Engine) checkQuery(ctx context.Context, conn *sql.Conn, m *qconnect.Method, query string, allParams bool) []string {
+func (e *Engine) checkQuery(ctx context.Context, conn *conn, m *qconnect.Method, query string, allParams bool) []string {
 	var problems []string
-	var prepErr error
-	err := conn.Raw(func(dc any) error {
-		dconn, ok := dc.(*duck.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", dc)
-		}
-		st, err := dconn.PrepareContext(ctx, wrapQuery(query, 0)+" LIMIT 0")
-		if err != nil {
-			prepErr = err
-			return nil
-		}
-		stmt, ok := st.(*duck.Stmt)
-		if !ok {
-			_ = st.Close()
-			return fmt.Errorf("duckdb: unexpected driver statement %T", st)
-		}
-		h, err := connHandle(dconn)
-		if err != nil {
-			_ = stmt.Close()
-			return err
-		}
-		var intr interrupter
-		intr.arm(h)
-		stop := context.AfterFunc(ctx, func() { intr.interrupt() })
-		defer intr.disarm()
-		defer stop()
-		problems = append(problems, e.checkRun(stmt, m, allParams)...)
-		return nil
-	})
-	if err != nil {
-		problems = append(problems, "cannot check: "+err.Error())
+	stmt, prepErr := conn.prepare(wrapQuery(query, 0) + " LIMIT 0")
+	if prepErr == nil {
+		stop := conn.watch(ctx)
+		problems = append(problems, e.checkRun(ctx, stmt, m, allParams)...)
+		stop()
 	}
 	if prepErr != nil {
 		problems = append(problems, e.describePrepareError(ctx, conn, query, prepErr))
@@ -133,18 +105,18 @@ func (e *Engine) checkQuery(ctx context.Context, conn *sql.Conn, m *qconnect.Met
 
 // checkRun checks parameter use and runs the statement (LIMIT 0) the way
 // Query does; it closes stmt.
-func (e *Engine) checkRun(stmt *duck.Stmt, m *qconnect.Method, allParams bool) []string {
+func (e *Engine) checkRun(ctx context.Context, stmt *stmt, m *qconnect.Method, allParams bool) []string {
 	var problems []string
 	used := map[string]bool{}
-	args := make([]driver.NamedValue, 0, stmt.NumInput())
+	args := make([]arg, 0, stmt.NumInput())
 	for i := 1; i <= stmt.NumInput(); i++ {
 		name, err := stmt.ParamName(i)
 		if err == nil {
-			var want duck.Type
+			var want bindings.Type
 			if want, err = stmt.ParamType(i); err == nil {
 				var v any
 				if v, err = e.sampleArg(m, name, want); err == nil {
-					args = append(args, driver.NamedValue{Name: name, Ordinal: i, Value: v})
+					args = append(args, arg{Name: name, Ordinal: i, Value: v})
 				}
 			}
 		}
@@ -162,7 +134,7 @@ func (e *Engine) checkRun(stmt *duck.Stmt, m *qconnect.Method, allParams bool) [
 		_ = stmt.Close()
 		return problems
 	}
-	st, err := startStream(stmt, args)
+	st, err := startStream(ctx, stmt, args)
 	if err != nil {
 		return append(problems, "running the query (LIMIT 0) with sample parameters: "+e.safeMessage(err))
 	}
@@ -176,7 +148,7 @@ func (e *Engine) checkRun(stmt *duck.Stmt, m *qconnect.Method, allParams bool) [
 
 // sampleArg is the value parameter name is checked with (see sampleValue);
 // an error is the problem to report.
-func (e *Engine) sampleArg(m *qconnect.Method, name string, want duck.Type) (any, error) {
+func (e *Engine) sampleArg(m *qconnect.Method, name string, want bindings.Type) (any, error) {
 	if name == NowParam {
 		return bindTime(time.Now(), want), nil
 	}
@@ -234,13 +206,13 @@ func sampleValue(p qconnect.Param) any {
 
 // describePrepareError rewrites DuckDB's missing table / column errors into
 // a line that lists what does exist.
-func (e *Engine) describePrepareError(ctx context.Context, conn *sql.Conn, query string, err error) string {
+func (e *Engine) describePrepareError(ctx context.Context, conn *conn, query string, err error) string {
 	msg := e.safeMessage(err)
 	if sm := missingTableRE.FindStringSubmatch(msg); sm != nil {
 		return fmt.Sprintf("table %q does not exist (tables: %s)", sm[1], strings.Join(e.tables, ", "))
 	}
 	if sm := missingColumnRE.FindStringSubmatch(msg); sm != nil {
-		tables, _ := duck.GetTableNames(conn, query, false)
+		tables := tableNames(conn, query)
 		sort.Strings(tables)
 		var have []string
 		for _, t := range tables {
@@ -261,28 +233,41 @@ func (e *Engine) describePrepareError(ctx context.Context, conn *sql.Conn, query
 
 // tableColumns lists the columns of a table or view on the search path, in
 // order; nil if there is none of that name.
-func (e *Engine) tableColumns(ctx context.Context, conn *sql.Conn, table string) []string {
-	rows, err := conn.QueryContext(ctx, `SELECT column_name FROM duckdb_columns()
+func (e *Engine) tableColumns(ctx context.Context, conn *conn, table string) []string {
+	rows, err := conn.queryStrings(ctx, `SELECT column_name FROM duckdb_columns()
 WHERE lower(table_name) = lower($t) AND schema_name = 'main' AND database_name = (
   SELECT database_name FROM duckdb_columns() WHERE lower(table_name) = lower($t) AND schema_name = 'main'
   ORDER BY database_name = 'memory' DESC LIMIT 1)
-ORDER BY column_index`, sql.Named("t", table))
+ORDER BY column_index`, named("t", table))
 	if err != nil {
 		return nil
 	}
-	defer rows.Close()
 	var cols []string
-	for rows.Next() {
-		var c string
-		if rows.Scan(&c) == nil {
-			cols = append(cols, c)
-		}
+	for _, r := range rows {
+		cols = append(cols, r[0])
 	}
 	return cols
 }
 
+// tableNames lists the tables a query names (duckdb_get_table_names).
+func tableNames(conn *conn, query string) []string {
+	v := bindings.GetTableNames(conn.h, query, false)
+	defer bindings.DestroyValue(&v)
+	if v.Ptr == nil || bindings.IsNullValue(v) {
+		return nil
+	}
+	n := bindings.GetListSize(v)
+	names := make([]string, 0, n)
+	for i := range n {
+		c := bindings.GetListChild(v, i)
+		names = append(names, bindings.GetVarchar(c))
+		bindings.DestroyValue(&c)
+	}
+	return names
+}
+
 // checkStream checks a streaming or publishing method's source table.
-func (e *Engine) checkStream(ctx context.Context, conn *sql.Conn, s *qconnect.StreamSpec) []string {
+func (e *Engine) checkStream(ctx context.Context, conn *conn, s *qconnect.StreamSpec) []string {
 	if s.Table == "" {
 		return []string{"streaming declaration has no table: name the source table"}
 	}

@@ -3,7 +3,6 @@ package duckdb
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -51,7 +50,7 @@ type dataFile struct {
 
 // loadDataDir makes a table of every CSV file and a view of every Parquet
 // file of dir (see the package doc for why).
-func (e *Engine) loadDataDir(ctx context.Context, conn *sql.Conn, dir, abs string, origin map[string]string) error {
+func (e *Engine) loadDataDir(ctx context.Context, conn *conn, dir, abs string, origin map[string]string) error {
 	entries, err := os.ReadDir(abs)
 	if err != nil {
 		return fmt.Errorf("%s: %w: give a directory of .csv and .parquet files to --data", dir, err)
@@ -100,7 +99,7 @@ func (e *Engine) loadDataDir(ctx context.Context, conn *sql.Conn, dir, abs strin
 			}
 			q = `CREATE TABLE memory.main."` + f.name + `" AS SELECT * FROM read_csv('` + sqlString(f.abs) + `')`
 		}
-		if _, err := conn.ExecContext(ctx, q); err != nil {
+		if err := conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %s: fix or remove the file", f.display, e.safeMessage(err))
 		}
 		e.log.Info("data file loaded", "file", f.display, "table", f.name, "view", f.parquet,

@@ -16,8 +16,11 @@ import (
 // vec is one column of a DuckDB data chunk: its values and its validity
 // mask, as duckdb_vector_get_data and duckdb_vector_get_validity hand them
 // out through the bindings' public API. Chunks of query results are flat,
-// so row i is element i. Reading that C memory is the only use of unsafe in
-// this package: the layouts are DuckDB's documented C types (duckdb.h).
+// so row i is element i. Reading that C memory, and writing the appender's
+// chunks the same way (append.go: put), are the only uses of unsafe in this
+// package: the layouts are DuckDB's documented C types (duckdb.h), and the
+// memory is what the bindings' public functions hand out. No reflect or
+// unsafe touches another Go module's unexported state.
 type vec struct {
 	data  unsafe.Pointer
 	valid unsafe.Pointer // one bit per row, 1 = not NULL; nil when no row is NULL

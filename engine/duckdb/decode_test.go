@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"math/big"
@@ -96,7 +97,19 @@ func TestDecodeMatchesDriver(t *testing.T) {
 		t.Fatalf("columns %v, want %v", gotCols, cols)
 	}
 
-	dbRows, err := e.DB().QueryContext(context.Background(), q)
+	// The reference is duckdb-go's database/sql driver, on a database of
+	// its own (with the engine's time zone): a decoder independent of this
+	// package's.
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`SET TimeZone = 'UTC'`); err != nil {
+		t.Fatal(err)
+	}
+	dbRows, err := db.QueryContext(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
 	}

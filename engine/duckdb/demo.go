@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -115,7 +114,7 @@ func (r demoRand) unit(row, tag string) string {
 }
 
 // loadDemo creates monMem, quote and trade in the in-memory database.
-func loadDemo(ctx context.Context, conn *sql.Conn, log *slog.Logger, seed int64, trades int, now time.Time) error {
+func loadDemo(ctx context.Context, conn *conn, log *slog.Logger, seed int64, trades int, now time.Time) error {
 	if err := loadMonMem(ctx, conn, demoRand{seed}, now); err != nil {
 		return fmt.Errorf("demo table monMem: %w", err)
 	}
@@ -125,7 +124,7 @@ func loadDemo(ctx context.Context, conn *sql.Conn, log *slog.Logger, seed int64,
 	return nil
 }
 
-func loadMonMem(ctx context.Context, conn *sql.Conn, rnd demoRand, now time.Time) error {
+func loadMonMem(ctx context.Context, conn *conn, rnd demoRand, now time.Time) error {
 	var servers strings.Builder
 	list := demoServers()
 	for i, s := range list {
@@ -162,8 +161,8 @@ f AS (
 )
 SELECT time, sym, used AS usedMB, round(total - used, 2) AS freeMB, round(cpu, 4) AS cpuLoad
 FROM f ORDER BY time, sym`
-	_, err := conn.ExecContext(ctx, q, sql.Named("last", last),
-		sql.Named("step", int64(monMemInterval/time.Microsecond)), sql.Named("n", n))
+	err := conn.ExecContext(ctx, q, named("last", last),
+		named("step", int64(monMemInterval/time.Microsecond)), named("n", n))
 	return err
 }
 
@@ -171,7 +170,7 @@ FROM f ORDER BY time, sym`
 // interpolate between its points.
 const walkStep = 5 * time.Second
 
-func loadMarket(ctx context.Context, conn *sql.Conn, log *slog.Logger, rnd demoRand, trades int, now time.Time) error {
+func loadMarket(ctx context.Context, conn *conn, log *slog.Logger, rnd demoRand, trades int, now time.Time) error {
 	began := time.Now()
 	stage := func(name string) {
 		log.Debug("demo stage done", "stage", name, "elapsed", time.Since(began).Round(time.Millisecond))
@@ -207,14 +206,14 @@ w AS (
   FROM s
 )
 SELECT k, g, lvl, lead(lvl, 1, lvl) OVER (PARTITION BY k ORDER BY g) AS lvl2 FROM w`
-	if _, err := conn.ExecContext(ctx, walk, sql.Named("scale", scale)); err != nil {
+	if err := conn.ExecContext(ctx, walk, named("scale", scale)); err != nil {
 		return err
 	}
 	stage("walk")
 	defer func() {
 		// Temporary tables live on this connection only; drop them even if
 		// ctx was cancelled.
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp._demo_walk`)
+		_ = conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp._demo_walk`)
 	}()
 
 	// Quote j lies in [j*dq, (j+0.5)*dq) µs after the open (dq is the mean
@@ -243,8 +242,8 @@ SELECT make_timestamp($start + qus) AS time, ` + symList + `[k + 1] AS sym,
   100 * (1 + ` + rnd.hash("j", "bsize") + ` % 20)::BIGINT AS bsize,
   100 * (1 + ` + rnd.hash("j", "asize") + ` % 20)::BIGINT AS asize
 FROM c ORDER BY j`
-	if _, err := conn.ExecContext(ctx, quote, sql.Named("start", startUS), sql.Named("dq", dq),
-		sql.Named("nq", nq), sql.Named("stepus", stepUS)); err != nil {
+	if err := conn.ExecContext(ctx, quote, named("start", startUS), named("dq", dq),
+		named("nq", nq), named("stepus", stepUS)); err != nil {
 		return err
 	}
 	stage("quote")
@@ -267,7 +266,7 @@ SELECT time + to_microseconds(1 + floor(0.4 * $dq * ` + rnd.unit("j", "ttime") +
        ELSE 100 * (1 + floor(pow(uz, 6) * 50))::BIGINT END AS size,
   CASE WHEN us < 0.52 THEN 'buy' ELSE 'sell' END AS side
 FROM p ORDER BY j`
-	if _, err := conn.ExecContext(ctx, trade, sql.Named("dq", dq)); err != nil {
+	if err := conn.ExecContext(ctx, trade, named("dq", dq)); err != nil {
 		return err
 	}
 	stage("trade")

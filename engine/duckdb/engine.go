@@ -24,9 +24,10 @@
 // Every method query runs as SELECT * FROM (<query>) [LIMIT n]: the query
 // must be one SELECT statement (WITH, FROM-first and set operations are
 // fine); a query holding several statements fails to prepare. The result
-// streams: the statement is prepared and bound through duckdb-go, then
-// executed with DuckDB's streaming C API (duckdb-go itself only makes
-// materialised results; see driver.go), and Rows.Next decodes DuckDB's data
+// streams: the statement is prepared, bound and executed with DuckDB's
+// streaming C API through duckdb-go-bindings (see conn.go and stream.go),
+// on a connection of the engine's own bounded pool (Config.MaxConns), and
+// Rows.Next decodes DuckDB's data
 // chunks straight into batches of Config.BatchSize rows of the qconnect
 // value conventions. DuckDB computes the result as it is read, keeping a
 // buffer of about 1MB ahead, so a call's memory is bounded by the batch
@@ -40,13 +41,10 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -55,7 +53,7 @@ import (
 	"sync"
 	"time"
 
-	duck "github.com/duckdb/duckdb-go/v2"
+	bindings "github.com/duckdb/duckdb-go-bindings"
 	"github.com/qconnect/qconnect"
 )
 
@@ -120,7 +118,7 @@ type Config struct {
 
 // Engine is the DuckDB backend. It is safe for concurrent use.
 type Engine struct {
-	db        *sql.DB
+	pool      *pool
 	log       *slog.Logger
 	batchSize int
 	tables    []string // sorted, unqualified
@@ -143,12 +141,12 @@ func Open(ctx context.Context, cfg Config) (_ *Engine, err error) {
 	if err != nil {
 		return nil, err
 	}
-	dsn := url.Values{}
+	settings := [][2]string{}
 	if cfg.Threads > 0 {
-		dsn.Set("threads", strconv.Itoa(cfg.Threads))
+		settings = append(settings, [2]string{"threads", strconv.Itoa(cfg.Threads)})
 	}
 	if cfg.MemoryLimit != "" {
-		dsn.Set("memory_limit", cfg.MemoryLimit)
+		settings = append(settings, [2]string{"memory_limit", cfg.MemoryLimit})
 	}
 	ownTemp := ""
 	if cfg.TempDir == "" {
@@ -162,7 +160,7 @@ func Open(ctx context.Context, cfg Config) (_ *Engine, err error) {
 			}
 		}()
 	}
-	dsn.Set("temp_directory", cfg.TempDir)
+	settings = append(settings, [2]string{"temp_directory", cfg.TempDir})
 	var alias string
 	if cfg.Path != "" {
 		alias, err = attachAlias(cfg.Path)
@@ -189,22 +187,11 @@ func Open(ctx context.Context, cfg Config) (_ *Engine, err error) {
 		setup = append(setup, `ATTACH IF NOT EXISTS '`+sqlString(abs)+`' AS "`+alias+`"`+mode,
 			`SET search_path = 'memory.main,`+alias+`.main'`)
 	}
-	connector, err := duck.NewConnector("?"+dsn.Encode(), func(ex driver.ExecerContext) error {
-		for _, q := range setup {
-			if _, err := ex.ExecContext(context.Background(), q, nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	db, err := openDB(settings)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: open (threads=%d, memory limit %q): %w: check --duckdb-threads and --duckdb-memory-limit", cfg.Threads, cfg.MemoryLimit, err)
 	}
-	db := sql.OpenDB(connector)
-	db.SetMaxOpenConns(cfg.MaxConns)
-	db.SetMaxIdleConns(min(cfg.MaxConns, 8))
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	e := &Engine{db: db, log: cfg.Logger, batchSize: cfg.BatchSize, ownTemp: ownTemp}
+	e := &Engine{pool: newPool(db, setup, cfg.MaxConns), log: cfg.Logger, batchSize: cfg.BatchSize, ownTemp: ownTemp}
 	if err := e.load(ctx, cfg, alias); err != nil {
 		_ = e.Close()
 		return nil, err
@@ -278,7 +265,7 @@ func (e *Engine) load(ctx context.Context, cfg Config, alias string) error {
 			e.paths = append(e.paths, abs)
 		}
 	}
-	conn, err := e.db.Conn(ctx)
+	conn, err := e.pool.get(ctx)
 	if err != nil {
 		if cfg.Path != "" {
 			return fmt.Errorf("%s: %s: give a DuckDB database file (not open in another process) to --duckdb", cfg.Path, e.safeMessage(err))
@@ -338,23 +325,18 @@ func (e *Engine) load(ctx context.Context, cfg Config, alias string) error {
 }
 
 // listTables lists the tables and views of the main schema of a database.
-func listTables(ctx context.Context, conn *sql.Conn, database string) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT table_name FROM duckdb_tables() WHERE database_name = $db AND schema_name = 'main' AND NOT temporary
+func listTables(ctx context.Context, conn *conn, database string) ([]string, error) {
+	rows, err := conn.queryStrings(ctx, `SELECT table_name FROM duckdb_tables() WHERE database_name = $db AND schema_name = 'main' AND NOT temporary
 UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = $db AND schema_name = 'main' AND NOT temporary AND NOT internal`,
-		sql.Named("db", database))
+		named("db", database))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names = append(names, n)
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		names[i] = r[0]
 	}
-	return names, rows.Err()
+	return names, nil
 }
 
 // sqlString escapes s for use inside a single-quoted SQL string literal.
@@ -365,26 +347,67 @@ func sqlString(s string) string { return strings.ReplaceAll(s, "'", "''") }
 // Tables lists the tables and views method queries can name, sorted.
 func (e *Engine) Tables() []string { return append([]string(nil), e.tables...) }
 
-// DB exposes the database for features that write (publishing appends rows
-// to the demo tables) and for benchmarks. Connections from it have the same
-// settings (UTC, search path) as those of Query.
-func (e *Engine) DB() *sql.DB { return e.db }
+// Exec runs one SQL statement of the operator (a benchmark's COPY, a
+// maintenance task) on a connection of the engine's pool, which has the
+// same settings (UTC, search path) as those of Query, and discards its
+// result, returning the number of rows it changed (inserted, updated,
+// deleted or copied). It is never given call parameters. Errors are
+// *qconnect.Error.
+func (e *Engine) Exec(ctx context.Context, query string) (int64, error) {
+	conn, err := e.pool.get(ctx)
+	if err != nil {
+		return 0, e.translate(ctx, nil, err)
+	}
+	defer conn.Close()
+	n, err := conn.exec(ctx, query)
+	if err != nil {
+		return 0, e.translate(ctx, nil, err)
+	}
+	return n, nil
+}
 
 // Ping reports whether DuckDB answers a trivial query.
 func (e *Engine) Ping(ctx context.Context) error {
-	var one int
-	if err := e.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+	conn, err := e.pool.get(ctx)
+	if err != nil {
+		return e.translate(ctx, nil, err)
+	}
+	defer conn.Close()
+	if _, _, err := conn.queryRows(ctx, `SELECT 1`); err != nil {
 		return e.translate(ctx, nil, err)
 	}
 	return nil
 }
 
-// Close closes the database: calls that have not got a connection yet fail,
-// open Rows keep theirs until they are closed. It is safe to call more than
+// openDB opens an in-memory database with the given settings
+// (duckdb_open_ext with a duckdb_config).
+func openDB(settings [][2]string) (bindings.Database, error) {
+	var cfg bindings.Config
+	if bindings.CreateConfig(&cfg) == bindings.StateError {
+		return bindings.Database{}, errors.New("cannot create a DuckDB configuration")
+	}
+	defer bindings.DestroyConfig(&cfg)
+	for _, kv := range settings {
+		if bindings.SetConfig(cfg, kv[0], kv[1]) == bindings.StateError {
+			return bindings.Database{}, fmt.Errorf("DuckDB refused the setting %s = %q", kv[0], kv[1])
+		}
+	}
+	var db bindings.Database
+	var msg string
+	if bindings.OpenExt(":memory:", &db, cfg, &msg) == bindings.StateError {
+		bindings.Close(&db)
+		return bindings.Database{}, errors.New(msg)
+	}
+	return db, nil
+}
+
+// Close closes the database: calls that have not got a connection yet fail
+// with CodeUnavailable, open Rows keep theirs until they are closed (the
+// database itself is closed when the last of them is). It is safe to call more than
 // once.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
-		e.closeErr = e.db.Close()
+		e.pool.close()
 		if e.ownTemp != "" {
 			_ = os.RemoveAll(e.ownTemp)
 		}

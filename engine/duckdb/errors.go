@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
-	duck "github.com/duckdb/duckdb-go/v2"
 	"github.com/qconnect/qconnect"
 )
 
@@ -116,17 +115,14 @@ const (
 	classInternal                      // anything else: internal, logged with a reference
 )
 
-// classify maps DuckDB's error type: from a *dbError (the C API), a
-// *duck.Error (the driver, for preparing and binding), or else the type
-// name DuckDB puts at the start of its messages ("Binder Error: ...").
+// classify maps DuckDB's error type: from a *dbError (a result's or the
+// appender's error, which the C API gives with its type), or else the type
+// name DuckDB puts at the start of its messages ("Binder Error: ...", for
+// errors the C API gives as text only: preparing, pending).
 func classify(err error) errorClass {
 	var de *dbError
-	var dr *duck.Error
-	switch {
-	case errors.As(err, &de):
+	if errors.As(err, &de) {
 		return classOf(de.typ, de.msg)
-	case errors.As(err, &dr) && dr.Type != duck.ErrorTypeInvalid:
-		return classOf(bindings.ErrorType(dr.Type), dr.Msg)
 	}
 	msg := err.Error()
 	for prefix, t := range messageTypes {
@@ -134,13 +130,14 @@ func classify(err error) errorClass {
 			return classOf(t, msg)
 		}
 	}
-	// A driver error without a type: binding a parameter, or duckdb-go's
-	// appender, which reports DuckDB's error as text only.
+	// An error without a type: preparing (parser, binder, catalog errors)
+	// or binding a parameter.
 	return classAnalytic
 }
 
 // messageTypes are the prefixes of DuckDB messages, for errors that reach
-// this package as text only (duckdb_pending_error has no type).
+// this package as text only (duckdb_prepare_error and duckdb_pending_error
+// have no type).
 var messageTypes = map[string]bindings.ErrorType{
 	"Out of Memory Error:": bindings.ErrorTypeOutOfMemory,
 	"INTERRUPT Error:":     bindings.ErrorTypeInterrupt,
@@ -174,17 +171,14 @@ func classOf(t bindings.ErrorType, msg string) errorClass {
 	return classInternal
 }
 
-// safeMessage is the text of a DuckDB or driver error fit for a caller: the
+// safeMessage is the text of a DuckDB or binding error fit for a caller: the
 // error itself without the "LINE 1: <query>" excerpt, DuckDB's suggestions
 // and CSV dialect dump, server paths reduced to file names, its lines
 // joined with "; ", bounded.
 func (e *Engine) safeMessage(err error) string {
 	msg := err.Error()
-	var de *duck.Error
 	var dbe *dbError
-	if errors.As(err, &de) {
-		msg = de.Msg
-	} else if errors.As(err, &dbe) {
+	if errors.As(err, &dbe) {
 		msg = dbe.msg
 	}
 	for _, cut := range []string{"\n\n", "\nLINE ", "\nPossible ", "\n* ", "\n  file = "} {

@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"time"
 
@@ -20,7 +19,7 @@ func (e *Engine) Prune(ctx context.Context, table string, r qconnect.Retention, 
 	if r.TimeColumn == "" || (r.MaxAge <= 0 && r.MaxRows <= 0) {
 		return 0, nil
 	}
-	conn, err := e.db.Conn(ctx)
+	conn, err := e.pool.get(ctx)
 	if err != nil {
 		return 0, e.translate(ctx, nil, err)
 	}
@@ -38,26 +37,24 @@ func (e *Engine) Prune(ctx context.Context, table string, r qconnect.Retention, 
 	col := quoteIdent(r.TimeColumn)
 	var deleted int64
 	if r.MaxAge > 0 {
-		res, err := conn.ExecContext(ctx, "DELETE FROM "+t+" WHERE "+col+" < $cutoff", sql.Named("cutoff", now.Add(-r.MaxAge).UTC()))
+		n, err := conn.exec(ctx, "DELETE FROM "+t+" WHERE "+col+" < $cutoff", named("cutoff", now.Add(-r.MaxAge).UTC()))
 		if err != nil {
 			return deleted, e.translate(ctx, nil, err)
 		}
-		n, _ := res.RowsAffected()
 		deleted += n
 	}
 	if r.MaxRows > 0 {
-		var count int64
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+t).Scan(&count); err != nil {
+		_, rows, err := conn.queryRows(ctx, "SELECT count(*) FROM "+t)
+		if err != nil {
 			return deleted, e.translate(ctx, nil, err)
 		}
-		if count > r.MaxRows {
+		if count, _ := rows[0][0].(int64); count > r.MaxRows {
 			// The time of the MaxRows-th newest row: everything older goes.
-			res, err := conn.ExecContext(ctx, "DELETE FROM "+t+" WHERE "+col+" < (SELECT "+col+" FROM "+t+
-				" ORDER BY "+col+" DESC NULLS LAST LIMIT 1 OFFSET $keep)", sql.Named("keep", r.MaxRows-1))
+			n, err := conn.exec(ctx, "DELETE FROM "+t+" WHERE "+col+" < (SELECT "+col+" FROM "+t+
+				" ORDER BY "+col+" DESC NULLS LAST LIMIT 1 OFFSET $keep)", named("keep", r.MaxRows-1))
 			if err != nil {
 				return deleted, e.translate(ctx, nil, err)
 			}
-			n, _ := res.RowsAffected()
 			deleted += n
 		}
 	}

@@ -2,14 +2,12 @@ package duckdb
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
-	duck "github.com/duckdb/duckdb-go/v2"
 	"github.com/qconnect/qconnect"
 )
 
@@ -60,33 +58,19 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 	if now.IsZero() {
 		now = time.Now()
 	}
-	conn, err := e.db.Conn(ctx)
+	conn, err := e.pool.get(ctx)
 	if err != nil {
 		return nil, e.translate(ctx, m, err)
 	}
-	c := &cursor{conn: conn, engine: e, method: m, qctx: ctx, size: e.batchSize, left: -1,
-		released: make(chan struct{})}
+	c := &cursor{conn: conn, engine: e, method: m, qctx: ctx, size: e.batchSize, left: -1}
 	if call.Limit > 0 {
 		c.left = call.Limit
 		c.size = int(min(int64(c.size), call.Limit))
 	}
-	err = conn.Raw(func(dc any) error {
-		dconn, ok := dc.(*duck.Conn)
-		if !ok {
-			return internalError("duckdb: unexpected driver connection %T", dc)
-		}
-		h, err := connHandle(dconn)
-		if err != nil {
-			return internalError("%v", err)
-		}
-		st, err := dconn.PrepareContext(ctx, wrapQuery(m.Query, call.Limit))
+	err = func() error {
+		stmt, err := conn.prepare(wrapQuery(m.Query, call.Limit))
 		if err != nil {
 			return err
-		}
-		stmt, ok := st.(*duck.Stmt)
-		if !ok {
-			_ = st.Close()
-			return internalError("duckdb: unexpected driver statement %T", st)
 		}
 		args, err := bindArgs(stmt, m, call.Params, now)
 		if err != nil {
@@ -94,15 +78,11 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 			return err
 		}
 		// From here on a cancelled ctx interrupts the query, until release.
-		c.intr.arm(h)
-		c.stopWatch = context.AfterFunc(ctx, c.interruptUntilReleased)
-		if err := ctx.Err(); err != nil {
-			_ = stmt.Close()
-			return err
-		}
-		c.st, err = startStream(stmt, args)
+		c.intr.arm(conn.h)
+		c.stopWatch = context.AfterFunc(ctx, func() { c.intr.interrupt() })
+		c.st, err = startStream(ctx, stmt, args)
 		return err
-	})
+	}()
 	if err == nil {
 		err = ctx.Err() // an interrupted execution may look like a success
 	}
@@ -144,9 +124,9 @@ func wrapQuery(query string, limit int64) string {
 
 // bindArgs binds every parameter the prepared statement references, by
 // name.
-func bindArgs(stmt *duck.Stmt, m *qconnect.Method, params map[string]any, now time.Time) ([]driver.NamedValue, error) {
+func bindArgs(stmt *stmt, m *qconnect.Method, params map[string]any, now time.Time) ([]arg, error) {
 	n := stmt.NumInput()
-	args := make([]driver.NamedValue, 0, n)
+	args := make([]arg, 0, n)
 	for i := 1; i <= n; i++ {
 		name, err := stmt.ParamName(i)
 		if err != nil {
@@ -170,7 +150,7 @@ func bindArgs(stmt *duck.Stmt, m *qconnect.Method, params map[string]any, now ti
 				return nil, qconnect.Errorf(qconnect.CodeAnalyticError, "method %s: parameter %s: %v", m.FullName(), name, err)
 			}
 		}
-		args = append(args, driver.NamedValue{Name: name, Ordinal: i, Value: v})
+		args = append(args, arg{Name: name, Ordinal: i, Value: v})
 	}
 	return args, nil
 }

@@ -2,19 +2,12 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
 	"io"
 	"sync"
-	"time"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
 	"github.com/qconnect/qconnect"
 )
-
-// interruptEvery is how often a cancelled call's query is interrupted
-// again until its rows are released, in case DuckDB had not started the
-// work the first interrupt was meant to stop.
-const interruptEvery = 200 * time.Millisecond
 
 // rows is the qconnect.Rows of a call. It is a handle on a cursor, which
 // holds the resources: when a caller drops a rows without closing it, the
@@ -29,7 +22,7 @@ type cursor struct {
 	engine  *Engine
 	method  *qconnect.Method
 	qctx    context.Context // the context of Query, which bounds the whole call
-	conn    *sql.Conn       // held until released; nil after
+	conn    *conn           // held until released; nil after
 	st      *stream
 	plan    columnPlan
 	size    int   // rows per batch
@@ -41,8 +34,7 @@ type cursor struct {
 	eof     bool
 
 	intr      interrupter
-	stopWatch func() bool   // stops the watch of qctx
-	released  chan struct{} // closed when released
+	stopWatch func() bool // stops the watch of qctx
 }
 
 // interrupter interrupts the statement running on a connection, until it
@@ -76,21 +68,6 @@ func (i *interrupter) interrupt() bool {
 	}
 	bindings.Interrupt(i.conn)
 	return true
-}
-
-// interruptUntilReleased runs when the call's context ends: it interrupts
-// the query now and every interruptEvery until the rows are released
-// (Next fails, or Close).
-func (c *cursor) interruptUntilReleased() {
-	t := time.NewTicker(interruptEvery)
-	defer t.Stop()
-	for c.intr.interrupt() {
-		select {
-		case <-c.released:
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // Columns implements qconnect.Rows.
@@ -142,14 +119,7 @@ func (c *cursor) Next(ctx context.Context) (*qconnect.Batch, error) {
 		c.batch.Cols[j].Reset(c.size)
 		c.targets[j].v, c.targets[j].size = &c.batch.Cols[j], c.size
 	}
-	var n int
-	var err error
-	if rerr := c.conn.Raw(func(any) error {
-		n, err = c.fill(ctx)
-		return nil
-	}); rerr != nil {
-		err = rerr
-	}
+	n, err := c.fill(ctx)
 	if unwatch() && err == nil {
 		// The interrupt may have come after the last fetch: the statement
 		// would fail on the next one. The call is over anyway.
@@ -273,11 +243,8 @@ func (c *cursor) release() {
 		c.stopWatch()
 	}
 	c.intr.disarm()
-	close(c.released)
 	if c.st != nil {
-		if err := c.conn.Raw(func(any) error { c.st.close(); return nil }); err != nil {
-			c.st.close()
-		}
+		c.st.close()
 	}
 	_ = c.conn.Close()
 	c.conn = nil

@@ -1,18 +1,16 @@
 package duckdb
 
 import (
-	"database/sql/driver"
+	"context"
 	"errors"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
-	duck "github.com/duckdb/duckdb-go/v2"
 )
 
 // stream is one execution of a prepared statement with a streaming result:
 // DuckDB produces the result a chunk (2048 rows) at a time as it is
 // fetched, holding a small buffer of chunks ahead, instead of building all
-// of it before the first row is read (which is what duckdb-go's
-// database/sql rows do).
+// of it before the first row is read.
 //
 // Deprecated C functions: duckdb_pending_prepared_streaming and
 // duckdb_result_is_streaming carry DuckDB's "scheduled for removal"
@@ -27,7 +25,7 @@ import (
 // must not run anything else until close; only bindings.Interrupt may be
 // called concurrently.
 type stream struct {
-	stmt    *duck.Stmt // nil once closed
+	stmt    *stmt // nil once closed
 	pending bindings.PendingResult
 	res     bindings.Result
 	cols    []colType
@@ -41,21 +39,26 @@ type stream struct {
 }
 
 // startStream binds args to stmt and executes it. The stream owns stmt from
-// then on: on error stmt is closed. Errors are DuckDB's (or the driver's,
-// for binding), with DuckDB's message.
-func startStream(stmt *duck.Stmt, args []driver.NamedValue) (*stream, error) {
+// then on: on error stmt is closed. Errors are DuckDB's (or of binding),
+// with DuckDB's message.
+//
+// A caller that interrupts the statement when ctx ends (conn.watch) may
+// send that interrupt before DuckDB starts the statement, which clears it;
+// so startStream checks ctx once the statement has started, and an
+// interrupt sent after that point stops it. One interrupt is therefore
+// enough: no ticker re-sends it.
+func startStream(ctx context.Context, stmt *stmt, args []arg) (*stream, error) {
 	s := &stream{stmt: stmt}
 	if err := stmt.Bind(args); err != nil {
 		s.close()
 		return nil, err
 	}
-	ps, err := stmtHandle(stmt)
-	if err != nil {
-		s.close()
-		return nil, internalError("%v", err)
-	}
-	if bindings.PendingPreparedStreaming(ps, &s.pending) == bindings.StateError {
+	if bindings.PendingPreparedStreaming(stmt.ps, &s.pending) == bindings.StateError {
 		err := errors.New(bindings.PendingError(s.pending))
+		s.close()
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		s.close()
 		return nil, err
 	}

@@ -10,52 +10,8 @@ import (
 	"testing"
 	"time"
 
-	bindings "github.com/duckdb/duckdb-go-bindings"
-	duck "github.com/duckdb/duckdb-go/v2"
 	"github.com/qconnect/qconnect"
 )
-
-// TestDriverInternals guards driver.go: the unexported fields it reads
-// exist with the expected types in the pinned driver, and a missing or
-// retyped field is an error, not a wild read.
-func TestDriverInternals(t *testing.T) {
-	e := openEngine(t, Config{})
-	conn, err := e.DB().Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		dconn := dc.(*duck.Conn)
-		h, err := connHandle(dconn)
-		if err != nil || h.Ptr == nil {
-			t.Errorf("connHandle = %v, %v; want the C connection (driver %s)", h, err, driverVersion)
-		}
-		st, err := dconn.PrepareContext(context.Background(), "SELECT 42 AS x")
-		if err != nil {
-			return err
-		}
-		stmt := st.(*duck.Stmt)
-		ps, err := stmtHandle(stmt)
-		if err != nil || ps.Ptr == nil {
-			t.Errorf("stmtHandle = %v, %v; want the C prepared statement (driver %s)", ps, err, driverVersion)
-		}
-		// The handle is the statement's: DuckDB reports its column through it.
-		if n := bindings.PreparedStatementColumnCount(ps); n != 1 {
-			t.Errorf("the prepared statement read through stmtHandle has %d columns, want 1", n)
-		}
-		return stmt.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := unexportedField[bindings.Connection](&duck.Conn{}, "nope"); err == nil || !strings.Contains(err.Error(), "update engine/duckdb/driver.go") {
-		t.Errorf("a missing field: %v, want an error saying what to update", err)
-	}
-	if _, err := unexportedField[int](&duck.Conn{}, "conn"); err == nil {
-		t.Error("a field of another type was read")
-	}
-}
 
 // TestQueryStreams checks that DuckDB hands the result over as a stream,
 // and that rows cross chunk (2048 rows) and batch boundaries in order.

@@ -64,16 +64,12 @@ func main() {
 		fail("resetting VmHWM: " + err.Error())
 	}
 	start := time.Now()
-	res, err := eng.DB().ExecContext(ctx, "COPY ("+query+") TO '"+strings.ReplaceAll(*out, "'", "''")+"' (FORMAT csv, HEADER)")
+	rows, err := eng.Exec(ctx, "COPY ("+query+") TO '"+strings.ReplaceAll(*out, "'", "''")+"' (FORMAT csv, HEADER)")
 	if err != nil {
 		fail("COPY: " + err.Error())
 	}
 	secs := time.Since(start).Seconds()
 	peak := statusKB("VmHWM")
-	rows, err := res.RowsAffected()
-	if err != nil {
-		fail("COPY row count: " + err.Error())
-	}
 	st, err := os.Stat(*out)
 	if err != nil {
 		fail(err.Error())
