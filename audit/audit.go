@@ -94,11 +94,21 @@ func (l *Log) write(f *os.File) {
 				f.Close()
 				return
 			}
-			if _, err := f.Write(line); err != nil {
-				l.dropped.Add(1)
-				l.warn("the audit log cannot be written; records are dropped", err)
-			}
+			l.writeLine(f, line)
 		case reply := <-l.reopen:
+			// Records observed before the reopen go to the old file.
+		drain:
+			for {
+				select {
+				case line, ok := <-l.lines:
+					if !ok {
+						break drain
+					}
+					l.writeLine(f, line)
+				default:
+					break drain
+				}
+			}
 			nf, err := openFile(l.path)
 			if err == nil {
 				f.Close()
@@ -109,7 +119,15 @@ func (l *Log) write(f *os.File) {
 	}
 }
 
+func (l *Log) writeLine(f *os.File, line []byte) {
+	if _, err := f.Write(line); err != nil {
+		l.dropped.Add(1)
+		l.warn("the audit log cannot be written; records are dropped", err)
+	}
+}
+
 // Reopen closes and reopens the file at the same path (for logrotate).
+// Records observed before Reopen are written to the old file first.
 // On failure the old file stays in use.
 func (l *Log) Reopen() error {
 	reply := make(chan error, 1)
