@@ -45,7 +45,7 @@ type Config struct {
 
 	LoginMaxFailures int           // failed logins per username or address per window; default 5
 	LoginWindow      time.Duration // default 5 min
-	ReplayMaxIDs     int           // ids remembered per session within the skew window; default 100,000
+	ReplayMaxIDs     int           // ids held per session (2·skew plus one bucket); default auth.DefaultReplayMaxPerSession (1,500,000)
 
 	Docs DocsMode // default DocsPublic
 
@@ -73,7 +73,7 @@ func (c *Config) setDefaults() {
 	orDefault(&c.BusyRetryAfter, time.Second)
 	orDefault(&c.LoginMaxFailures, 5)
 	orDefault(&c.LoginWindow, 5*time.Minute)
-	orDefault(&c.ReplayMaxIDs, 100_000)
+	orDefault(&c.ReplayMaxIDs, auth.DefaultReplayMaxPerSession)
 	c.setWSDefaults()
 	if c.Docs == "" {
 		c.Docs = DocsPublic

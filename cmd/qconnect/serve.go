@@ -52,6 +52,7 @@ const (
 	envLifetime    = "QCONNECT_SESSION_LIFETIME"
 	envMaxSessions = "QCONNECT_MAX_SESSIONS_PER_USER"
 	envLoginFails  = "QCONNECT_LOGIN_MAX_FAILURES"
+	envReplayMax   = "QCONNECT_REPLAY_MAX_IDS"
 	envLoginWindow = "QCONNECT_LOGIN_WINDOW"
 	envDrain       = "QCONNECT_SHUTDOWN_TIMEOUT"
 	envThreads     = "QCONNECT_DUCKDB_THREADS"
@@ -71,6 +72,7 @@ type serveOptions struct {
 	skew, timeout, idle, lifetime, loginWindow       time.Duration
 	drain                                            time.Duration
 	maxConc, maxConcUser, maxSessions, loginFails    int
+	replayMax                                        int
 	rate                                             float64
 	burst                                            int
 	threads                                          int
@@ -104,6 +106,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.DurationVar(&o.idle, "idle-timeout", 30*time.Minute, s.add("idle-timeout", envIdle, "a session ends after this long without a signed request"))
 	fs.DurationVar(&o.lifetime, "session-lifetime", 12*time.Hour, s.add("session-lifetime", envLifetime, "a session ends this long after login"))
 	fs.IntVar(&o.maxSessions, "max-sessions-per-user", 16, s.add("max-sessions-per-user", envMaxSessions, "sessions a user may hold; a login beyond ends the oldest"))
+	fs.IntVar(&o.replayMax, "replay-max-ids", auth.DefaultReplayMaxPerSession, s.add("replay-max-ids", envReplayMax, "request ids remembered per session (2×clock-skew plus 5%); beyond it rateLimited; about 26 bytes per UUID id"))
 	fs.IntVar(&o.loginFails, "login-max-failures", 5, s.add("login-max-failures", envLoginFails, "failed logins per username or address per window before tooManyAttempts"))
 	fs.DurationVar(&o.loginWindow, "login-window", 5*time.Minute, s.add("login-window", envLoginWindow, "the login throttling window"))
 	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, s.add("shutdown-timeout", envDrain, "how long SIGINT/SIGTERM waits for in-flight calls"))
@@ -241,7 +244,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	cfg := server.Config{
 		MaxBodyBytes: o.maxBody, ClockSkew: o.skew, DefaultTimeout: o.timeout, DefaultRowCap: o.rowCap,
 		MaxConcurrent: o.maxConc, MaxConcurrentPerUser: o.maxConcUser, RatePerUser: o.rate, RateBurst: o.burst,
-		LoginMaxFailures: o.loginFails, LoginWindow: o.loginWindow, Docs: docsMode, Logger: log,
+		ReplayMaxIDs: o.replayMax, LoginMaxFailures: o.loginFails, LoginWindow: o.loginWindow, Docs: docsMode, Logger: log,
 	}
 	o.ws.apply(&cfg)
 	srv := server.New(cfg, server.Deps{
