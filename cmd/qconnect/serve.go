@@ -53,6 +53,7 @@ const (
 	envMaxSessions = "QCONNECT_MAX_SESSIONS_PER_USER"
 	envLoginFails  = "QCONNECT_LOGIN_MAX_FAILURES"
 	envReplayMax   = "QCONNECT_REPLAY_MAX_IDS"
+	envResultCache = "QCONNECT_RESULT_CACHE_MB"
 	envLoginWindow = "QCONNECT_LOGIN_WINDOW"
 	envDrain       = "QCONNECT_SHUTDOWN_TIMEOUT"
 	envThreads     = "QCONNECT_DUCKDB_THREADS"
@@ -72,7 +73,7 @@ type serveOptions struct {
 	skew, timeout, idle, lifetime, loginWindow       time.Duration
 	drain                                            time.Duration
 	maxConc, maxConcUser, maxSessions, loginFails    int
-	replayMax                                        int
+	replayMax, resultCacheMB                         int
 	rate                                             float64
 	burst                                            int
 	threads                                          int
@@ -106,6 +107,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.DurationVar(&o.idle, "idle-timeout", 30*time.Minute, s.add("idle-timeout", envIdle, "a session ends after this long without a signed request"))
 	fs.DurationVar(&o.lifetime, "session-lifetime", 12*time.Hour, s.add("session-lifetime", envLifetime, "a session ends this long after login"))
 	fs.IntVar(&o.maxSessions, "max-sessions-per-user", 16, s.add("max-sessions-per-user", envMaxSessions, "sessions a user may hold; a login beyond ends the oldest"))
+	fs.IntVar(&o.resultCacheMB, "result-cache-mb", 64, s.add("result-cache-mb", envResultCache, "MB of small DuckDB results kept to answer repeated calls until their tables are published to; 0 turns it off"))
 	fs.IntVar(&o.replayMax, "replay-max-ids", auth.DefaultReplayMaxPerSession, s.add("replay-max-ids", envReplayMax, "request ids remembered per session (2×clock-skew plus 5%); beyond it rateLimited; about 26 bytes per UUID id"))
 	fs.IntVar(&o.loginFails, "login-max-failures", 5, s.add("login-max-failures", envLoginFails, "failed logins per username or address per window before tooManyAttempts"))
 	fs.DurationVar(&o.loginWindow, "login-window", 5*time.Minute, s.add("login-window", envLoginWindow, "the login throttling window"))
@@ -224,7 +226,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	started := time.Now()
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
-		Threads: o.threads, MemoryLimit: o.memLimit, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
+		Threads: o.threads, MemoryLimit: o.memLimit, ResultCacheBytes: int64(o.resultCacheMB) << 20, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("the data could not be loaded, the gateway did not start:\n%v", err)

@@ -51,6 +51,9 @@ func (e *Engine) Append(ctx context.Context, table string, cols []qconnect.Colum
 	for i, c := range cols {
 		names[i] = c.Name
 	}
+	// Cached results that read the table are stale once the rows are in:
+	// the bump follows the commit and precedes the return.
+	defer func() { e.cache.bump(name) }()
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return e.appendError(ctx, table, err)
 	}

@@ -114,6 +114,11 @@ type Config struct {
 	// calls running at once (default DefaultMaxConns). A call beyond it
 	// waits for a connection until its context ends.
 	MaxConns int
+	// ResultCacheBytes, when positive, keeps complete results of up to
+	// 1/16 of it each, up to that many bytes in all, and answers repeated
+	// calls (same method, parameters and row limit) from them until a table
+	// the query names is appended to (see resultCache). 0 disables it.
+	ResultCacheBytes int64
 	// Logger receives load timings (default: discard).
 	Logger *slog.Logger
 }
@@ -123,7 +128,8 @@ type Engine struct {
 	db        *sql.DB
 	log       *slog.Logger
 	batchSize int
-	tables    []string // sorted, unqualified
+	tables    []string     // sorted, unqualified
+	cache     *resultCache // nil: no result cache
 	// paths are the absolute server paths (--duckdb, --data) that error
 	// messages must not reveal.
 	paths []string
@@ -330,7 +336,41 @@ func (e *Engine) load(ctx context.Context, cfg Config, alias string) error {
 	}
 	sort.Strings(names)
 	e.tables = names
+	if cfg.ResultCacheBytes > 0 {
+		views, err := listViews(ctx, conn)
+		if err != nil {
+			return fmt.Errorf("duckdb: listing views: %w", err)
+		}
+		e.cache = newResultCache(cfg.ResultCacheBytes, names, views, alias != "" && cfg.ReadWrite)
+	}
 	return nil
+}
+
+// listViews lists the views of every database (a query naming one is not
+// cached: a view over files reads them anew each time).
+func listViews(ctx context.Context, conn *sql.Conn) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT view_name FROM duckdb_views() WHERE NOT internal`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// CacheStats returns the result cache's hits and misses (0, 0 without one).
+func (e *Engine) CacheStats() (hits, misses int64) {
+	if e.cache == nil {
+		return 0, 0
+	}
+	return e.cache.stats()
 }
 
 // listTables lists the tables and views of the main schema of a database.

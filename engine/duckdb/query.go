@@ -60,6 +60,17 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 	if now.IsZero() {
 		now = time.Now()
 	}
+	var fill *fillingRows
+	if e.cache != nil {
+		if key, deps, ok := e.cache.plan(call); ok {
+			if r, hit := e.cache.get(key); hit {
+				return r, nil
+			}
+			// The generations before the query starts: an Append that
+			// completes from here on makes this result stale.
+			fill = &fillingRows{c: e.cache, key: key, entry: &cacheEntry{deps: deps, snap: e.cache.snapshot(deps)}}
+		}
+	}
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return nil, e.translate(ctx, m, err)
@@ -124,6 +135,10 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 	c.vecs = make([]vec, len(plan.src))
 	r := &rows{cursor: c}
 	runtime.AddCleanup(r, func(c *cursor) { _ = c.Close() }, c)
+	if fill != nil {
+		fill.Rows = r
+		return fill, nil
+	}
 	return r, nil
 }
 
