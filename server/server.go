@@ -43,6 +43,14 @@ type Config struct {
 	RateBurst            int           // bucket size; default 400
 	BusyRetryAfter       time.Duration // Retry-After sent with busy; default 1 s
 
+	// Memory budget (see admission): when MemoryBudget is positive, a call
+	// runs only while it holds a share of MemoryPerCall bytes of it, and
+	// waits for one in a FIFO queue otherwise.
+	MemoryBudget       int64         // bytes; 0 = no admission by memory
+	MemoryPerCall      int64         // default MemoryBudget/8
+	MemoryQueue        int           // calls waiting at most; beyond, busy; default 1024
+	MemoryQueueTimeout time.Duration // longest wait, then busy; default 60 s
+
 	LoginMaxFailures int           // failed logins per username or address per window; default 5
 	LoginWindow      time.Duration // default 5 min
 	ReplayMaxIDs     int           // ids held per session (2·skew plus one bucket); default auth.DefaultReplayMaxPerSession (1,500,000)
@@ -71,6 +79,11 @@ func (c *Config) setDefaults() {
 	orDefault(&c.RatePerUser, 200)
 	orDefault(&c.RateBurst, 400)
 	orDefault(&c.BusyRetryAfter, time.Second)
+	if c.MemoryBudget > 0 {
+		orDefault(&c.MemoryPerCall, max(c.MemoryBudget/8, 1))
+		orDefault(&c.MemoryQueue, 1024)
+		orDefault(&c.MemoryQueueTimeout, 60*time.Second)
+	}
 	orDefault(&c.LoginMaxFailures, 5)
 	orDefault(&c.LoginWindow, 5*time.Minute)
 	orDefault(&c.ReplayMaxIDs, auth.DefaultReplayMaxPerSession)
@@ -112,6 +125,7 @@ type Server struct {
 	deps     Deps
 	log      *slog.Logger
 	replay   *auth.ReplayCache
+	admit    *admission // nil without a memory budget
 	throttle *auth.Throttle
 	limits   *limiter
 	ws       *wsState // sockets, the stream hub, publishing (ws.go)
@@ -129,6 +143,9 @@ func New(cfg Config, deps Deps) *Server {
 		replay:   auth.NewReplayCache(2*cfg.ClockSkew, cfg.ReplayMaxIDs),
 		throttle: auth.NewThrottle(cfg.LoginMaxFailures, cfg.LoginWindow, 100_000),
 		limits:   newLimiter(cfg.MaxConcurrent, cfg.MaxConcurrentPerUser, cfg.RatePerUser, cfg.RateBurst),
+	}
+	if cfg.MemoryBudget > 0 {
+		s.admit = newAdmission(int(max(cfg.MemoryBudget/cfg.MemoryPerCall, 1)), cfg.MemoryQueue, cfg.MemoryQueueTimeout, cfg.BusyRetryAfter)
 	}
 	s.ws = newWSState(cfg)
 	s.mux = s.routes()

@@ -54,9 +54,14 @@ func main() {
 	params := fs.String("params", "{}", "call: parameters (JSON object)")
 	conc := fs.Int("c", 32, "concurrent clients")
 	dur := fs.Duration("d", 10*time.Second, "duration")
+	fs.IntVar(&perClient, "n", 0, "requests per client, then stop (0: until -d)")
+	users := fs.String("users", "", "call/ping: comma-separated usernames (same password), the clients spread over them")
 	oneSession := fs.Bool("one-session", false, "ping/call: all clients share one session")
 	fs.Float64Var(&pace, "rate", 0, "requests per second in all (0: unpaced)")
 	_ = fs.Parse(os.Args[2:])
+	if *users != "" {
+		userList = strings.Split(*users, ",")
+	}
 	if *oneSession {
 		sharedSession = login(*url, *user, *pass)
 	}
@@ -76,6 +81,12 @@ func main() {
 		os.Exit(2)
 	}
 }
+
+// perClient, when positive, is the number of requests each client sends.
+var perClient int
+
+// userList, when set, spreads the clients over these users.
+var userList []string
 
 // pace is the total request rate the clients keep to (0: unpaced); see wait.
 var pace float64
@@ -100,7 +111,7 @@ func runBare(addr string) {
 }
 
 var transport = &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}
-var client = &http.Client{Transport: transport, Timeout: 30 * time.Second}
+var client = &http.Client{Transport: transport, Timeout: 15 * time.Minute}
 
 func newID() string {
 	var b [16]byte
@@ -114,6 +125,10 @@ type doFunc func() bool
 func signedClients(base, user, pass string, n int, path, typ, msg string) []doFunc {
 	out := make([]doFunc, n)
 	for i := range out {
+		user := user
+		if len(userList) > 0 {
+			user = userList[i%len(userList)]
+		}
 		sid := sharedSession
 		if sid == "" {
 			sid = login(base, user, pass)
@@ -213,7 +228,7 @@ func drive(conc int, d time.Duration, clients []doFunc) stats {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<16)
 			var e int64
-			for ctx.Err() == nil {
+			for k := 0; ctx.Err() == nil && (perClient <= 0 || k < perClient); k++ {
 				if !wait(ctx, start) {
 					break
 				}
