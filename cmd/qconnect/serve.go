@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -79,7 +80,7 @@ type serveOptions struct {
 	drain                                            time.Duration
 	maxConc, maxConcUser, maxSessions, loginFails    int
 	replayMax, resultCacheMB, memQueue               int
-	memBudget, memPerCall                            string
+	memBudget, memPerCall, pprofAddr                 string
 	memQueueTimeout                                  time.Duration
 	rate                                             float64
 	burst                                            int
@@ -114,6 +115,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.DurationVar(&o.idle, "idle-timeout", 30*time.Minute, s.add("idle-timeout", envIdle, "a session ends after this long without a signed request"))
 	fs.DurationVar(&o.lifetime, "session-lifetime", 12*time.Hour, s.add("session-lifetime", envLifetime, "a session ends this long after login"))
 	fs.IntVar(&o.maxSessions, "max-sessions-per-user", 16, s.add("max-sessions-per-user", envMaxSessions, "sessions a user may hold; a login beyond ends the oldest"))
+	fs.StringVar(&o.pprofAddr, "pprof-listen", "", s.add("pprof-listen", "QCONNECT_PPROF_LISTEN", "loopback address serving Go's profiler at /debug/pprof/ (default: off)"))
 	fs.StringVar(&o.memBudget, "memory-budget", "", s.add("memory-budget", envMemBudget, `the gateway's memory budget, e.g. "1GB": DuckDB's memory limit, and calls run only while they hold a share of it (--memory-per-call), waiting in a queue otherwise (default: none)`))
 	fs.StringVar(&o.memPerCall, "memory-per-call", "", s.add("memory-per-call", envMemPerCall, "a call's share of --memory-budget (default: an eighth of it)"))
 	fs.IntVar(&o.memQueue, "memory-queue", 1024, s.add("memory-queue", envMemQueue, "calls that may wait for a share of --memory-budget; more get busy"))
@@ -284,6 +286,24 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		Users: users, Sessions: sessions, Docs: doc.Handler(),
 	})
 
+	if o.pprofAddr != "" {
+		if !isLoopback(o.pprofAddr) {
+			return usageErrorf("--pprof-listen %s: the profiler is served on loopback addresses only (e.g. 127.0.0.1:6060)", o.pprofAddr)
+		}
+		pln, err := net.Listen("tcp", o.pprofAddr)
+		if err != nil {
+			return fmt.Errorf("cannot listen on %s for --pprof-listen: %v", o.pprofAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ps.Serve(pln) }()
+		defer ps.Close()
+		log.Info("profiler listening", "addr", "http://"+pln.Addr().String()+"/debug/pprof/")
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %v (is another gateway running? choose another address with --listen)", o.listen, err)
