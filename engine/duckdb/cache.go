@@ -47,6 +47,7 @@ type resultCache struct {
 	all     uint64            // bumped by every Append
 	entries map[string]*cacheEntry
 	bytes   int64
+	flights map[string]*flight // the query running to fill a key
 
 	hits, misses atomic.Int64
 }
@@ -61,7 +62,7 @@ type cacheEntry struct {
 
 func newResultCache(maxBytes int64, tables, views []string, global bool) *resultCache {
 	c := &resultCache{maxBytes: maxBytes, entryBytes: max(maxBytes/16, 1), global: global,
-		gens: map[string]uint64{}, entries: map[string]*cacheEntry{}}
+		gens: map[string]uint64{}, entries: map[string]*cacheEntry{}, flights: map[string]*flight{}}
 	for _, t := range tables {
 		c.tables = append(c.tables, strings.ToLower(t))
 	}
@@ -154,6 +155,50 @@ func (c *resultCache) snapLocked(deps []string) []uint64 {
 	return s
 }
 
+// flight is a query filling a key, which concurrent misses of the same key
+// wait for instead of running the query again.
+type flight struct {
+	snap []uint64 // generations when it started
+	done chan struct{}
+	once sync.Once
+}
+
+// lead registers the caller as the query filling key, or returns the
+// running flight to wait for. A flight is joined only while its
+// generations are the current ones: no publish to its tables has completed
+// since it started, so its result is as fresh as the joiner needs. After
+// the wait the joiner looks the key up again (get checks freshness once
+// more) and runs the query itself if it is still missing.
+func (c *resultCache) lead(key string, deps []string) (mine *flight, wait <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	snap := c.snapLocked(deps)
+	if f := c.flights[key]; f != nil {
+		if slices.Equal(f.snap, snap) {
+			return nil, f.done
+		}
+		return nil, nil // a stale flight: run alone
+	}
+	f := &flight{snap: snap, done: make(chan struct{})}
+	c.flights[key] = f
+	return f, nil
+}
+
+// land ends a flight (whatever its outcome); safe to call more than once.
+func (c *resultCache) land(key string, f *flight) {
+	if f == nil {
+		return
+	}
+	f.once.Do(func() {
+		c.mu.Lock()
+		if c.flights[key] == f {
+			delete(c.flights, key)
+		}
+		c.mu.Unlock()
+		close(f.done)
+	})
+}
+
 // get returns a Rows replaying the cached result of key, if it is current.
 func (c *resultCache) get(key string) (qconnect.Rows, bool) {
 	c.mu.Lock()
@@ -220,10 +265,16 @@ func batchBytes(b *qconnect.Batch) int64 {
 // result ends (io.EOF) within the cache's entry size, the copy is stored.
 type fillingRows struct {
 	qconnect.Rows
-	c     *resultCache
-	key   string
-	entry *cacheEntry
-	done  bool
+	c      *resultCache
+	key    string
+	entry  *cacheEntry
+	done   bool
+	flight *flight // nil when not leading one
+}
+
+func (r *fillingRows) Close() error {
+	r.c.land(r.key, r.flight)
+	return r.Rows.Close()
 }
 
 func (r *fillingRows) Next(ctx context.Context) (*qconnect.Batch, error) {
@@ -236,12 +287,15 @@ func (r *fillingRows) Next(ctx context.Context) (*qconnect.Batch, error) {
 		r.done = true
 		r.entry.cols = r.Rows.Columns()
 		r.c.put(r.key, r.entry)
+		r.c.land(r.key, r.flight)
 	case err != nil:
 		r.done = true
+		r.c.land(r.key, r.flight)
 	case b != nil:
 		r.entry.bytes += batchBytes(b)
 		if r.entry.bytes > r.c.entryBytes {
 			r.done, r.entry = true, nil
+			r.c.land(r.key, r.flight)
 			return b, nil
 		}
 		r.entry.batches = append(r.entry.batches, b.Clone())

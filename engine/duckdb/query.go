@@ -66,9 +66,32 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 			if r, hit := e.cache.get(key); hit {
 				return r, nil
 			}
+			mine, wait := e.cache.lead(key, deps)
+			if wait != nil {
+				// The same call is running: wait for it rather than run the
+				// query again, then take its result if it is still current.
+				select {
+				case <-wait:
+				case <-ctx.Done():
+					return nil, e.translate(ctx, m, ctx.Err())
+				}
+				if r, hit := e.cache.get(key); hit {
+					return r, nil
+				}
+			}
 			// The generations before the query starts: an Append that
 			// completes from here on makes this result stale.
-			fill = &fillingRows{c: e.cache, key: key, entry: &cacheEntry{deps: deps, snap: e.cache.snapshot(deps)}}
+			fill = &fillingRows{c: e.cache, key: key, flight: mine, entry: &cacheEntry{deps: deps, snap: e.cache.snapshot(deps)}}
+			if mine != nil {
+				// Joiners never wait past the leader's call: its end (or a
+				// Rows dropped without Close) lands the flight too.
+				context.AfterFunc(ctx, func() { e.cache.land(key, mine) })
+				defer func() {
+					if fill.Rows == nil { // the query failed to start
+						e.cache.land(key, mine)
+					}
+				}()
+			}
 		}
 	}
 	conn, err := e.db.Conn(ctx)
