@@ -26,6 +26,10 @@ import (
 // must have been opened with Config.ReadWrite: a read-only file refuses
 // the write. Errors are *qconnect.Error: analyticError for a missing table
 // or a refused write, timeout when ctx ends first.
+//
+// Concurrent Appends to one table share a transaction (group commit, see
+// appendGroups); each still stores all of its rows or none, and returns
+// once its rows are committed.
 func (e *Engine) Append(ctx context.Context, table string, cols []qconnect.Column, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
@@ -33,6 +37,16 @@ func (e *Engine) Append(ctx context.Context, table string, cols []qconnect.Colum
 	if len(cols) == 0 {
 		return internalError("duckdb: Append of %d rows to %s without columns", len(rows), table)
 	}
+	for r, row := range rows {
+		if len(row) != len(cols) {
+			return internalError("duckdb: Append: row %d has %d values for %d columns", r, len(row), len(cols))
+		}
+	}
+	return e.groups.append(ctx, e, table, cols, rows)
+}
+
+// appendOnce stores rows in table in one transaction.
+func (e *Engine) appendOnce(ctx context.Context, table string, cols []qconnect.Column, rows [][]any) error {
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return e.translate(ctx, nil, err)

@@ -130,6 +130,7 @@ type Engine struct {
 	batchSize int
 	tables    []string     // sorted, unqualified
 	cache     *resultCache // nil: no result cache
+	groups    appendGroups // group commit of concurrent Appends
 	// paths are the absolute server paths (--duckdb, --data) that error
 	// messages must not reveal.
 	paths []string
