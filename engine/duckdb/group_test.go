@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-
 )
 
 // TestGroupCommitInOrderAndComplete: 8 publishers append 1-row publishes
@@ -104,4 +103,3 @@ func BenchmarkAppendParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
-
