@@ -23,6 +23,12 @@
 #      sort;
 #   3. runs DuckDB's own COPY (same query) TO FILE (FORMAT csv) in a fresh
 #      process with the same demo data (bench/export/copy), and the ratio.
+#   4. (issue 11) the ClickHouse peer: bench/export/clickhouse.sh N, a stored
+#      MergeTree table of N rows with the same five columns exported ORDER BY
+#      time as CSVWithNames over HTTP on loopback (ClickHouse from Debian,
+#      installed if missing, temporary directories), and the ratios; and a
+#      CPU profile of the gateway during the getTrades CSV export
+#      (--pprof-listen, 10 s), whose top lines are printed.
 # Then the small-call throughput: getVwap for one symbol, 32 clients (and 1
 # client, for the latency of one call), with bench/load, against a gateway
 # with the default demo size.
@@ -33,6 +39,7 @@ SIZES=${1:-"1000000 10000000"}
 D=${2:-10s}
 MEM=${3-400MB}
 PORT=18181
+PPROF=18190
 out=$(mktemp -d)
 gw=""
 cleanup() {
@@ -91,17 +98,25 @@ export_one() {
 
 for N in $SIZES; do
   start_gateway --demo=true --demo-size "$N" --catalog bench/export/catalog.yaml \
-    --row-cap 20000000 --timeout 10m --demo-feed=false ${MEM:+--duckdb-memory-limit "$MEM"}
+    --row-cap 20000000 --timeout 10m --demo-feed=false ${MEM:+--duckdb-memory-limit "$MEM"} \
+    --pprof-listen "127.0.0.1:$PPROF"
   # The scan first: memory DuckDB frees after the sort would be reused.
   scan=$(export_one getTradesScan)
+  curl -sf -o "$out/cpu.pprof" "http://127.0.0.1:$PPROF/debug/pprof/profile?seconds=10" &
+  prof=$!
   sorted=$(export_one getTrades)
+  wait "$prof" || true
   arrow=$(export_one getTrades arrow)
   stop_gateway
   copy=$(timeout 900 "$out/copy" -trades "$N" -memory-limit "$MEM" -out "$out/copy.csv")
   rm -f "$out/copy.csv"
-  python3 - "$N" "$sorted" "$scan" "$copy" "$arrow" <<'PY'
+  ch=$(timeout 900 bench/export/clickhouse.sh "$N" 18123)
+  echo "  pprof top of the gateway during the CSV export of getTrades (10 s, demo size $N):"
+  go tool pprof -top -nodecount=25 "$out/qconnect" "$out/cpu.pprof" 2>/dev/null | sed 's/^/    /' || true
+  python3 - "$N" "$sorted" "$scan" "$copy" "$arrow" "$ch" <<'PY'
 import json, sys
-n, sorted_, scan, copy, arrow = sys.argv[1:]
+n, sorted_, scan, copy, arrow, ch = sys.argv[1:]
+ch = json.loads(ch)
 c = json.loads(copy)
 def parse(s):
     rows, size, secs, before, peak, md5 = s.split()
@@ -117,7 +132,10 @@ print(f"  gateway memory, getTrades: VmRSS before {before:,.0f} MB, VmHWM during
 print(f"  gateway, getTradesScan (no ORDER BY): {srows / ssecs:,.0f} rows/s, VmRSS before {sbefore:,.0f} MB, "
       f"VmHWM {speak:,.0f} MB, export's own peak {speak - sbefore:,.0f} MB; same bytes as getTrades: {smd5 == md5}")
 _, asize, asecs, _, _, _ = parse(arrow)
-print(f"  gateway Arrow export of getTrades: {asize/1e6:.0f} MB in {asecs:.2f} s = {rows / asecs:,.0f} rows/s")
+print(f"  gateway Arrow export of getTrades: {asize/1e6:.0f} MB in {asecs:.2f} s = {rows / asecs:,.0f} rows/s; "
+      f"Arrow/CSV {(rows / asecs) / gw:.2f}x (goal >= 3)")
+print(f"  ClickHouse {ch['version']} stored MergeTree, ORDER BY time, CSVWithNames over HTTP: {ch['rows']:,} rows, "
+      f"{ch['bytes']/1e6:.0f} MB in {ch['seconds']:.2f} s = {ch['rowsPerSec']:,} rows/s; gateway CSV / ClickHouse {gw / ch['rowsPerSec']:.2f}x (goal >= 1.0)")
 if rows != c["rows"] or srows != rows:
     print(f"  MISMATCH: getTrades sent {rows} rows, getTradesScan {srows}, COPY wrote {c['rows']}")
 PY

@@ -46,6 +46,12 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request, a *authed) {
 		return
 	}
 	defer release()
+	admitted, err := s.admit.acquire(r.Context())
+	if err != nil {
+		s.writeError(w, r, a.reply(), err)
+		return
+	}
+	defer admitted()
 	s.runCall(w, r, a, m, params)
 }
 

@@ -44,9 +44,17 @@ type Config struct {
 	RateBurst            int           // bucket size; default 400
 	BusyRetryAfter       time.Duration // Retry-After sent with busy; default 1 s
 
+	// Memory budget (see admission): when MemoryBudget is positive, a call
+	// runs only while it holds a share of MemoryPerCall bytes of it, and
+	// waits for one in a FIFO queue otherwise.
+	MemoryBudget       int64         // bytes; 0 = no admission by memory
+	MemoryPerCall      int64         // default MemoryBudget/8
+	MemoryQueue        int           // calls waiting at most; beyond, busy; default 1024
+	MemoryQueueTimeout time.Duration // longest wait, then busy; default 60 s
+
 	LoginMaxFailures int           // failed logins per username or address per window; default 5
 	LoginWindow      time.Duration // default 5 min
-	ReplayMaxIDs     int           // ids remembered per session within the skew window; default 100,000
+	ReplayMaxIDs     int           // ids held per session (2·skew plus one bucket); default auth.DefaultReplayMaxPerSession (1,500,000)
 	LoginConcurrency int           // password hashes computed at once; default max(1, NumCPU/2)
 	LoginQueueWait   time.Duration // how long a login waits for a hashing slot before busy; default 1 s
 
@@ -81,9 +89,14 @@ func (c *Config) setDefaults() {
 	orDefault(&c.RatePerUser, 200)
 	orDefault(&c.RateBurst, 400)
 	orDefault(&c.BusyRetryAfter, time.Second)
+	if c.MemoryBudget > 0 {
+		orDefault(&c.MemoryPerCall, max(c.MemoryBudget/8, 1))
+		orDefault(&c.MemoryQueue, 1024)
+		orDefault(&c.MemoryQueueTimeout, 60*time.Second)
+	}
 	orDefault(&c.LoginMaxFailures, 5)
 	orDefault(&c.LoginWindow, 5*time.Minute)
-	orDefault(&c.ReplayMaxIDs, 100_000)
+	orDefault(&c.ReplayMaxIDs, auth.DefaultReplayMaxPerSession)
 	orDefault(&c.LoginConcurrency, max(1, runtime.NumCPU()/2))
 	orDefault(&c.LoginQueueWait, time.Second)
 	c.setWSDefaults()
@@ -133,6 +146,7 @@ type Server struct {
 	deps     Deps
 	log      *slog.Logger
 	replay   ReplayGuard
+	admit    *admission // nil without a memory budget
 	throttle auth.Throttle
 	hashes   *hashGate // bounds the password hashes running at once
 	limits   *limiter
@@ -161,6 +175,9 @@ func New(cfg Config, deps Deps) *Server {
 		s.replay = deps.Shared.Replay
 	}
 	s.limits.shared = deps.Shared.Rate
+	if cfg.MemoryBudget > 0 {
+		s.admit = newAdmission(int(max(cfg.MemoryBudget/cfg.MemoryPerCall, 1)), cfg.MemoryQueue, cfg.MemoryQueueTimeout, cfg.BusyRetryAfter)
+	}
 	s.ws = newWSState(cfg)
 	s.mux = s.routes()
 	if deps.Sessions != nil {

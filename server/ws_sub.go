@@ -96,6 +96,14 @@ func (c *wsConn) execute(req *protocol.Request, rp reply) {
 			c.send(c.okFrame(rp, []any{map[string]int{"rows": n}}))
 			return
 		}
+		admitted, err := c.s.admit.acquire(c.ctx)
+		if err != nil {
+			if c.ctx.Err() == nil {
+				c.send(c.errorFrame(rp, err))
+			}
+			return
+		}
+		defer admitted()
 		start := time.Now()
 		timeout, rowCap := c.s.Limits(m)
 		ctx, cancel := context.WithTimeout(c.ctx, timeout)

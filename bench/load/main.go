@@ -6,6 +6,9 @@
 //	load ping -url http://127.0.0.1:8080 -user kxSupport -password 12345678 -c 32 -d 10s
 //	    log in c sessions and send signed auth/ping requests, each with a
 //	    fresh id and date, from c concurrent clients for d.
+//	load ping -one-session -rate 2000 -c 8 -d 10m
+//	    the same on ONE session shared by all clients, paced at 2,000
+//	    requests/s in all (0: as fast as they go): the replay-cache soak.
 //	load post -url http://127.0.0.1:9090/ -c 32 -d 10s
 //	    the same request loop without signing, against the bare handler.
 //	load call -url ... -method marketData/getVwap -params '{"syms":["AAPL"]}' -c 32 -d 10s
@@ -30,6 +33,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qconnect/qconnect/protocol"
@@ -50,7 +54,17 @@ func main() {
 	params := fs.String("params", "{}", "call: parameters (JSON object)")
 	conc := fs.Int("c", 32, "concurrent clients")
 	dur := fs.Duration("d", 10*time.Second, "duration")
+	fs.IntVar(&perClient, "n", 0, "requests per client, then stop (0: until -d)")
+	users := fs.String("users", "", "call/ping: comma-separated usernames (same password), the clients spread over them")
+	oneSession := fs.Bool("one-session", false, "ping/call: all clients share one session")
+	fs.Float64Var(&pace, "rate", 0, "requests per second in all (0: unpaced)")
 	_ = fs.Parse(os.Args[2:])
+	if *users != "" {
+		userList = strings.Split(*users, ",")
+	}
+	if *oneSession {
+		sharedSession = login(*url, *user, *pass)
+	}
 
 	switch mode {
 	case "bare":
@@ -67,6 +81,18 @@ func main() {
 		os.Exit(2)
 	}
 }
+
+// perClient, when positive, is the number of requests each client sends.
+var perClient int
+
+// userList, when set, spreads the clients over these users.
+var userList []string
+
+// pace is the total request rate the clients keep to (0: unpaced); see wait.
+var pace float64
+
+// sharedSession, when set, is the one session every signed client uses.
+var sharedSession string
 
 func runBare(addr string) {
 	ln, err := net.Listen("tcp", addr)
@@ -85,7 +111,7 @@ func runBare(addr string) {
 }
 
 var transport = &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}
-var client = &http.Client{Transport: transport, Timeout: 30 * time.Second}
+var client = &http.Client{Transport: transport, Timeout: 15 * time.Minute}
 
 func newID() string {
 	var b [16]byte
@@ -99,7 +125,14 @@ type doFunc func() bool
 func signedClients(base, user, pass string, n int, path, typ, msg string) []doFunc {
 	out := make([]doFunc, n)
 	for i := range out {
-		sid := login(base, user, pass)
+		user := user
+		if len(userList) > 0 {
+			user = userList[i%len(userList)]
+		}
+		sid := sharedSession
+		if sid == "" {
+			sid = login(base, user, pass)
+		}
 		out[i] = func() bool {
 			date := protocol.FormatDate(time.Now())
 			body := []byte(`{"type":"` + typ + `","id":"` + newID() + `","date":"` + date + `","msg":` + msg + `}`)
@@ -128,11 +161,21 @@ func plainClients(url string, n int) []doFunc {
 	return out
 }
 
+// statuses counts responses by HTTP status (0: transport error).
+var statuses sync.Map // int → *atomic.Int64
+
+func count(status int) {
+	v, _ := statuses.LoadOrStore(status, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
 func send(req *http.Request) bool {
 	resp, err := client.Do(req)
 	if err != nil {
+		count(0)
 		return false
 	}
+	count(resp.StatusCode)
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode == 200
@@ -167,6 +210,8 @@ type stats struct {
 	P50ms    float64 `json:"p50_ms"`
 	P99ms    float64 `json:"p99_ms"`
 	Clients  int     `json:"clients"`
+	// Status counts responses by HTTP status ("0": no response).
+	Status map[string]int64 `json:"status"`
 }
 
 func drive(conc int, d time.Duration, clients []doFunc) stats {
@@ -183,7 +228,10 @@ func drive(conc int, d time.Duration, clients []doFunc) stats {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<16)
 			var e int64
-			for ctx.Err() == nil {
+			for k := 0; ctx.Err() == nil && (perClient <= 0 || k < perClient); k++ {
+				if !wait(ctx, start) {
+					break
+				}
 				t0 := time.Now()
 				if !do() {
 					e++
@@ -205,8 +253,37 @@ func drive(conc int, d time.Duration, clients []doFunc) stats {
 		}
 		return float64(lats[int(p*float64(len(lats)-1))].Microseconds()) / 1000
 	}
+	st := map[string]int64{}
+	statuses.Range(func(k, v any) bool {
+		st[fmt.Sprint(k)] = v.(*atomic.Int64).Load()
+		return true
+	})
 	return stats{Requests: int64(len(lats)), Errors: errs, Seconds: el, RPS: float64(len(lats)) / el,
-		P50ms: pct(0.50), P99ms: pct(0.99), Clients: conc}
+		P50ms: pct(0.50), P99ms: pct(0.99), Clients: conc, Status: st}
+}
+
+// issued counts the requests started under pacing.
+var issued atomic.Int64
+
+// wait blocks until the next request may start at the total rate pace
+// (request n at start + n/pace); false when ctx ends first.
+func wait(ctx context.Context, start time.Time) bool {
+	if pace <= 0 {
+		return true
+	}
+	n := issued.Add(1) - 1
+	d := time.Until(start.Add(time.Duration(float64(n) / pace * float64(time.Second))))
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func report(s stats) {

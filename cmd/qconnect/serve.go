@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,6 +55,12 @@ const (
 	envLifetime    = "QCONNECT_SESSION_LIFETIME"
 	envMaxSessions = "QCONNECT_MAX_SESSIONS_PER_USER"
 	envLoginFails  = "QCONNECT_LOGIN_MAX_FAILURES"
+	envReplayMax   = "QCONNECT_REPLAY_MAX_IDS"
+	envResultCache = "QCONNECT_RESULT_CACHE_MB"
+	envMemBudget   = "QCONNECT_MEMORY_BUDGET"
+	envMemPerCall  = "QCONNECT_MEMORY_PER_CALL"
+	envMemQueue    = "QCONNECT_MEMORY_QUEUE"
+	envMemQueueTO  = "QCONNECT_MEMORY_QUEUE_TIMEOUT"
 	envLoginWindow = "QCONNECT_LOGIN_WINDOW"
 	envDrain       = "QCONNECT_SHUTDOWN_TIMEOUT"
 	envThreads     = "QCONNECT_DUCKDB_THREADS"
@@ -72,6 +80,9 @@ type serveOptions struct {
 	skew, timeout, idle, lifetime, loginWindow       time.Duration
 	drain                                            time.Duration
 	maxConc, maxConcUser, maxSessions, loginFails    int
+	replayMax, resultCacheMB, memQueue               int
+	memBudget, memPerCall, pprofAddr                 string
+	memQueueTimeout                                  time.Duration
 	rate                                             float64
 	burst                                            int
 	threads                                          int
@@ -111,6 +122,13 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.DurationVar(&o.idle, "idle-timeout", 30*time.Minute, s.add("idle-timeout", envIdle, "a session ends after this long without a signed request"))
 	fs.DurationVar(&o.lifetime, "session-lifetime", 12*time.Hour, s.add("session-lifetime", envLifetime, "a session ends this long after login"))
 	fs.IntVar(&o.maxSessions, "max-sessions-per-user", 16, s.add("max-sessions-per-user", envMaxSessions, "sessions a user may hold; a login beyond ends the oldest"))
+	fs.StringVar(&o.pprofAddr, "pprof-listen", "", s.add("pprof-listen", "QCONNECT_PPROF_LISTEN", "loopback address serving Go's profiler at /debug/pprof/ (default: off)"))
+	fs.StringVar(&o.memBudget, "memory-budget", "", s.add("memory-budget", envMemBudget, `the gateway's memory budget, e.g. "1GB": DuckDB's memory limit, and calls run only while they hold a share of it (--memory-per-call), waiting in a queue otherwise (default: none)`))
+	fs.StringVar(&o.memPerCall, "memory-per-call", "", s.add("memory-per-call", envMemPerCall, "a call's share of --memory-budget (default: an eighth of it)"))
+	fs.IntVar(&o.memQueue, "memory-queue", 1024, s.add("memory-queue", envMemQueue, "calls that may wait for a share of --memory-budget; more get busy"))
+	fs.DurationVar(&o.memQueueTimeout, "memory-queue-timeout", 60*time.Second, s.add("memory-queue-timeout", envMemQueueTO, "longest wait for a share of --memory-budget before busy"))
+	fs.IntVar(&o.resultCacheMB, "result-cache-mb", 64, s.add("result-cache-mb", envResultCache, "MB of small DuckDB results kept to answer repeated calls until their tables are published to; 0 turns it off"))
+	fs.IntVar(&o.replayMax, "replay-max-ids", auth.DefaultReplayMaxPerSession, s.add("replay-max-ids", envReplayMax, "request ids remembered per session (2×clock-skew plus 5%); beyond it rateLimited; about 26 bytes per UUID id"))
 	fs.IntVar(&o.loginFails, "login-max-failures", 5, s.add("login-max-failures", envLoginFails, "failed logins per username or address per window before tooManyAttempts"))
 	fs.DurationVar(&o.loginWindow, "login-window", 5*time.Minute, s.add("login-window", envLoginWindow, "the login throttling window"))
 	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, s.add("shutdown-timeout", envDrain, "how long SIGINT/SIGTERM waits for in-flight calls"))
@@ -245,12 +263,30 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		return fmt.Errorf("the users file is invalid, the gateway did not start:\n%v", err)
 	}
 
+	budget, err := parseBytes(o.memBudget)
+	if err != nil {
+		return usageErrorf("--memory-budget: %v", err)
+	}
+	perCall, err := parseBytes(o.memPerCall)
+	if err != nil {
+		return usageErrorf("--memory-per-call: %v", err)
+	}
+	if perCall > 0 && budget == 0 {
+		return usageErrorf("--memory-per-call needs --memory-budget")
+	}
+	if budget > 0 && perCall > budget {
+		return usageErrorf("--memory-per-call (%s) is larger than --memory-budget (%s): no call could run", o.memPerCall, o.memBudget)
+	}
+	if budget > 0 && o.memLimit == "" {
+		o.memLimit = fmt.Sprintf("%dMiB", max(budget>>20, 1)) // DuckDB's share is the whole budget
+	}
+
 	// Engine.
 	fmt.Fprintf(e.stdout, "qconnect: loading %s (this can take a while; the gateway listens once it is ready)\n", o.dataDescription(demo))
 	started := time.Now()
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
-		Threads: o.threads, MemoryLimit: o.memLimit, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
+		Threads: o.threads, MemoryLimit: o.memLimit, ResultCacheBytes: int64(o.resultCacheMB) << 20, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("the data could not be loaded, the gateway did not start:\n%v", err)
@@ -307,7 +343,8 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	cfg := server.Config{
 		MaxBodyBytes: o.maxBody, ClockSkew: o.skew, DefaultTimeout: o.timeout, DefaultRowCap: o.rowCap,
 		MaxConcurrent: o.maxConc, MaxConcurrentPerUser: o.maxConcUser, RatePerUser: o.rate, RateBurst: o.burst,
-		LoginMaxFailures: o.loginFails, LoginWindow: o.loginWindow, Docs: docsMode, Logger: log,
+		MemoryBudget: budget, MemoryPerCall: perCall, MemoryQueue: o.memQueue, MemoryQueueTimeout: o.memQueueTimeout,
+		ReplayMaxIDs: o.replayMax, LoginMaxFailures: o.loginFails, LoginWindow: o.loginWindow, Docs: docsMode, Logger: log,
 	}
 	o.ws.apply(&cfg)
 	o.login.apply(&cfg)
@@ -318,6 +355,24 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	})
 	met.AddServer(srv)
 
+	if o.pprofAddr != "" {
+		if !isLoopback(o.pprofAddr) {
+			return usageErrorf("--pprof-listen %s: the profiler is served on loopback addresses only (e.g. 127.0.0.1:6060)", o.pprofAddr)
+		}
+		pln, err := net.Listen("tcp", o.pprofAddr)
+		if err != nil {
+			return fmt.Errorf("cannot listen on %s for --pprof-listen: %v", o.pprofAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ps.Serve(pln) }()
+		defer ps.Close()
+		log.Info("profiler listening", "addr", "http://"+pln.Addr().String()+"/debug/pprof/")
+	}
 	tlsCfg, certs, err := o.tls.config()
 	if err != nil {
 		return err
@@ -477,4 +532,31 @@ func isLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// parseBytes parses a size: a number of bytes, or a number with a unit
+// KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024),
+// case-insensitive. "" is 0.
+func parseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
+		{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12}, {"b", 1}}
+	lower, mult := strings.ToLower(t), 1.0
+	for _, u := range units {
+		if strings.HasSuffix(lower, u.suffix) {
+			lower, mult = strings.TrimSpace(strings.TrimSuffix(lower, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(lower, 64)
+	if err != nil || n < 0 || n*mult > 1<<62 {
+		return 0, fmt.Errorf("%q is not a size: give bytes or a number with KB, MB, GB, KiB, MiB or GiB, e.g. 1GB", s)
+	}
+	return int64(n * mult), nil
 }

@@ -27,6 +27,10 @@ import (
 // must have been opened with Config.ReadWrite: a read-only file refuses
 // the write. Errors are *qconnect.Error: analyticError for a missing table
 // or a refused write, timeout when ctx ends first.
+//
+// Concurrent Appends to one table share a transaction (group commit, see
+// appendGroups); each still stores all of its rows or none, and returns
+// once its rows are committed.
 func (e *Engine) Append(ctx context.Context, table string, cols []qconnect.Column, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
@@ -39,6 +43,11 @@ func (e *Engine) Append(ctx context.Context, table string, cols []qconnect.Colum
 			return internalError("duckdb: Append: row %d has %d values for %d columns", r, len(row), len(cols))
 		}
 	}
+	return e.groups.append(ctx, e, table, cols, rows)
+}
+
+// appendOnce stores rows in table in one transaction.
+func (e *Engine) appendOnce(ctx context.Context, table string, cols []qconnect.Column, rows [][]any) error {
 	conn, err := e.pool.get(ctx)
 	if err != nil {
 		return e.translate(ctx, nil, err)
@@ -53,6 +62,9 @@ func (e *Engine) Append(ctx context.Context, table string, cols []qconnect.Colum
 			return e.appendError(ctx, table, err)
 		}
 	}
+	// Cached results that read the table are stale once the rows are in:
+	// the bump follows the commit and precedes the return.
+	defer func() { e.cache.bump(name) }()
 	if err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return e.appendError(ctx, table, err)
 	}

@@ -221,7 +221,7 @@ SELECT k, g, lvl, lead(lvl, 1, lvl) OVER (PARTITION BY k ORDER BY g) AS lvl2 FRO
 	// tables are strictly ordered by time. Lower symbol indexes quote more.
 	dq := float64(dayUS) / float64(nq)
 	symList := "([" + syms.String() + "])"
-	quote := `CREATE TABLE memory.main.quote AS
+	quote := `CREATE TEMP TABLE _demo_quote AS
 WITH e AS (
   SELECT j,
     least(` + fmt.Sprint(nsym-1) + `, floor(` + fmt.Sprint(nsym) + ` * pow(` + rnd.unit("j", "sym") + `, 1.6)))::INTEGER AS k,
@@ -247,6 +247,7 @@ FROM c ORDER BY j`
 		return err
 	}
 	stage("quote")
+	defer func() { _ = conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp._demo_quote`) }()
 	// One trade per group of three quotes (the quote's rowid is j, its
 	// position in time order), made just after one of them: a buy lifts
 	// the ask, a sell hits the bid, some trade at the mid.
@@ -256,7 +257,7 @@ WITH p AS (
     ` + rnd.unit("rowid", "kind") + ` AS uk,
     ` + rnd.unit("rowid", "side") + ` AS us,
     ` + rnd.unit("rowid", "size") + ` AS uz
-  FROM memory.main.quote
+  FROM temp._demo_quote
   WHERE rowid % 3 = ` + rnd.hash("rowid // 3", "pick") + ` % 3
 )
 SELECT time + to_microseconds(1 + floor(0.4 * $dq * ` + rnd.unit("j", "ttime") + `)::BIGINT) AS time, sym,
@@ -265,10 +266,18 @@ SELECT time + to_microseconds(1 + floor(0.4 * $dq * ` + rnd.unit("j", "ttime") +
   CASE WHEN uz < 0.08 THEN 1 + (` + rnd.hash("j", "odd") + ` % 99)::BIGINT
        ELSE 100 * (1 + floor(pow(uz, 6) * 50))::BIGINT END AS size,
   CASE WHEN us < 0.52 THEN 'buy' ELSE 'sell' END AS side
-FROM p ORDER BY j`
+FROM p ORDER BY sym, time, j`
 	if err := conn.ExecContext(ctx, trade, named("dq", dq)); err != nil {
 		return err
 	}
 	stage("trade")
+	// Both tables are stored ordered by (sym, time), so that the min/max of
+	// each row group (DuckDB's zone maps) prune a query for a few symbols
+	// and a time range down to the row groups that hold them.
+	if err := conn.ExecContext(ctx, `CREATE TABLE memory.main.quote AS
+SELECT * FROM temp._demo_quote ORDER BY sym, time, rowid`); err != nil {
+		return err
+	}
+	stage("quote by sym")
 	return nil
 }

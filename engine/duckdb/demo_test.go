@@ -138,10 +138,12 @@ func TestDemoMarket(t *testing.T) {
 		if lo.Before(open) || !hi.Before(closing) {
 			t.Errorf("%s spans %v .. %v, outside the trading day %v .. %v", table, lo, hi, open, closing)
 		}
+		// Stored ordered by (sym, time), for zone-map pruning.
 		unordered := scalar[int64](t, e, `SELECT count(*) FROM (
-			SELECT time, lag(time) OVER (ORDER BY rowid) AS prev FROM `+table+`) WHERE time <= prev`)
+			SELECT sym, time, lag(sym) OVER (ORDER BY rowid) AS psym, lag(time) OVER (ORDER BY rowid) AS prev FROM `+table+`)
+			WHERE sym < psym OR sym = psym AND time < prev`)
 		if unordered != 0 {
-			t.Errorf("%s: %d rows are not after the previous row in time", table, unordered)
+			t.Errorf("%s: %d rows are not after the previous row in (sym, time)", table, unordered)
 		}
 	}
 	// Every trade is made within the prevailing quote of its symbol.

@@ -112,6 +112,11 @@ type Config struct {
 	// calls running at once (default DefaultMaxConns). A call beyond it
 	// waits for a connection until its context ends.
 	MaxConns int
+	// ResultCacheBytes, when positive, keeps complete results of up to
+	// 1/16 of it each, up to that many bytes in all, and answers repeated
+	// calls (same method, parameters and row limit) from them until a table
+	// the query names is appended to (see resultCache). 0 disables it.
+	ResultCacheBytes int64
 	// Logger receives load timings (default: discard).
 	Logger *slog.Logger
 }
@@ -121,7 +126,9 @@ type Engine struct {
 	pool      *pool
 	log       *slog.Logger
 	batchSize int
-	tables    []string // sorted, unqualified
+	tables    []string     // sorted, unqualified
+	cache     *resultCache // nil: no result cache
+	groups    appendGroups // group commit of concurrent Appends
 	// paths are the absolute server paths (--duckdb, --data) that error
 	// messages must not reveal.
 	paths []string
@@ -148,6 +155,11 @@ func Open(ctx context.Context, cfg Config) (_ *Engine, err error) {
 	if cfg.MemoryLimit != "" {
 		settings = append(settings, [2]string{"memory_limit", cfg.MemoryLimit})
 	}
+	// jemalloc's background threads give memory DuckDB freed (after the
+	// demo load's sorts, after a large result) back to the system within
+	// seconds; without them the process keeps its peak (850 MB instead of
+	// 300 MB after loading the default demo, see BENCHMARKS.md).
+	settings = append(settings, [2]string{"allocator_background_threads", "true"})
 	ownTemp := ""
 	if cfg.TempDir == "" {
 		if ownTemp, err = os.MkdirTemp("", "qconnect-duckdb-"); err != nil {
@@ -321,7 +333,36 @@ func (e *Engine) load(ctx context.Context, cfg Config, alias string) error {
 	}
 	sort.Strings(names)
 	e.tables = names
+	if cfg.ResultCacheBytes > 0 {
+		views, err := listViews(ctx, conn)
+		if err != nil {
+			return fmt.Errorf("duckdb: listing views: %w", err)
+		}
+		e.cache = newResultCache(cfg.ResultCacheBytes, names, views, alias != "" && cfg.ReadWrite)
+	}
 	return nil
+}
+
+// listViews lists the views of every database (a query naming one is not
+// cached: a view over files reads them anew each time).
+func listViews(ctx context.Context, conn *conn) ([]string, error) {
+	rows, err := conn.queryStrings(ctx, `SELECT view_name FROM duckdb_views() WHERE NOT internal`)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		names[i] = r[0]
+	}
+	return names, nil
+}
+
+// CacheStats returns the result cache's hits and misses (0, 0 without one).
+func (e *Engine) CacheStats() (hits, misses int64) {
+	if e.cache == nil {
+		return 0, 0
+	}
+	return e.cache.stats()
 }
 
 // listTables lists the tables and views of the main schema of a database.

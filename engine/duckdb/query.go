@@ -58,6 +58,40 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 	if now.IsZero() {
 		now = time.Now()
 	}
+	var fill *fillingRows
+	if e.cache != nil {
+		if key, deps, ok := e.cache.plan(call); ok {
+			if r, hit := e.cache.get(key); hit {
+				return r, nil
+			}
+			mine, wait := e.cache.lead(key, deps)
+			if wait != nil {
+				// The same call is running: wait for it rather than run the
+				// query again, then take its result if it is still current.
+				select {
+				case <-wait:
+				case <-ctx.Done():
+					return nil, e.translate(ctx, m, ctx.Err())
+				}
+				if r, hit := e.cache.get(key); hit {
+					return r, nil
+				}
+			}
+			// The generations before the query starts: an Append that
+			// completes from here on makes this result stale.
+			fill = &fillingRows{c: e.cache, key: key, flight: mine, entry: &cacheEntry{deps: deps, snap: e.cache.snapshot(deps)}}
+			if mine != nil {
+				// Joiners never wait past the leader's call: its end (or a
+				// Rows dropped without Close) lands the flight too.
+				context.AfterFunc(ctx, func() { e.cache.land(key, mine) })
+				defer func() {
+					if fill.Rows == nil { // the query failed to start
+						e.cache.land(key, mine)
+					}
+				}()
+			}
+		}
+	}
 	conn, err := e.pool.get(ctx)
 	if err != nil {
 		return nil, e.translate(ctx, m, err)
@@ -104,6 +138,10 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 	c.vecs = make([]vec, len(plan.src))
 	r := &rows{cursor: c}
 	runtime.AddCleanup(r, func(c *cursor) { _ = c.Close() }, c)
+	if fill != nil {
+		fill.Rows = r
+		return fill, nil
+	}
 	return r, nil
 }
 
