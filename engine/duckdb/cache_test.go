@@ -137,3 +137,20 @@ func TestCacheSkipsVolatileQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheDropsOnPrune: rows deleted by retention (Prune) are gone from
+// the next call's result, not served from a kept one.
+func TestCacheDropsOnPrune(t *testing.T) {
+	e := openCached(t)
+	m := sqlMethod(`SELECT count(*)::BIGINT AS n, coalesce(sum(size), 0)::BIGINT AS volume FROM trade WHERE sym = $sym`,
+		symParam, col("n", qconnect.Long), col("volume", qconnect.Long))
+	before := sumSize(t, e, m, "AAPL")
+	sumSize(t, e, m, "AAPL") // kept
+	n, err := e.Prune(context.Background(), "trade", qconnect.Retention{TimeColumn: "time", MaxRows: 1}, time.Now())
+	if err != nil || n == 0 {
+		t.Fatalf("Prune = %d, %v; want rows deleted", n, err)
+	}
+	if after := sumSize(t, e, m, "AAPL"); after == before {
+		t.Fatalf("after pruning trade to one row, AAPL's volume is still %d (a stale kept result)", before)
+	}
+}

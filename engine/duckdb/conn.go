@@ -281,6 +281,11 @@ func (c *conn) watch(ctx context.Context) (stop func()) {
 	return func() {
 		if !s() {
 			<-fired
+			// An interrupt that was sent may still be pending on the
+			// connection (DuckDB clears it when a statement starts, but
+			// only one that had not started yet): do not give the
+			// connection to another call.
+			c.broken = true
 		}
 	}
 }

@@ -77,8 +77,12 @@ func (e *Engine) translate(ctx context.Context, m *qconnect.Method, err error) e
 			Message: what + ": DuckDB ran out of memory or spill space (" + e.safeMessage(err) +
 				"); retry later or narrow the request, or ask the operator to raise --duckdb-memory-limit or free space in --duckdb-temp-dir"}
 	case classInterrupted:
-		return &qconnect.Error{Code: qconnect.CodeTimeout, Cause: err,
-			Message: what + ": the query was interrupted before it finished; retry the call"}
+		// The call's context is alive, so the gateway did not interrupt
+		// the query: DuckDB stopped it itself (a parallel task of the
+		// analytic failed and the others were interrupted, and the
+		// interrupt is what DuckDB reported).
+		return &qconnect.Error{Code: qconnect.CodeAnalyticError, Cause: err,
+			Message: what + ": DuckDB interrupted the query while it failed; run it again for its own error, or check its inputs"}
 	case classInternal:
 		return &qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error",
 			Cause: fmt.Errorf("%s: %w", what, err)}
@@ -111,7 +115,7 @@ type errorClass int
 const (
 	classAnalytic    errorClass = iota // the analytic itself failed: analyticError
 	classExhausted                     // memory or spill space ran out: busy
-	classInterrupted                   // interrupted: timeout, or the client-gone path
+	classInterrupted                   // interrupted: by the gateway (timeout, client gone) or by DuckDB itself
 	classInternal                      // anything else: internal, logged with a reference
 )
 

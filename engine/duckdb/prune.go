@@ -30,6 +30,9 @@ func (e *Engine) Prune(ctx context.Context, table string, r qconnect.Retention, 
 			return 0, err
 		}
 	}
+	// Cached results that read the table are stale once rows are deleted:
+	// the bump follows the deletes and precedes the return.
+	defer func() { e.cache.bump(name) }()
 	t := quoteIdent(name)
 	if catalog != "" {
 		t = quoteIdent(catalog) + ".main." + t
