@@ -41,7 +41,14 @@ func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
 			head = append(head, `,"reset":true`...)
 		}
 		head = append(head, `,"msg":`...)
-		return s.conn.enqueue(outFrame{head: head, body: b.JSON, tail: closeBrace})
+		tail := closeBrace
+		if b.Kind == stream.KindSnapshot {
+			// As a snapshot query's SnapshotMsg (section 7): meta with
+			// the columns and the row count (PROTOCOL appendix 28).
+			meta, _ := json.Marshal(encode.Meta{Columns: b.Columns, RowCount: int64(len(b.Rows))})
+			tail = append(append([]byte(`,"meta":`), meta...), '}')
+		}
+		return s.conn.enqueue(outFrame{head: head, body: b.JSON, tail: tail})
 	}
 	head := make([]byte, 0, 128)
 	head = append(head, `{"type":"UpdateMsg","subscriptionId":"`...)

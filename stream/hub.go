@@ -295,6 +295,7 @@ type upstream struct {
 	replay      []*Batch
 	replayBytes int64
 	replayLost  bool
+	stated      bool // the source has sent a snapshot or a reset
 }
 
 // publish filters and projects rows and delivers them (or holds them for

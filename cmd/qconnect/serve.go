@@ -255,6 +255,10 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	defer closeBackends()
 	backends["duckdb"] = eng
+	src := o.ws.demoSource(demo, eng, log) // nil unless the demo feed is on
+	if src != nil {
+		backends["duckdb"] = src
+	}
 
 	// The docs are built after the bind, so that their command lines show the
 	// address actually bound (--listen with port 0 included).
@@ -306,7 +310,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// Housekeeping every 5 s: an idle-expired session's WebSockets close
 	// within 5 s of its expiry.
 	go srv.Maintain(ctx, 5*time.Second)
-	o.ws.startFeed(ctx, demo, srv, eng, log)
+	o.ws.startFeed(ctx, src, eng, log)
 	go reloadUsersOnHUP(ctx, hup, srv, users, o.users, log)
 
 	errc := make(chan error, 1)

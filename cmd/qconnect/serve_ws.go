@@ -84,13 +84,23 @@ func (o *wsOptions) validate() error {
 	return nil
 }
 
-// startFeed runs the demo feed through the gateway's publish path until
-// ctx ends, when demo mode and --demo-feed are on.
-func (o *wsOptions) startFeed(ctx context.Context, demo bool, srv *server.Server, backend qconnect.Backend, log *slog.Logger) {
+// demoSource is the demo's live source around the engine (feed.Source)
+// when demo mode and --demo-feed are on, else nil: the streaming methods of
+// the engine are then fed by the rows appended to their tables (the feed's
+// and the clients' publishes), through the hub's live path.
+func (o *wsOptions) demoSource(demo bool, eng qconnect.Backend, log *slog.Logger) *feed.Source {
 	if !demo || !o.demoFeed {
+		return nil
+	}
+	return feed.NewSource(eng, log)
+}
+
+// startFeed runs the demo feed into src until ctx ends (src nil: no feed).
+func (o *wsOptions) startFeed(ctx context.Context, src *feed.Source, backend qconnect.Backend, log *slog.Logger) {
+	if src == nil {
 		return
 	}
-	f := feed.New(ctx, feed.Config{Publish: srv.Publish, Backend: backend, Rate: o.demoFeedRate, Seed: uint64(time.Now().UnixNano()), Logger: log})
+	f := feed.New(ctx, feed.Config{Emit: src.Emit, Backend: backend, Rate: o.demoFeedRate, Seed: uint64(time.Now().UnixNano()), Logger: log})
 	log.Info("demo feed on", "tradesPerSecond", o.demoFeedRate, "monMemEvery", "1s")
 	go f.Run(ctx)
 }
