@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -253,23 +252,11 @@ func TestBusyPerUser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // runs until its 4 s timeout
-		defer wg.Done()
-		_, _ = aliceSDK.Call(ctx, "test/slowish", nil)
-	}()
-	// Let the slow call take the slot first; a probe that won the race would
-	// make the slow call itself the busy one.
-	time.Sleep(500 * time.Millisecond)
-	var r *result
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		if r = alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}); r.Status == 503 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// alice's slow call (it runs until its 4 s timeout) takes her only slot.
+	r, done := slotHeld(t, func() bool {
+		_, err := aliceSDK.Call(ctx, "test/slowish", nil)
+		return qconnect.ErrorCode(err) == qconnect.CodeBusy
+	}, func() *result { return alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}) })
 	expect(t, "alice's second call", r, 503, "busy")
 	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
 		t.Errorf("busy with Retry-After %q, want a number of seconds", r.Header.Get("Retry-After"))
@@ -279,7 +266,7 @@ func TestBusyPerUser(t *testing.T) {
 	if ce := wantSDKError(t, "SDK call while busy", err, qconnect.CodeBusy, 503); ce.RetryAfter < time.Second {
 		t.Errorf("client.Error.RetryAfter = %v", ce.RetryAfter)
 	}
-	wg.Wait()
+	<-done
 	expect(t, "alice after her call ended", alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}), 200, "")
 }
 
