@@ -277,19 +277,23 @@ func TestTimeoutMidStream(t *testing.T) {
 	g, _ := testGateway(t)
 	alice := login(t, g, "alice", "alice-password")
 	cols := []qconnect.Column{{Name: "i", Type: qconnect.Long}, {Name: "h", Type: qconnect.String}}
+	// The two formats run at once (each waits out the 3 s timeout).
 	for _, accept := range []string{acceptNDJSON, acceptCSV} {
-		start := time.Now()
-		b := alice.fetch("/connect/api/test/pacedShort", nil, accept)
-		if b.status != 200 {
-			t.Fatalf("%s: HTTP %d before any row (%.300s): the engine does not stream results yet, so a timeout after rows cannot be tested", accept, b.status, b.data)
-		}
-		if el := time.Since(start); el < 3*time.Second || el > 20*time.Second {
-			t.Errorf("%s: the call took %v; its timeout is 3s", accept, el)
-		}
-		rows, meta, code := decodeAny(t, accept, b, cols)
-		if len(rows) == 0 || code != "timeout" || meta.RowCount != int64(len(rows)) {
-			t.Errorf("%s: %d rows, outcome %q, meta %+v; want rows then timeout", accept, len(rows), code, meta)
-		}
+		t.Run(accept, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			b := alice.fetch("/connect/api/test/pacedShort", nil, accept)
+			if b.status != 200 {
+				t.Fatalf("%s: HTTP %d before any row (%.300s): the engine does not stream results yet, so a timeout after rows cannot be tested", accept, b.status, b.data)
+			}
+			if el := time.Since(start); el < 3*time.Second || el > 20*time.Second {
+				t.Errorf("%s: the call took %v; its timeout is 3s", accept, el)
+			}
+			rows, meta, code := decodeAny(t, accept, b, cols)
+			if len(rows) == 0 || code != "timeout" || meta.RowCount != int64(len(rows)) {
+				t.Errorf("%s: %d rows, outcome %q, meta %+v; want rows then timeout", accept, len(rows), code, meta)
+			}
+		})
 	}
 }
 

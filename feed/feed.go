@@ -8,7 +8,8 @@
 // The feed continues the demo tables: at start it reads each server's
 // memory size and last sample, and each symbol's last trade and quote, from
 // the backend, and random-walks from there. A table that cannot be read (a
-// catalog without the demo data) leaves its part of the feed off; a table
+// catalog without the demo data) leaves its part of the feed off, as does
+// a table the catalog has no publishing method for (Config.Tables); a table
 // that does not take the rows turns its part off with one log line.
 package feed
 
@@ -18,6 +19,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -60,9 +62,13 @@ type Config struct {
 	// MemInterval is the monMem sampling interval (default 1 s; negative:
 	// no monMem samples).
 	MemInterval time.Duration
-	Seed        uint64
-	Logger      *slog.Logger     // default: discard
-	Now         func() time.Time // default time.Now
+	// Tables, when not nil, are the tables (lower case) the catalog
+	// publishes to; the feed leaves the others alone (its part for them is
+	// off), as a client could not publish there either.
+	Tables map[string]bool
+	Seed   uint64
+	Logger *slog.Logger     // default: discard
+	Now    func() time.Time // default time.Now
 }
 
 // server is the state of one monMem server.
@@ -100,6 +106,14 @@ func New(ctx context.Context, cfg Config) *Feed {
 	}
 	cfg.Rate = math.Max(0, math.Min(cfg.Rate, MaxRate))
 	f := &Feed{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), off: map[string]bool{}}
+	if cfg.Tables != nil {
+		for _, t := range []string{MemTable, TradeTable, QuoteTable} {
+			if !cfg.Tables[strings.ToLower(t)] {
+				f.off[t] = true
+				cfg.Logger.Info("demo feed: the catalog has no publishing method for this table; this part of the feed is off", "table", t)
+			}
+		}
+	}
 	if cfg.Backend == nil {
 		f.servers = []server{{"server_A", 16384, 8000}, {"server_B", 32768, 12000}}
 		f.syms = []symbol{{"AAPL", 190}, {"MSFT", 415}, {"IBM", 190}}

@@ -141,3 +141,28 @@ func TestRunEmits(t *testing.T) {
 		t.Fatalf("a refusing table was tried %d times; want once", calls[QuoteTable])
 	}
 }
+
+// TestTablesLimitTheFeed: the feed writes only to tables the catalog
+// publishes to (Config.Tables).
+func TestTablesLimitTheFeed(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	emit := func(ctx context.Context, table string, cols []qconnect.Column, b *qconnect.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got[table] += b.Len
+		return nil
+	}
+	f := New(context.Background(), Config{Emit: emit, Rate: 50, Tables: map[string]bool{"trade": true}})
+	now := start
+	for range 10 {
+		now = now.Add(tick)
+		f.emit(context.Background(), MemTable, MemColumns, f.MemBatch(now))
+		tr, q := f.MarketBatches(now, tick)
+		f.emit(context.Background(), QuoteTable, QuoteColumns, q)
+		f.emit(context.Background(), TradeTable, TradeColumns, tr)
+	}
+	if got[TradeTable] == 0 || got[MemTable] != 0 || got[QuoteTable] != 0 {
+		t.Fatalf("emitted %v; want trades only", got)
+	}
+}

@@ -160,6 +160,9 @@ type frame struct {
 	Msg            []json.RawMessage `json:"msg"`
 	Success        bool              `json:"success"`
 	Error          *protocol.WireError
+	Meta           *struct {
+		RowCount int64 `json:"rowCount"`
+	} `json:"meta"`
 }
 
 func (w *wsClient) read() (frame, error) {

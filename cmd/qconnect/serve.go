@@ -310,7 +310,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// Housekeeping every 5 s: an idle-expired session's WebSockets close
 	// within 5 s of its expiry.
 	go srv.Maintain(ctx, 5*time.Second)
-	o.ws.startFeed(ctx, src, eng, log)
+	o.ws.startFeed(ctx, src, eng, cat, log)
 	go reloadUsersOnHUP(ctx, hup, srv, users, o.users, log)
 
 	errc := make(chan error, 1)

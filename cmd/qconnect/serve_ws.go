@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -96,11 +97,19 @@ func (o *wsOptions) demoSource(demo bool, eng qconnect.Backend, log *slog.Logger
 }
 
 // startFeed runs the demo feed into src until ctx ends (src nil: no feed).
-func (o *wsOptions) startFeed(ctx context.Context, src *feed.Source, backend qconnect.Backend, log *slog.Logger) {
+// The feed writes only to tables the catalog publishes to.
+func (o *wsOptions) startFeed(ctx context.Context, src *feed.Source, backend qconnect.Backend, cat *qconnect.Catalog, log *slog.Logger) {
 	if src == nil {
 		return
 	}
-	f := feed.New(ctx, feed.Config{Emit: src.Emit, Backend: backend, Rate: o.demoFeedRate, Seed: uint64(time.Now().UnixNano()), Logger: log})
+	tables := map[string]bool{}
+	for _, m := range cat.Methods {
+		if m.Publish && m.Stream != nil && m.Stream.Table != "" {
+			tables[strings.ToLower(m.Stream.Table)] = true
+		}
+	}
+	f := feed.New(ctx, feed.Config{Emit: src.Emit, Backend: backend, Rate: o.demoFeedRate, Tables: tables,
+		Seed: uint64(time.Now().UnixNano()), Logger: log})
 	log.Info("demo feed on", "tradesPerSecond", o.demoFeedRate, "monMemEvery", "1s")
 	go f.Run(ctx)
 }
