@@ -334,17 +334,15 @@ func TestClientGoneCancels(t *testing.T) {
 
 	t.Run("before the first row", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if resp, err := alice.openCtx(ctx, "/connect/api/test/slowLong", nil, acceptJSON); err == nil {
-				resp.Body.Close()
-			}
-		}()
 		// The query is running once it holds the only call slot.
-		waitFor(t, "slowLong to hold the only call slot", func() bool {
-			return alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}).Status == 503
-		})
+		_, done := slotHeld(t, func() bool {
+			resp, err := alice.openCtx(ctx, "/connect/api/test/slowLong", nil, acceptJSON)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			return resp.StatusCode == 503
+		}, func() *result { return alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}) })
 		cancel()
 		<-done
 		took := notBusyWithin(t, alice, 10*time.Second)

@@ -224,6 +224,26 @@ func TestLiveSourceWithoutSnapshot(t *testing.T) {
 	}
 }
 
+// TestLiveSourceQueuedSnapshot: a source whose snapshot is queued before
+// Live returns (the demo's feed.Source, a kdb+ tickerplant's reply) gets
+// it to the first subscriber: the hub starts reading the feed only once
+// the subscription is in place.
+func TestLiveSourceQueuedSnapshot(t *testing.T) {
+	t.Parallel()
+	for i := range 20 {
+		src := &tickSource{events: make(chan qconnect.LiveEvent, 1), end: make(chan error)}
+		src.events <- qconnect.LiveEvent{Kind: qconnect.LiveSnapshot, Batch: ticks(t, tick("A", float64(i)))}
+		ts, _, _ := wsTestServerWith(t, Config{}, src)
+		c := dialWS(t, ts)
+		c.login("alice")
+		c.send("SubscribeReq", []any{map[string]any{"method": "t/sub"}})
+		c.expect("SubscribeResp")
+		if f := c.expect("SnapshotMsg"); !equalFloats(prices(t, f), []float64{float64(i)}) {
+			t.Fatalf("run %d: snapshot %+v", i, f)
+		}
+	}
+}
+
 // waitUntil polls cond until it holds (10 s at most).
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
