@@ -256,7 +256,8 @@ func TestBusyPerUser(t *testing.T) {
 	// alice's slow call (it runs until its 4 s timeout) takes her only slot.
 	r, done := slotHeld(t, func() bool {
 		_, err := aliceSDK.Call(ctx, "test/slowish", nil)
-		return qconnect.ErrorCode(err) == qconnect.CodeBusy
+		var ce *client.Error
+		return errors.As(err, &ce) && ce.Code == qconnect.CodeBusy
 	}, func() *result { return alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}) })
 	expect(t, "alice's second call", r, 503, "busy")
 	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
