@@ -236,15 +236,22 @@ func TestSubscribeConcurrentUnsubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
+	streaming := make(chan struct{}) // closed when Next has returned an update
 	go func() {
-		for {
+		for n := 0; ; n++ {
 			if _, err := sub.Next(context.Background()); err != nil {
+				if n == 0 {
+					close(streaming)
+				}
 				done <- err
 				return
 			}
+			if n == 0 {
+				close(streaming)
+			}
 		}
 	}()
-	time.Sleep(10 * time.Millisecond)
+	<-streaming
 	if err := sub.Unsubscribe(ctxT(t)); err != nil {
 		t.Fatalf("Unsubscribe: %v", err)
 	}

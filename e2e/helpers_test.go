@@ -189,3 +189,40 @@ func testGateway(t *testing.T, args ...string) (*testenv.Gateway, string) {
 	base := []string{"--demo=true", "--catalog", filepath.Join("e2e", "testdata", "catalog.yaml"), "--users", users}
 	return testenv.StartGateway(t, append(base, args...)...), users
 }
+
+// slotHeld starts slow, a call that holds a call slot for seconds, and
+// polls probe (a quick call) until it is refused busy (503) while slow
+// runs: the slow call then holds the slot. A probe that won the race for
+// the slot makes slow itself the busy one (slow reports busy); slow is then
+// started again. It returns the probe's busy answer and a channel closed
+// when slow has ended.
+func slotHeld(t *testing.T, slow func() (busy bool), probe func() *result) (*result, <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		done := make(chan struct{})
+		var wasBusy atomic.Bool
+		go func() {
+			defer close(done)
+			wasBusy.Store(slow())
+		}()
+	probing:
+		for {
+			if r := probe(); r.Status == 503 {
+				return r, done
+			} else if r.Status != 200 {
+				t.Fatalf("probe: %d %s", r.Status, r.Body)
+			}
+			select {
+			case <-done:
+				if !wasBusy.Load() {
+					t.Fatal("the slow call ended before any probe was refused busy")
+				}
+				break probing // the probe won the race: start slow again
+			case <-time.After(10 * time.Millisecond): // polling tick
+			}
+		}
+	}
+	t.Fatal("no probe was refused busy within 30 s")
+	return nil, nil
+}

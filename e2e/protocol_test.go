@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -126,32 +125,14 @@ func TestCheckOrder(t *testing.T) {
 
 	t.Run("busy", func(t *testing.T) {
 		// --max-concurrent 1: a second call while one runs is busy.
-		var wg sync.WaitGroup
-		wg.Add(1)
-		started := make(chan struct{})
-		go func() {
-			defer wg.Done()
-			close(started)
-			alice.call("/connect/api/test/slowish", []any{})
-		}()
-		<-started
-		// Let the slow call take the only slot first; a probe that won the
-		// race would make the slow call itself the busy one.
-		time.Sleep(500 * time.Millisecond)
-		var r *result
-		deadline := time.Now().Add(3 * time.Second)
-		for time.Now().Before(deadline) {
-			r = alice.call(path, []any{map[string]any{"n": 1}})
-			if r.Status == 503 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		r, done := slotHeld(t, func() bool {
+			return alice.call("/connect/api/test/slowish", []any{}).Status == 503
+		}, func() *result { return alice.call(path, []any{map[string]any{"n": 1}}) })
 		expect(t, "busy", r, 503, "busy")
 		if r.Header.Get("Retry-After") == "" {
 			t.Error("busy without Retry-After")
 		}
-		wg.Wait()
+		<-done
 		stillServing(t)
 	})
 
@@ -201,8 +182,13 @@ func TestRateLimited(t *testing.T) {
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("rateLimited without Retry-After")
 	}
-	time.Sleep(time.Second)
-	expect(t, "after waiting", alice.call("/connect/api/auth/ping", []any{}), 200, "")
+	// The bucket refills at 5/s: polled until served (a refused request
+	// takes no token).
+	deadline := time.Now().Add(10 * time.Second)
+	for r = alice.call("/connect/api/auth/ping", []any{}); r.Status == 429 && time.Now().Before(deadline); r = alice.call("/connect/api/auth/ping", []any{}) {
+		time.Sleep(20 * time.Millisecond) // polling tick
+	}
+	expect(t, "after waiting", r, 200, "")
 }
 
 // TestTypedValues checks PROTOCOL 4.2 conversions and 4.3 encodings end to

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -254,23 +253,12 @@ func TestBusyPerUser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // runs until its 4 s timeout
-		defer wg.Done()
-		_, _ = aliceSDK.Call(ctx, "test/slowish", nil)
-	}()
-	// Let the slow call take the slot first; a probe that won the race would
-	// make the slow call itself the busy one.
-	time.Sleep(500 * time.Millisecond)
-	var r *result
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		if r = alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}); r.Status == 503 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// alice's slow call (it runs until its 4 s timeout) takes her only slot.
+	r, done := slotHeld(t, func() bool {
+		_, err := aliceSDK.Call(ctx, "test/slowish", nil)
+		var ce *client.Error
+		return errors.As(err, &ce) && ce.Code == qconnect.CodeBusy
+	}, func() *result { return alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}) })
 	expect(t, "alice's second call", r, 503, "busy")
 	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
 		t.Errorf("busy with Retry-After %q, want a number of seconds", r.Header.Get("Retry-After"))
@@ -280,7 +268,7 @@ func TestBusyPerUser(t *testing.T) {
 	if ce := wantSDKError(t, "SDK call while busy", err, qconnect.CodeBusy, 503); ce.RetryAfter < time.Second {
 		t.Errorf("client.Error.RetryAfter = %v", ce.RetryAfter)
 	}
-	wg.Wait()
+	<-done
 	expect(t, "alice after her call ended", alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}), 200, "")
 }
 
@@ -291,20 +279,28 @@ func TestTimeoutMidStream(t *testing.T) {
 	g, _ := testGateway(t)
 	alice := login(t, g, "alice", "alice-password")
 	cols := []qconnect.Column{{Name: "i", Type: qconnect.Long}, {Name: "h", Type: qconnect.String}}
+	// The two formats run at once (each waits out the 3 s timeout).
+	var wg sync.WaitGroup
 	for _, accept := range []string{acceptNDJSON, acceptCSV} {
-		start := time.Now()
-		b := alice.fetch("/connect/api/test/pacedShort", nil, accept)
-		if b.status != 200 {
-			t.Fatalf("%s: HTTP %d before any row (%.300s): the engine does not stream results yet, so a timeout after rows cannot be tested", accept, b.status, b.data)
-		}
-		if el := time.Since(start); el < 3*time.Second || el > 20*time.Second {
-			t.Errorf("%s: the call took %v; its timeout is 3s", accept, el)
-		}
-		rows, meta, code := decodeAny(t, accept, b, cols)
-		if len(rows) == 0 || code != "timeout" || meta.RowCount != int64(len(rows)) {
-			t.Errorf("%s: %d rows, outcome %q, meta %+v; want rows then timeout", accept, len(rows), code, meta)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			b := alice.fetch("/connect/api/test/pacedShort", nil, accept)
+			if b.status != 200 {
+				t.Errorf("%s: HTTP %d before any row (%.300s): the engine does not stream results yet, so a timeout after rows cannot be tested", accept, b.status, b.data)
+				return
+			}
+			if el := time.Since(start); el < 3*time.Second || el > 20*time.Second {
+				t.Errorf("%s: the call took %v; its timeout is 3s", accept, el)
+			}
+			rows, meta, code := decodeAny(t, accept, b, cols)
+			if len(rows) == 0 || code != "timeout" || meta.RowCount != int64(len(rows)) {
+				t.Errorf("%s: %d rows, outcome %q, meta %+v; want rows then timeout", accept, len(rows), code, meta)
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 // logLine waits up to 10 s for a log line of the gateway that matches the
@@ -344,26 +340,15 @@ func TestClientGoneCancels(t *testing.T) {
 
 	t.Run("before the first row", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			// The poll below may hold the only slot for a moment: a
-			// slowLong refused busy (503) is sent again.
-			for ctx.Err() == nil {
-				resp, err := alice.openCtx(ctx, "/connect/api/test/slowLong", nil, acceptJSON)
-				if err != nil {
-					return
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusServiceUnavailable {
-					return
-				}
-			}
-		}()
 		// The query is running once it holds the only call slot.
-		waitFor(t, "slowLong to hold the only call slot", func() bool {
-			return alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}).Status == 503
-		})
+		_, done := slotHeld(t, func() bool {
+			resp, err := alice.openCtx(ctx, "/connect/api/test/slowLong", nil, acceptJSON)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			return resp.StatusCode == 503
+		}, func() *result { return alice.call("/connect/api/test/rows", []any{map[string]any{"n": 1}}) })
 		cancel()
 		<-done
 		took := notBusyWithin(t, alice, 10*time.Second)

@@ -425,6 +425,32 @@ func TestWSDemoFeed(t *testing.T) {
 	if m, err := trades.Next(wait); err != nil || m.Seq != 1 || len(m.Rows) == 0 {
 		t.Fatalf("trade update from the feed: %+v %v", m, err)
 	}
+	// The feed's rows are stored: getMem sees the sample streamed.
+	res, err := s.Call(ctx, "monPublic/getMem", map[string]any{"syms": []string{"server_C"}, "start": time.Now().Add(-time.Minute)})
+	if err != nil || len(res.Rows) < 2 {
+		t.Fatalf("the feed's monMem rows are not stored: %v %v", res, err)
+	}
+	// Publishing still reaches subscribers, once each row, through the
+	// live source (the feed makes no server_Q rows).
+	pub, err := s.Subscribe(ctx, "monPublic/sub", map[string]any{"syms": []string{"server_Q"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := pub.Next(wait); err != nil || m.Kind != client.Snapshot || len(m.Rows) != 0 {
+		t.Fatalf("server_Q snapshot: %+v %v", m, err)
+	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	for i := 1; i <= 2; i++ {
+		if n, err := s.Publish(ctx, "monPublic/pubMem", []map[string]any{memRow(at.Add(time.Duration(i)*time.Millisecond), "server_Q", float64(i))}); err != nil || n != 1 {
+			t.Fatalf("publish %d: %d %v", i, n, err)
+		}
+	}
+	for i := 1; i <= 2; i++ {
+		m, err := pub.Next(wait)
+		if err != nil || m.Seq != uint64(i) || len(m.Rows) != 1 || m.Rows[0][2] != float64(i) {
+			t.Fatalf("published row %d: %+v %v (want it once, in order)", i, m, err)
+		}
+	}
 }
 
 // TestWSCLI: qconnect subscribe prints the snapshot and updates; qconnect

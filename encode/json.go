@@ -34,28 +34,13 @@ func newJSONWriter(out *sink, ndjson bool, h Header, cols []qconnect.Column) *js
 	return w
 }
 
-// appendEnvelopeStart appends "type", "id" and "date" with their values.
-func (w *jsonWriter) appendEnvelopeStart(dst []byte) []byte {
-	dst = append(dst, `{"type":`...)
-	dst = protocol.AppendJSONString(dst, w.h.Type)
-	dst = append(dst, `,"id":`...)
-	if w.h.ID == "" {
-		dst = append(dst, "null"...)
-	} else {
-		dst = protocol.AppendJSONString(dst, w.h.ID)
-	}
-	dst = append(dst, `,"date":`...)
-	return protocol.AppendJSONString(dst, w.h.Date)
-}
-
 func (w *jsonWriter) start() {
 	if w.started {
 		return
 	}
 	w.started = true
 	if !w.ndjson {
-		w.out.buf = w.appendEnvelopeStart(w.out.buf)
-		w.out.buf = append(w.out.buf, `,"msg":[`...)
+		w.out.buf = append(AppendMsgKey(w.out.buf, w.h), '[')
 	}
 }
 
@@ -107,7 +92,7 @@ func (w *jsonWriter) Finish(meta Meta, err *qconnect.Error) error {
 	w.start()
 	buf := w.out.buf
 	if w.ndjson {
-		buf = w.appendEnvelopeStart(buf)
+		buf = AppendHead(buf, w.h)
 		buf = append(buf, `,"success":`...)
 		buf = append(buf, boolText(err == nil)...)
 		buf = append(buf, `,"meta":`...)
@@ -115,8 +100,8 @@ func (w *jsonWriter) Finish(meta Meta, err *qconnect.Error) error {
 	} else {
 		buf = append(buf, `],"meta":`...)
 		buf = appendMeta(buf, meta, w.cols)
-		buf = append(buf, `,"success":`...)
-		buf = append(buf, boolText(err == nil)...)
+		w.out.buf = append(AppendEnd(buf, err), '\n')
+		return w.out.flush()
 	}
 	if err != nil {
 		buf = append(buf, `,"error":`...)

@@ -1,60 +1,74 @@
-// Package feed is the demo feed: in demo mode it publishes a monMem sample
-// per server every second (monPublic/pubMem) and trades and quotes at a
-// configurable rate (marketData/pubTrades, marketData/pubQuotes), through the
-// gateway's publish path — the same validation, append and fan-out as a
-// client's publish — so the demo streams out of the box.
+// Package feed is the demo feed: in demo mode it emits a monMem sample per
+// server every second and trades and quotes at a configurable rate, as
+// typed batches, into a Source — the demo's live source, which stores them
+// (so snapshots and queries see them) and streams them to the subscribers
+// of monPublic/sub, marketData/subTrades and marketData/subQuotes through
+// the gateway's stream hub, together with the rows clients publish.
 //
 // The feed continues the demo tables: at start it reads each server's
 // memory size and last sample, and each symbol's last trade and quote, from
 // the backend, and random-walks from there. A table that cannot be read (a
-// catalog without the demo data) leaves its part of the feed off; a publish
-// method the catalog lacks turns its part off with one log line.
+// catalog without the demo data) leaves its part of the feed off, as does
+// a table the catalog has no publishing method for (Config.Tables); a table
+// that does not take the rows turns its part off with one log line.
 package feed
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/qconnect/qconnect"
-	"github.com/qconnect/qconnect/protocol"
 )
 
-// The publishing methods the feed uses.
+// The tables the feed writes, and its limits.
 const (
-	MemMethod      = "monPublic/pubMem"
-	TradeMethod    = "marketData/pubTrades"
-	QuoteMethod    = "marketData/pubQuotes"
+	MemTable       = "monMem"
+	TradeTable     = "trade"
+	QuoteTable     = "quote"
 	QuotesPerTrade = 3
 	tick           = 100 * time.Millisecond
 	// MaxRate bounds the trades per second.
 	MaxRate = 100_000
 )
 
-// PublishFunc publishes rows (a JSON array of row objects, PROTOCOL 4.3
-// forms) to a publishing method and returns the number stored; it is
-// server.Server.Publish.
-type PublishFunc func(ctx context.Context, method string, rows json.RawMessage) (int, error)
+// The columns of the batches the feed emits, per table.
+var (
+	MemColumns = []qconnect.Column{{Name: "time", Type: qconnect.Timestamp}, {Name: "sym", Type: qconnect.Symbol},
+		{Name: "usedMB", Type: qconnect.Float}, {Name: "freeMB", Type: qconnect.Float}, {Name: "cpuLoad", Type: qconnect.Float}}
+	TradeColumns = []qconnect.Column{{Name: "time", Type: qconnect.Timestamp}, {Name: "sym", Type: qconnect.Symbol},
+		{Name: "price", Type: qconnect.Float}, {Name: "size", Type: qconnect.Long}, {Name: "side", Type: qconnect.Symbol}}
+	QuoteColumns = []qconnect.Column{{Name: "time", Type: qconnect.Timestamp}, {Name: "sym", Type: qconnect.Symbol},
+		{Name: "bid", Type: qconnect.Float}, {Name: "ask", Type: qconnect.Float}, {Name: "bsize", Type: qconnect.Long}, {Name: "asize", Type: qconnect.Long}}
+)
+
+// EmitFunc stores a typed batch of columns cols in table and streams it;
+// it is Source.Emit.
+type EmitFunc func(ctx context.Context, table string, cols []qconnect.Column, b *qconnect.Batch) error
 
 // Config configures Run.
 type Config struct {
-	Publish PublishFunc
+	Emit EmitFunc
 	// Backend seeds the feed from the demo tables (nil: two servers and
 	// three symbols of built-in values).
 	Backend qconnect.Backend
 	// Rate is trades per second (quotes are QuotesPerTrade times as many);
-	// 0 publishes no trades or quotes. At most MaxRate.
+	// 0 emits no trades or quotes. At most MaxRate.
 	Rate float64
 	// MemInterval is the monMem sampling interval (default 1 s; negative:
 	// no monMem samples).
 	MemInterval time.Duration
-	Seed        uint64
-	Logger      *slog.Logger     // default: discard
-	Now         func() time.Time // default time.Now
+	// Tables, when not nil, are the tables (lower case) the catalog
+	// publishes to; the feed leaves the others alone (its part for them is
+	// off), as a client could not publish there either.
+	Tables map[string]bool
+	Seed   uint64
+	Logger *slog.Logger     // default: discard
+	Now    func() time.Time // default time.Now
 }
 
 // server is the state of one monMem server.
@@ -75,7 +89,7 @@ type Feed struct {
 	rnd     *rand.Rand
 	servers []server
 	syms    []symbol
-	owed    float64 // trades due but not yet published (fractions carry over)
+	owed    float64 // trades due but not yet emitted (fractions carry over)
 	off     map[string]bool
 }
 
@@ -92,6 +106,14 @@ func New(ctx context.Context, cfg Config) *Feed {
 	}
 	cfg.Rate = math.Max(0, math.Min(cfg.Rate, MaxRate))
 	f := &Feed{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), off: map[string]bool{}}
+	if cfg.Tables != nil {
+		for _, t := range []string{MemTable, TradeTable, QuoteTable} {
+			if !cfg.Tables[strings.ToLower(t)] {
+				f.off[t] = true
+				cfg.Logger.Info("demo feed: the catalog has no publishing method for this table; this part of the feed is off", "table", t)
+			}
+		}
+	}
 	if cfg.Backend == nil {
 		f.servers = []server{{"server_A", 16384, 8000}, {"server_B", 32768, 12000}}
 		f.syms = []symbol{{"AAPL", 190}, {"MSFT", 415}, {"IBM", 190}}
@@ -102,7 +124,7 @@ func New(ctx context.Context, cfg Config) *Feed {
 	return f
 }
 
-// Run publishes until ctx ends.
+// Run emits until ctx ends.
 func (f *Feed) Run(ctx context.Context) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -116,68 +138,65 @@ func (f *Feed) Run(ctx context.Context) {
 		now := f.cfg.Now().UTC()
 		if f.cfg.MemInterval > 0 && now.Sub(lastMem) >= f.cfg.MemInterval {
 			lastMem = now
-			f.publish(ctx, MemMethod, f.MemRows(now))
+			f.emit(ctx, MemTable, MemColumns, f.MemBatch(now))
 		}
-		trades, quotes := f.MarketRows(now, tick)
-		f.publish(ctx, QuoteMethod, quotes)
-		f.publish(ctx, TradeMethod, trades)
+		trades, quotes := f.MarketBatches(now, tick)
+		f.emit(ctx, QuoteTable, QuoteColumns, quotes)
+		f.emit(ctx, TradeTable, TradeColumns, trades)
 	}
 }
 
-func (f *Feed) publish(ctx context.Context, method string, rows []map[string]any) {
-	if len(rows) == 0 || f.off[method] {
+func (f *Feed) emit(ctx context.Context, table string, cols []qconnect.Column, b *qconnect.Batch) {
+	if b == nil || b.Len == 0 || f.off[table] || f.cfg.Emit == nil {
 		return
 	}
-	raw, err := json.Marshal(rows)
-	if err != nil {
-		f.cfg.Logger.Error("demo feed: encoding rows", "method", method, "error", err)
-		return
-	}
-	if _, err := f.cfg.Publish(ctx, method, raw); err != nil && ctx.Err() == nil {
-		if qconnect.ErrorCode(err) == qconnect.CodeUnknownMethod {
-			f.off[method] = true
-			f.cfg.Logger.Warn("demo feed: the catalog has no such publishing method; this part of the feed is off", "method", method)
+	if err := f.cfg.Emit(ctx, table, cols, b); err != nil && ctx.Err() == nil {
+		if qconnect.ErrorCode(err) == qconnect.CodeAnalyticError {
+			f.off[table] = true
+			f.cfg.Logger.Warn("demo feed: the table does not take the feed's rows; this part of the feed is off", "table", table, "error", err)
 			return
 		}
-		f.cfg.Logger.Warn("demo feed: publish failed", "method", method, "error", err)
+		f.cfg.Logger.Warn("demo feed: emit failed", "table", table, "error", err)
 	}
 }
-
-func ts(t time.Time) string { return t.UTC().Format(protocol.TimestampLayout) }
 
 func round(x float64, places int) float64 {
 	p := math.Pow(10, float64(places))
 	return math.Round(x*p) / p
 }
 
-// MemRows is one monMem sample per server at now: used memory random-walks
-// within 5 % to 97 % of the server's total; freeMB is the rest.
-func (f *Feed) MemRows(now time.Time) []map[string]any {
-	rows := make([]map[string]any, 0, len(f.servers))
+// MemBatch is one monMem sample per server at now (MemColumns): used
+// memory random-walks within 5 % to 97 % of the server's total; freeMB is
+// the rest.
+func (f *Feed) MemBatch(now time.Time) *qconnect.Batch {
+	b := qconnect.NewBatch(MemColumns, 0)
 	for i := range f.servers {
 		s := &f.servers[i]
 		s.usedMB += s.totalMB * 0.01 * f.rnd.NormFloat64()
 		s.usedMB = math.Min(0.97*s.totalMB, math.Max(0.05*s.totalMB, s.usedMB))
 		used := round(s.usedMB, 2)
-		rows = append(rows, map[string]any{
-			"time": ts(now), "sym": s.sym, "usedMB": used, "freeMB": round(s.totalMB-used, 2),
-			"cpuLoad": round(math.Min(1, math.Max(0, 0.3+0.2*f.rnd.NormFloat64())), 4),
-		})
+		b.Cols[0].Ints = append(b.Cols[0].Ints, now.UnixNano())
+		b.Cols[1].AppendString(s.sym)
+		b.Cols[2].Floats = append(b.Cols[2].Floats, used)
+		b.Cols[3].Floats = append(b.Cols[3].Floats, round(s.totalMB-used, 2))
+		b.Cols[4].Floats = append(b.Cols[4].Floats, round(math.Min(1, math.Max(0, 0.3+0.2*f.rnd.NormFloat64())), 4))
+		b.Len++
 	}
-	return rows
+	return b
 }
 
-// MarketRows are the trades and quotes due in a period of length d ending
-// at now: Rate·d trades (fractions carry over) and QuotesPerTrade quotes per
-// trade, spread over the period in time order. Lower-listed symbols trade
-// more often, as in the demo tables.
-func (f *Feed) MarketRows(now time.Time, d time.Duration) (trades, quotes []map[string]any) {
+// MarketBatches are the trades (TradeColumns) and quotes (QuoteColumns)
+// due in a period of length d ending at now: Rate·d trades (fractions carry
+// over) and QuotesPerTrade quotes per trade, spread over the period in time
+// order. Lower-listed symbols trade more often, as in the demo tables.
+func (f *Feed) MarketBatches(now time.Time, d time.Duration) (trades, quotes *qconnect.Batch) {
 	if f.cfg.Rate <= 0 || len(f.syms) == 0 {
 		return nil, nil
 	}
 	f.owed += f.cfg.Rate * d.Seconds()
 	n := int(f.owed)
 	f.owed -= float64(n)
+	trades, quotes = qconnect.NewBatch(TradeColumns, 0), qconnect.NewBatch(QuoteColumns, 0)
 	start := now.Add(-d)
 	for i := range n * QuotesPerTrade {
 		at := start.Add(time.Duration(float64(d) * float64(i+1) / float64(n*QuotesPerTrade+1)))
@@ -187,8 +206,14 @@ func (f *Feed) MarketRows(now time.Time, d time.Duration) (trades, quotes []map[
 		spread := math.Max(0.01, round(s.mid*0.0002*(1+f.rnd.Float64()), 2))
 		bid := round(s.mid-spread/2, 2)
 		ask := round(bid+spread, 2)
-		quotes = append(quotes, map[string]any{"time": ts(at), "sym": s.sym, "bid": bid, "ask": ask,
-			"bsize": 100 * (1 + f.rnd.IntN(20)), "asize": 100 * (1 + f.rnd.IntN(20))})
+		q := quotes.Cols
+		q[0].Ints = append(q[0].Ints, at.UnixNano())
+		q[1].AppendString(s.sym)
+		q[2].Floats = append(q[2].Floats, bid)
+		q[3].Floats = append(q[3].Floats, ask)
+		q[4].Ints = append(q[4].Ints, int64(100*(1+f.rnd.IntN(20))))
+		q[5].Ints = append(q[5].Ints, int64(100*(1+f.rnd.IntN(20))))
+		quotes.Len++
 		if i%QuotesPerTrade != QuotesPerTrade-1 {
 			continue
 		}
@@ -196,8 +221,13 @@ func (f *Feed) MarketRows(now time.Time, d time.Duration) (trades, quotes []map[
 		if f.rnd.Float64() < 0.48 {
 			side, price = "sell", bid
 		}
-		trades = append(trades, map[string]any{"time": ts(at.Add(time.Microsecond)), "sym": s.sym,
-			"price": price, "size": 100 * (1 + int(math.Pow(f.rnd.Float64(), 6)*50)), "side": side})
+		t := trades.Cols
+		t[0].Ints = append(t[0].Ints, at.Add(time.Microsecond).UnixNano())
+		t[1].AppendString(s.sym)
+		t[2].Floats = append(t[2].Floats, price)
+		t[3].Ints = append(t[3].Ints, int64(100*(1+int(math.Pow(f.rnd.Float64(), 6)*50))))
+		t[4].AppendString(side)
+		trades.Len++
 	}
 	return trades, quotes
 }

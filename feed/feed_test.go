@@ -2,13 +2,11 @@ package feed
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/qconnect/qconnect"
-	"github.com/qconnect/qconnect/protocol"
 )
 
 var start = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
@@ -19,19 +17,15 @@ func TestMarketRowsRateAndShape(t *testing.T) {
 	now := start
 	for range 40 { // 4 s of 100 ms ticks
 		now = now.Add(tick)
-		tr, q := f.MarketRows(now, tick)
-		trades, quotes = append(trades, tr...), append(quotes, q...)
+		tr, q := f.MarketBatches(now, tick)
+		trades, quotes = append(trades, objects(TradeColumns, tr)...), append(quotes, objects(QuoteColumns, q)...)
 	}
 	if len(trades) != 100 || len(quotes) != 300 {
 		t.Fatalf("4 s at 25 trades/s gave %d trades and %d quotes; want 100 and 300", len(trades), len(quotes))
 	}
 	var last time.Time
 	for i, q := range quotes {
-		at, err := protocol.ParseText(qconnect.Timestamp, q["time"].(string))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tt := at.(time.Time); tt.Before(last) {
+		if tt := q["time"].(time.Time); tt.Before(last) {
 			t.Fatalf("quote %d at %s before %s: not in time order", i, tt, last)
 		} else {
 			last = tt
@@ -44,7 +38,7 @@ func TestMarketRowsRateAndShape(t *testing.T) {
 		if s := tr["side"]; s != "buy" && s != "sell" {
 			t.Fatalf("trade side %v", s)
 		}
-		if sz := tr["size"].(int); sz < 100 || sz%100 != 0 {
+		if sz := tr["size"].(int64); sz < 100 || sz%100 != 0 {
 			t.Fatalf("trade size %d", sz)
 		}
 	}
@@ -52,8 +46,10 @@ func TestMarketRowsRateAndShape(t *testing.T) {
 	slow := New(context.Background(), Config{Rate: 0.5})
 	n := 0
 	for i := range 40 {
-		tr, _ := slow.MarketRows(start.Add(time.Duration(i)*tick), tick)
-		n += len(tr)
+		tr, _ := slow.MarketBatches(start.Add(time.Duration(i)*tick), tick)
+		if tr != nil {
+			n += tr.Len
+		}
 	}
 	if n != 2 { // fractions carry over: 0.5/s for 4 s
 		t.Fatalf("0.5 trades/s over 4 s gave %d trades", n)
@@ -63,7 +59,7 @@ func TestMarketRowsRateAndShape(t *testing.T) {
 func TestMemRowsStayInBounds(t *testing.T) {
 	f := New(context.Background(), Config{Seed: 1})
 	for i := range 2000 {
-		for _, r := range f.MemRows(start.Add(time.Duration(i) * time.Second)) {
+		for _, r := range objects(MemColumns, f.MemBatch(start.Add(time.Duration(i)*time.Second))) {
 			used, free := r["usedMB"].(float64), r["freeMB"].(float64)
 			total := used + free
 			if used < 0.05*total-0.01 || used > 0.97*total+0.01 {
@@ -76,37 +72,97 @@ func TestMemRowsStayInBounds(t *testing.T) {
 	}
 }
 
-// TestRunPublishes runs the feed against a recording PublishFunc (standing
-// in for the gateway, which e2e/ws_test.go covers): it publishes monMem
-// samples and market rows to the three methods, and a method the catalog
-// lacks turns its part off after one attempt.
-func TestRunPublishes(t *testing.T) {
+// objects returns the rows of b as column name → value.
+func objects(cols []qconnect.Column, b *qconnect.Batch) []map[string]any {
+	if b == nil {
+		return nil
+	}
+	out := make([]map[string]any, b.Len)
+	for r := range out {
+		out[r] = map[string]any{}
+		for j, v := range b.Row(r) {
+			out[r][cols[j].Name] = v
+		}
+	}
+	return out
+}
+
+// TestRunEmits runs the feed against a recording EmitFunc (standing in for
+// the Source, which source_test.go and e2e/ws_test.go cover): it emits
+// monMem samples and market batches to the three tables, and a table that
+// refuses the rows (analyticError) turns its part off after one attempt.
+func TestRunEmits(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]int{}
 	calls := map[string]int{}
-	publish := func(ctx context.Context, method string, rows json.RawMessage) (int, error) {
+	emit := func(ctx context.Context, table string, cols []qconnect.Column, b *qconnect.Batch) error {
 		mu.Lock()
 		defer mu.Unlock()
-		calls[method]++
-		if method == QuoteMethod {
-			return 0, qconnect.Errorf(qconnect.CodeUnknownMethod, "no such method")
+		calls[table]++
+		if table == QuoteTable {
+			return qconnect.Errorf(qconnect.CodeAnalyticError, "no such table")
 		}
-		var list []map[string]any
-		if err := json.Unmarshal(rows, &list); err != nil {
-			t.Errorf("%s: rows are not a JSON array of objects: %v", method, err)
+		if len(b.Cols) != len(cols) {
+			t.Errorf("%s: %d vectors for %d columns", table, len(b.Cols), len(cols))
 		}
-		got[method] += len(list)
-		return len(list), nil
+		got[table] += b.Len
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	now := start
+	var clock sync.Mutex
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	New(ctx, Config{Publish: publish, Rate: 20, MemInterval: 500 * time.Millisecond}).Run(ctx)
+	f := New(ctx, Config{Emit: emit, Rate: 20, MemInterval: 500 * time.Millisecond, Now: func() time.Time {
+		clock.Lock()
+		defer clock.Unlock()
+		now = now.Add(tick) // every tick is 100 ms of feed time
+		return now
+	}})
+	done := make(chan struct{})
+	go func() { f.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		ok := got[MemTable] >= 4 && got[TradeTable] >= 15
+		mu.Unlock()
+		if ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition
+	}
+	cancel()
+	<-done
 	mu.Lock()
 	defer mu.Unlock()
-	if got[MemMethod] < 4 || got[TradeMethod] < 15 {
-		t.Fatalf("published %v in 1.5 s; want >= 2 samples of 2 servers and >= 15 trades", got)
+	if got[MemTable] < 4 || got[TradeTable] < 15 {
+		t.Fatalf("emitted %v; want >= 2 samples of 2 servers and >= 15 trades", got)
 	}
-	if calls[QuoteMethod] != 1 {
-		t.Fatalf("a missing method was tried %d times; want once", calls[QuoteMethod])
+	if calls[QuoteTable] != 1 {
+		t.Fatalf("a refusing table was tried %d times; want once", calls[QuoteTable])
+	}
+}
+
+// TestTablesLimitTheFeed: the feed writes only to tables the catalog
+// publishes to (Config.Tables).
+func TestTablesLimitTheFeed(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	emit := func(ctx context.Context, table string, cols []qconnect.Column, b *qconnect.Batch) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got[table] += b.Len
+		return nil
+	}
+	f := New(context.Background(), Config{Emit: emit, Rate: 50, Tables: map[string]bool{"trade": true}})
+	now := start
+	for range 10 {
+		now = now.Add(tick)
+		f.emit(context.Background(), MemTable, MemColumns, f.MemBatch(now))
+		tr, q := f.MarketBatches(now, tick)
+		f.emit(context.Background(), QuoteTable, QuoteColumns, q)
+		f.emit(context.Background(), TradeTable, TradeColumns, tr)
+	}
+	if got[TradeTable] == 0 || got[MemTable] != 0 || got[QuoteTable] != 0 {
+		t.Fatalf("emitted %v; want trades only", got)
 	}
 }

@@ -17,9 +17,9 @@ import (
 )
 
 // handleUnknown answers signed requests to paths that cannot name a method.
-func (s *Server) handleUnknown(w http.ResponseWriter, r *http.Request, a *authed) {
-	s.writeError(w, r, a.reply(), qconnect.Errorf(qconnect.CodeUnknownMethod,
-		"%s names no method; methods live at /connect/api/<group>/<method> (list them with meta/methods)", r.URL.Path))
+func (s *Server) handleUnknown(r *http.Request, a *authed) (any, error) {
+	return nil, qconnect.Errorf(qconnect.CodeUnknownMethod,
+		"%s names no method; methods live at /connect/api/<group>/<method> (list them with meta/methods)", r.URL.Path)
 }
 
 // handleCall runs a method (PROTOCOL 4) after authentication: method lookup,
@@ -37,7 +37,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request, a *authed) {
 		return
 	}
 	if m.Publish {
-		s.handlePublish(w, r, a, m)
+		s.api(func(r *http.Request, a *authed) (any, error) { return s.handlePublish(r, a, m) })(w, r, a)
 		return
 	}
 	release, err := s.limits.acquire(a.user, s.cfg.BusyRetryAfter)

@@ -127,6 +127,9 @@ func TestLiveSourceToWebSockets(t *testing.T) {
 		if f.Reset || !equalFloats(prices(t, f), []float64{1, 2}) {
 			t.Fatalf("snapshot %+v, want prices [1 2] (C filtered out)", f)
 		}
+		if f.Meta == nil || f.Meta.RowCount != 2 {
+			t.Fatalf("snapshot meta %+v, want rowCount 2 (PROTOCOL appendix 28)", f.Meta)
+		}
 	}
 	for i := 1; i <= 5; i++ {
 		emit(qconnect.LiveUpdate, ticks(t, tick("A", float64(10*i)), tick("Z", -1)))
@@ -178,6 +181,67 @@ func TestLiveSourceToWebSockets(t *testing.T) {
 		}
 	}
 	waitUntil(t, func() bool { return s.ws.hub.Stats().Upstreams == 0 })
+}
+
+// TestLiveSourceWithoutSnapshot: a live source that sends only updates is
+// joined like published rows: a later subscriber of the shared upstream
+// gets no SnapshotMsg, only the updates from then on, numbered from 1.
+func TestLiveSourceWithoutSnapshot(t *testing.T) {
+	t.Parallel()
+	src := &tickSource{events: make(chan qconnect.LiveEvent), end: make(chan error)}
+	ts, _, _ := wsTestServerWith(t, Config{}, src)
+	subscribe := func() *wsClient {
+		c := dialWS(t, ts)
+		c.login("alice")
+		c.send("SubscribeReq", []any{map[string]any{"method": "t/sub", "params": map[string]any{"syms": []string{"A"}}}})
+		if f := c.expect("SubscribeResp"); !f.Success {
+			t.Fatalf("subscribe: %+v", f)
+		}
+		return c
+	}
+	emit := func(price float64) {
+		select {
+		case src.events <- qconnect.LiveEvent{Kind: qconnect.LiveUpdate, Batch: ticks(t, tick("A", price))}:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the hub does not read the feed")
+		}
+	}
+	a := subscribe()
+	emit(1)
+	if f := a.expect("UpdateMsg"); f.Seq != 1 || !equalFloats(prices(t, f), []float64{1}) {
+		t.Fatalf("first update %+v", f)
+	}
+	late := subscribe()
+	emit(2)
+	if f := a.expect("UpdateMsg"); f.Seq != 2 || !equalFloats(prices(t, f), []float64{2}) {
+		t.Fatalf("second update %+v", f)
+	}
+	if f := late.expect("UpdateMsg"); f.Seq != 1 || !equalFloats(prices(t, f), []float64{2}) {
+		t.Fatalf("late joiner's first frame %+v, want UpdateMsg seq 1 (no snapshot)", f)
+	}
+	if n := src.opens.Load(); n != 1 {
+		t.Fatalf("%d feeds opened, want 1", n)
+	}
+}
+
+// TestLiveSourceQueuedSnapshot: a source whose snapshot is queued before
+// Live returns (the demo's feed.Source, a kdb+ tickerplant's reply) gets
+// it to the first subscriber: the hub starts reading the feed only once
+// the subscription is in place.
+func TestLiveSourceQueuedSnapshot(t *testing.T) {
+	t.Parallel()
+	for i := range 20 {
+		src := &tickSource{events: make(chan qconnect.LiveEvent, 1), end: make(chan error)}
+		src.events <- qconnect.LiveEvent{Kind: qconnect.LiveSnapshot, Batch: ticks(t, tick("A", float64(i)))}
+		ts, _, _ := wsTestServerWith(t, Config{}, src)
+		c := dialWS(t, ts)
+		c.login("alice")
+		c.send("SubscribeReq", []any{map[string]any{"method": "t/sub"}})
+		c.expect("SubscribeResp")
+		if f := c.expect("SnapshotMsg"); !equalFloats(prices(t, f), []float64{float64(i)}) {
+			t.Fatalf("run %d: snapshot %+v", i, f)
+		}
+	}
 }
 
 // waitUntil polls cond until it holds (10 s at most).

@@ -34,10 +34,10 @@ type paramInfo struct {
 }
 
 // handleMethods lists the methods the caller may call.
-func (s *Server) handleMethods(w http.ResponseWriter, r *http.Request, a *authed) {
+func (s *Server) handleMethods(r *http.Request, a *authed) (any, error) {
 	setRequestInfo(r, func(i *requestInfo) { i.method = "meta/methods" })
-	if s.overRate(w, r, a) {
-		return
+	if err := s.rate(a); err != nil {
+		return nil, err
 	}
 	dir := s.deps.Users.Current()
 	out := []methodInfo{}
@@ -57,7 +57,7 @@ func (s *Server) handleMethods(w http.ResponseWriter, r *http.Request, a *authed
 		}
 		out = append(out, mi)
 	}
-	s.writeOK(w, a.reply(), out)
+	return out, nil
 }
 
 // jsonDefault renders a typed default in its PROTOCOL 4.2 JSON form.

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/auth"
+	"github.com/qconnect/qconnect/encode"
 	"github.com/qconnect/qconnect/protocol"
 )
 
@@ -160,12 +160,15 @@ func (s *Server) checkClock(sent string, date, now time.Time) error {
 // per-user request rate. In PROTOCOL 3.3 order it comes after the method,
 // entitlement and parameter checks, so handlers call it at that point.
 func (s *Server) overRate(w http.ResponseWriter, r *http.Request, a *authed) bool {
-	if err := s.limits.allowRate(a.user, a.now); err != nil {
+	if err := s.rate(a); err != nil {
 		s.writeError(w, r, a.reply(), err)
 		return true
 	}
 	return false
 }
+
+// rate is overRate for handlers that return their error (Server.api).
+func (s *Server) rate(a *authed) error { return s.limits.allowRate(a.user, a.now) }
 
 // requestPath is the path exactly as sent on the request line, without the
 // query string (PROTOCOL 3.1).
@@ -193,9 +196,6 @@ func clientAddr(r *http.Request) string {
 // handleWrongVerb answers requests to the API with a verb other than POST.
 func (s *Server) handleWrongVerb(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", http.MethodPost)
-	s.writeEnvelope(w, http.StatusMethodNotAllowed, protocol.Response{
-		Type: "ErrorResp", Date: protocol.FormatDate(s.cfg.Now()), Msg: []any{},
-		Error: &protocol.WireError{Code: qconnect.CodeBadRequest,
-			Message: fmt.Sprintf("%s is not supported here; the Connect API takes signed POST requests (PROTOCOL 0)", r.Method)},
-	})
+	s.writeEnvelope(w, http.StatusMethodNotAllowed, encode.Header{Type: "ErrorResp", Date: protocol.FormatDate(s.cfg.Now())}, []any{},
+		qconnect.Errorf(qconnect.CodeBadRequest, "%s is not supported here; the Connect API takes signed POST requests (PROTOCOL 0)", r.Method))
 }

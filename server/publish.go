@@ -32,29 +32,26 @@ import (
 const maxRowProblems = 20
 
 // handlePublish answers a signed POST to a publishing method.
-func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, a *authed, m *qconnect.Method) {
+func (s *Server) handlePublish(r *http.Request, a *authed, m *qconnect.Method) (any, error) {
 	var raw json.RawMessage
 	switch len(a.req.Msg) {
 	case 0:
 	case 1:
 		raw = a.req.Msg[0]
 	default:
-		s.writeError(w, r, a.reply(), rowsError(m, []string{fmt.Sprintf(`msg must hold one object, [{"rows": [...]}]; got %d elements`, len(a.req.Msg))}))
-		return
+		return nil, rowsError(m, []string{fmt.Sprintf(`msg must hold one object, [{"rows": [...]}]; got %d elements`, len(a.req.Msg))})
 	}
 	release, err := s.limits.acquire(a.user, s.cfg.BusyRetryAfter)
 	if err != nil {
-		s.writeError(w, r, a.reply(), err)
-		return
+		return nil, err
 	}
 	defer release()
 	n, err := s.publishMsg(r.Context(), m, raw)
 	if err != nil {
-		s.writeError(w, r, a.reply(), err)
-		return
+		return nil, err
 	}
 	setRequestInfo(r, func(i *requestInfo) { i.rows = int64(n) })
-	s.writeOK(w, a.reply(), []any{map[string]int{"rows": n}})
+	return []any{map[string]int{"rows": n}}, nil
 }
 
 // publishMsg publishes the rows of msg[0] ({"rows": [...]}) of a publishing

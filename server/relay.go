@@ -62,7 +62,10 @@ func (s *Server) ApplyPublished(ctx context.Context, method string, raw []byte) 
 	if err := app.Append(ctx, m.Stream.Table, m.Columns, rows); err != nil {
 		return err
 	}
-	s.ws.hub.Publish(m.Stream.Table, m.Columns, rows)
+	// A live source sends the rows to its subscribers itself (see Publish).
+	if _, live := backend.(qconnect.LiveSource); !live {
+		s.ws.hub.Publish(m.Stream.Table, m.Columns, rows)
+	}
 	return nil
 }
 

@@ -3,13 +3,13 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/encode"
 	"github.com/qconnect/qconnect/protocol"
 )
 
@@ -27,12 +27,32 @@ func idPtr(id string) *string {
 	return &id
 }
 
+// header is the envelope head of rp at the server's clock.
+func (s *Server) header(rp reply) encode.Header {
+	h := encode.Header{Type: protocol.ResponseType(rp.reqType), Date: protocol.FormatDate(s.cfg.Now())}
+	if rp.id != nil {
+		h.ID = *rp.id
+	}
+	return h
+}
+
+// api adapts a handler that returns a result (the envelope's msg) or an
+// error, the way Prometheus's API handlers do: the adapter writes the
+// envelope, so handlers do not.
+func (s *Server) api(h func(r *http.Request, a *authed) (any, error)) func(http.ResponseWriter, *http.Request, *authed) {
+	return func(w http.ResponseWriter, r *http.Request, a *authed) {
+		msg, err := h(r, a)
+		if err != nil {
+			s.writeError(w, r, a.reply(), err)
+			return
+		}
+		s.writeOK(w, a.reply(), msg)
+	}
+}
+
 // writeOK writes a successful envelope with msg.
 func (s *Server) writeOK(w http.ResponseWriter, rp reply, msg any) {
-	s.writeEnvelope(w, http.StatusOK, protocol.Response{
-		Type: protocol.ResponseType(rp.reqType), ID: rp.id, Date: protocol.FormatDate(s.cfg.Now()),
-		Msg: msg, Success: true,
-	})
+	s.writeEnvelope(w, http.StatusOK, s.header(rp), msg, nil)
 }
 
 // writeError writes a failed envelope with the status of the error's code,
@@ -45,10 +65,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, rp reply, er
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
 	}
 	setRequestInfo(r, func(i *requestInfo) { i.code = string(e.Code) })
-	s.writeEnvelope(w, protocol.Status(e.Code), protocol.Response{
-		Type: protocol.ResponseType(rp.reqType), ID: rp.id, Date: protocol.FormatDate(s.cfg.Now()),
-		Msg: []any{}, Success: false, Error: protocol.WireErrorOf(e),
-	})
+	s.writeEnvelope(w, protocol.Status(e.Code), s.header(rp), []any{}, e)
 }
 
 // publicError converts err into the error sent to the client. Internal
@@ -79,55 +96,22 @@ func newRef() string {
 	return "r-" + hex.EncodeToString(b[:])
 }
 
-// writeEnvelope writes a complete response envelope. The envelope is
-// assembled by hand in wire order (type, id, date, msg, success, error) so
-// that only msg and error go through encoding/json.
-func (s *Server) writeEnvelope(w http.ResponseWriter, status int, resp protocol.Response) {
-	body, err := appendEnvelope(make([]byte, 0, 256), resp)
+// writeEnvelope writes a complete response envelope (encode.AppendEnvelope).
+func (s *Server) writeEnvelope(w http.ResponseWriter, status int, h encode.Header, msg any, e *qconnect.Error) {
+	body, err := encode.AppendEnvelope(make([]byte, 0, 256), h, msg, nil, e)
 	if err != nil {
 		s.log.Error("encoding a response envelope", slog.Any("error", err))
 		status = http.StatusInternalServerError
-		body = []byte(`{"type":"ErrorResp","id":null,"date":"","msg":[],"success":false,"error":{"code":"internal","message":"internal error"}}`)
+		body, _ = encode.AppendEnvelope(body[:0], encode.Header{Type: "ErrorResp"}, nil, nil,
+			&qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error"})
 	}
 	body = append(body, '\n')
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	noStore(h)
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	noStore(hd)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-func appendEnvelope(b []byte, resp protocol.Response) ([]byte, error) {
-	b = append(b, `{"type":`...)
-	b = protocol.AppendJSONString(b, resp.Type)
-	b = append(b, `,"id":`...)
-	if resp.ID == nil {
-		b = append(b, "null"...)
-	} else {
-		b = protocol.AppendJSONString(b, *resp.ID)
-	}
-	b = append(b, `,"date":`...)
-	b = protocol.AppendJSONString(b, resp.Date)
-	msg, err := json.Marshal(resp.Msg)
-	if err != nil {
-		return nil, err
-	}
-	b = append(b, `,"msg":`...)
-	b = append(b, msg...)
-	if len(resp.Meta) > 0 {
-		b = append(b, `,"meta":`...)
-		b = append(b, resp.Meta...)
-	}
-	b = strconv.AppendBool(append(b, `,"success":`...), resp.Success)
-	if resp.Error != nil {
-		e, err := json.Marshal(resp.Error)
-		if err != nil {
-			return nil, err
-		}
-		b = append(append(b, `,"error":`...), e...)
-	}
-	return append(b, '}'), nil
 }
 
 // noStore marks API responses as private and not cacheable.

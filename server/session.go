@@ -102,28 +102,27 @@ func (s *Server) loginResult(sess auth.Session) map[string]any {
 }
 
 // handleLogout ends the session (PROTOCOL 5).
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, a *authed) {
+func (s *Server) handleLogout(r *http.Request, a *authed) (any, error) {
 	setRequestInfo(r, func(i *requestInfo) { i.method = "auth/logout" })
-	if s.overRate(w, r, a) {
-		return
+	if err := s.rate(a); err != nil {
+		return nil, err
 	}
 	if err := s.deps.Sessions.End(r.Context(), a.session.ID); err != nil {
-		s.writeError(w, r, a.reply(), err)
-		return
+		return nil, err
 	}
-	s.writeOK(w, a.reply(), []any{})
+	return []any{}, nil
 }
 
 // handlePing reports the session's idle timeout and expiry (PROTOCOL 5).
-func (s *Server) handlePing(w http.ResponseWriter, r *http.Request, a *authed) {
+func (s *Server) handlePing(r *http.Request, a *authed) (any, error) {
 	setRequestInfo(r, func(i *requestInfo) { i.method = "auth/ping" })
-	if s.overRate(w, r, a) {
-		return
+	if err := s.rate(a); err != nil {
+		return nil, err
 	}
-	s.writeOK(w, a.reply(), []any{map[string]any{
+	return []any{map[string]any{
 		"idleTimeout": int64(s.deps.Sessions.IdleTimeout() / time.Second),
 		"expires":     protocol.FormatDate(s.deps.Sessions.Deadline(a.session)),
-	}})
+	}}, nil
 }
 
 // basicAuth guards the documentation with HTTP Basic and a user's password

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/encode"
 	"github.com/qconnect/qconnect/protocol"
 )
 
@@ -239,16 +240,13 @@ func (c *wsConn) logout(rp reply) {
 
 // okFrame is a successful response envelope.
 func (c *wsConn) okFrame(rp reply, msg any) []byte {
-	return c.envelope(protocol.Response{Type: protocol.ResponseType(rp.reqType), ID: rp.id,
-		Date: protocol.FormatDate(c.s.cfg.Now()), Msg: msg, Success: true})
+	return c.envelope(rp, msg, nil)
 }
 
 // errorFrame is a failed response envelope with the REST error codes; an
 // internal error is logged under a reference that the message carries.
 func (c *wsConn) errorFrame(rp reply, err error) []byte {
-	e := c.publicError(err)
-	return c.envelope(protocol.Response{Type: protocol.ResponseType(rp.reqType), ID: rp.id,
-		Date: protocol.FormatDate(c.s.cfg.Now()), Msg: []any{}, Error: protocol.WireErrorOf(e)})
+	return c.envelope(rp, []any{}, c.publicError(err))
 }
 
 func (c *wsConn) publicError(err error) *qconnect.Error {
@@ -262,11 +260,13 @@ func (c *wsConn) publicError(err error) *qconnect.Error {
 		Message: "internal error (reference " + ref + "); the gateway's operator can find the cause in the server log under this reference"}
 }
 
-func (c *wsConn) envelope(resp protocol.Response) []byte {
-	b, err := json.Marshal(resp)
+// envelope is a response frame: the envelope of REST (encode.AppendEnvelope).
+func (c *wsConn) envelope(rp reply, msg any, e *qconnect.Error) []byte {
+	b, err := encode.AppendEnvelope(make([]byte, 0, 128), c.s.header(rp), msg, nil, e)
 	if err != nil {
 		c.s.log.Error("encoding a websocket envelope", slog.Any("error", err))
-		return []byte(`{"type":"ErrorResp","id":null,"date":"","msg":[],"success":false,"error":{"code":"internal","message":"internal error"}}`)
+		b, _ = encode.AppendEnvelope(b[:0], encode.Header{Type: "ErrorResp"}, nil, nil,
+			&qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error"})
 	}
 	return b
 }

@@ -41,7 +41,13 @@ func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
 			head = append(head, `,"reset":true`...)
 		}
 		head = append(head, `,"msg":`...)
-		return s.conn.enqueue(outFrame{head: head, body: b.JSON, tail: closeBrace})
+		tail := closeBrace
+		if b.Kind == stream.KindSnapshot {
+			// As a snapshot query's SnapshotMsg (section 7): meta with
+			// the columns and the row count (PROTOCOL appendix 28).
+			tail = append(encode.AppendMeta([]byte(`,"meta":`), encode.Meta{Columns: b.Columns, RowCount: int64(len(b.Rows))}), '}')
+		}
+		return s.conn.enqueue(outFrame{head: head, body: b.JSON, tail: tail})
 	}
 	head := make([]byte, 0, 128)
 	head = append(head, `{"type":"UpdateMsg","subscriptionId":"`...)
@@ -124,17 +130,9 @@ func (c *wsConn) execute(req *protocol.Request, rp reply) {
 // envelopeHead is the start of a result envelope, up to and including the
 // "msg" key.
 func (c *wsConn) envelopeHead(rp reply, now time.Time) []byte {
-	b := []byte(`{"type":`)
-	b = protocol.AppendJSONString(b, protocol.ResponseType(rp.reqType))
-	b = append(b, `,"id":`...)
-	if rp.id == nil {
-		b = append(b, "null"...)
-	} else {
-		b = protocol.AppendJSONString(b, *rp.id)
-	}
-	b = append(b, `,"date":"`...)
-	b = append(b, protocol.FormatDate(now)...)
-	return append(b, `","msg":`...)
+	h := c.s.header(rp)
+	h.Date = protocol.FormatDate(now)
+	return encode.AppendMsgKey(nil, h)
 }
 
 // resultFrame runs call and returns one frame: head, the rows, then meta,
@@ -188,14 +186,13 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 			count++
 		}
 	}
-	meta, _ := json.Marshal(encode.Meta{Columns: cols, RowCount: count, Truncated: truncated,
-		ElapsedMs: float64(time.Since(start).Microseconds()) / 1000})
 	frame = append(frame, `],"meta":`...)
-	frame = append(frame, meta...)
+	frame = encode.AppendMeta(frame, encode.Meta{Columns: cols, RowCount: count, Truncated: truncated,
+		ElapsedMs: float64(time.Since(start).Microseconds()) / 1000})
 	if withSuccess {
-		frame = append(frame, `,"success":true`...) // a SnapshotMsg has no success key
+		return encode.AppendEnd(frame, nil), nil
 	}
-	return append(frame, '}'), nil
+	return append(frame, '}'), nil // a SnapshotMsg has no success key
 }
 
 // subscribe answers SubscribeReq: checks as REST (method, entitlement,

@@ -160,6 +160,9 @@ type frame struct {
 	Msg            []json.RawMessage `json:"msg"`
 	Success        bool              `json:"success"`
 	Error          *protocol.WireError
+	Meta           *struct {
+		RowCount int64 `json:"rowCount"`
+	} `json:"meta"`
 }
 
 func (w *wsClient) read() (frame, error) {
@@ -461,7 +464,7 @@ func TestWSDeadPeerClosed(t *testing.T) {
 	c := dialWS(t, ts)
 	c.login("alice")
 	c.send("SubscribeReq", []any{map[string]any{"method": "t/sub"}})
-	time.Sleep(1500 * time.Millisecond) // not reading: pings go unanswered
+	// Not reading: pings go unanswered, until the server closes the socket.
 	open := func() int {
 		s.ws.mu.Lock()
 		defer s.ws.mu.Unlock()

@@ -177,7 +177,10 @@ func (h *Hub) Subscribe(req Request, sink Sink) (sub *Subscription, shared bool,
 		h.ups[key] = up
 		if feed != nil {
 			up.live, up.cancel = true, lv.cancel
-			go up.pump(lv.ctx, feed)
+			// The pump starts once the subscription is in up.subs (below):
+			// the feed's first event (its snapshot) is often queued
+			// already and must reach this subscriber.
+			defer func(ctx context.Context, feed qconnect.Feed) { go up.pump(ctx, feed) }(lv.ctx, feed)
 		} else {
 			list := h.byTable[up.table]
 			h.byTable[up.table] = append(list[:len(list):len(list)], up)
@@ -295,6 +298,7 @@ type upstream struct {
 	replay      []*Batch
 	replayBytes int64
 	replayLost  bool
+	stated      bool // the source has sent a snapshot or a reset
 }
 
 // publish filters and projects rows and delivers them (or holds them for

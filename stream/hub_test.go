@@ -264,10 +264,20 @@ func TestConflation(t *testing.T) {
 	h.Publish("trade", tradeCols, [][]any{trade(5, "MSFT", 6)})
 	waitFor(t, func() bool { return r.count() == 2 })
 	r.checkSeq(t)
-	time.Sleep(120 * time.Millisecond)
-	if r.count() != 2 {
-		t.Fatal("an interval without rows delivered an update")
+	// An interval without rows delivers nothing: no timer is armed (white
+	// box), and the next update holds exactly the next row.
+	s.up.mu.Lock()
+	armed := s.up.timer != nil
+	s.up.mu.Unlock()
+	if armed {
+		t.Fatal("a conflation timer is armed with no rows held")
 	}
+	h.Publish("trade", tradeCols, [][]any{trade(6, "IBM", 7)})
+	waitFor(t, func() bool { return r.count() == 3 })
+	if got := r.rows(); !reflect.DeepEqual(got[len(got)-1], []any{"IBM", 7.0}) || r.count() != 3 {
+		t.Fatalf("after an empty interval: %v", got)
+	}
+	r.checkSeq(t)
 
 	// Out-of-range intervals are invalidParams.
 	for _, d := range []time.Duration{time.Millisecond, -time.Second} {

@@ -42,6 +42,7 @@ func (up *upstream) pump(ctx context.Context, feed qconnect.Feed) {
 			b := &Batch{Kind: kind, Columns: up.enc.Columns(), Rows: rows, JSON: up.enc.arrayJSON(rows), Time: now}
 			up.mu.Lock()
 			if !up.closed {
+				up.stated = true
 				up.replay, up.replayBytes, up.replayLost = nil, 0, false
 				lost = up.deliverLocked(b)
 			}
@@ -102,9 +103,11 @@ func (e *RowEncoder) arrayJSON(rows [][]any) []byte {
 	return append(buf, ']')
 }
 
-// recordLocked keeps b for subscribers that join later (see replay).
+// recordLocked keeps b for subscribers that join later (see replay), once
+// the source has stated its state (a snapshot or a reset): a source that
+// sends only updates is joined like published rows, from the next update.
 func (up *upstream) recordLocked(b *Batch) {
-	if up.replayLost {
+	if up.replayLost || !up.stated {
 		return
 	}
 	up.replayBytes += int64(len(b.JSON))
@@ -129,8 +132,10 @@ func (up *upstream) joinSnapshotLocked() *Batch {
 	var body bytes.Buffer
 	body.WriteByte('[')
 	n := 0
+	var rows [][]any
 	if !up.replayLost {
 		for _, b := range up.replay {
+			rows = append(rows, b.Rows...)
 			inner := b.JSON[1 : len(b.JSON)-1]
 			if len(inner) == 0 {
 				continue
@@ -143,7 +148,7 @@ func (up *upstream) joinSnapshotLocked() *Batch {
 		}
 	}
 	body.WriteByte(']')
-	return &Batch{Kind: kind, Columns: up.enc.Columns(), JSON: body.Bytes(), Time: up.hub.cfg.Now()}
+	return &Batch{Kind: kind, Columns: up.enc.Columns(), Rows: rows, JSON: body.Bytes(), Time: up.hub.cfg.Now()}
 }
 
 // fail ends every subscription of the upstream with err (the live source

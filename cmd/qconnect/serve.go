@@ -302,6 +302,10 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	defer closeBackends()
 	backends[duckdb.Backend] = eng
+	src := o.ws.demoSource(demo, eng, log) // nil unless the demo feed is on
+	if src != nil {
+		backends[duckdb.Backend] = src
+	}
 
 	sessCfg := auth.SessionConfig{IdleTimeout: o.idle, MaxLifetime: o.lifetime, MaxPerUser: o.maxSessions}
 	shared, err := o.redis.open(ctx, sessCfg, o.skew, o.loginFails, o.loginWindow, o.rate, o.burst, log)
@@ -432,7 +436,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 			return err
 		}
 	}
-	o.ws.startFeed(ctx, demo, srv, eng, log)
+	o.ws.startFeed(ctx, src, eng, cat, log)
 	go reloadUsersOnHUP(ctx, hup, srv, users, o.users, log)
 
 	errc := make(chan error, 1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -84,13 +85,31 @@ func (o *wsOptions) validate() error {
 	return nil
 }
 
-// startFeed runs the demo feed through the gateway's publish path until
-// ctx ends, when demo mode and --demo-feed are on.
-func (o *wsOptions) startFeed(ctx context.Context, demo bool, srv *server.Server, backend qconnect.Backend, log *slog.Logger) {
+// demoSource is the demo's live source around the engine (feed.Source)
+// when demo mode and --demo-feed are on, else nil: the streaming methods of
+// the engine are then fed by the rows appended to their tables (the feed's
+// and the clients' publishes), through the hub's live path.
+func (o *wsOptions) demoSource(demo bool, eng qconnect.Backend, log *slog.Logger) *feed.Source {
 	if !demo || !o.demoFeed {
+		return nil
+	}
+	return feed.NewSource(eng, log)
+}
+
+// startFeed runs the demo feed into src until ctx ends (src nil: no feed).
+// The feed writes only to tables the catalog publishes to.
+func (o *wsOptions) startFeed(ctx context.Context, src *feed.Source, backend qconnect.Backend, cat *qconnect.Catalog, log *slog.Logger) {
+	if src == nil {
 		return
 	}
-	f := feed.New(ctx, feed.Config{Publish: srv.Publish, Backend: backend, Rate: o.demoFeedRate, Seed: uint64(time.Now().UnixNano()), Logger: log})
+	tables := map[string]bool{}
+	for _, m := range cat.Methods {
+		if m.Publish && m.Stream != nil && m.Stream.Table != "" {
+			tables[strings.ToLower(m.Stream.Table)] = true
+		}
+	}
+	f := feed.New(ctx, feed.Config{Emit: src.Emit, Backend: backend, Rate: o.demoFeedRate, Tables: tables,
+		Seed: uint64(time.Now().UnixNano()), Logger: log})
 	log.Info("demo feed on", "tradesPerSecond", o.demoFeedRate, "monMemEvery", "1s")
 	go f.Run(ctx)
 }

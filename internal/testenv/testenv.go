@@ -119,7 +119,7 @@ var listenRE = regexp.MustCompile(`listening on (https?://(\S+))`)
 
 // DefaultArgs are added to every StartGateway unless overridden: a random
 // loopback port and a small demo data set so start-up is quick.
-var DefaultArgs = []string{"--listen", "127.0.0.1:0", "--demo-size", "20000"}
+var DefaultArgs = []string{"--listen", "127.0.0.1:0", "--demo-size", "5000"}
 
 // StartGateway starts `qconnect serve` with DefaultArgs followed by args and
 // waits until it listens. The process is stopped (SIGTERM) when the test
