@@ -63,7 +63,7 @@ type Message struct {
 	// size (meta.truncated).
 	Truncated bool
 	// Reset is true for a snapshot that says the live source lost
-	// continuity (PROTOCOL appendix 19): discard what you hold for the
+	// continuity (PROTOCOL appendix 27): discard what you hold for the
 	// subscription; Rows are the rows known since, and a snapshot without
 	// Reset usually follows. A later snapshot without Reset replaces the
 	// state.

@@ -128,7 +128,7 @@ func TestLiveSourceToWebSockets(t *testing.T) {
 			t.Fatalf("snapshot %+v, want prices [1 2] (C filtered out)", f)
 		}
 		if f.Meta == nil || f.Meta.RowCount != 2 {
-			t.Fatalf("snapshot meta %+v, want rowCount 2 (PROTOCOL appendix 28)", f.Meta)
+			t.Fatalf("snapshot meta %+v, want rowCount 2 (PROTOCOL appendix 32)", f.Meta)
 		}
 	}
 	for i := 1; i <= 5; i++ {

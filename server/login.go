@@ -18,7 +18,7 @@ const hashWaitersPerSlot = 64
 
 // hashGate bounds the password hashes running at once (Config.
 // LoginConcurrency). A login waits at most Config.LoginQueueWait for a
-// slot; one that gets none is refused with busy (PROTOCOL appendix 17).
+// slot; one that gets none is refused with busy (PROTOCOL appendix 21).
 type hashGate struct {
 	slots      chan struct{}
 	wait       time.Duration

@@ -83,7 +83,7 @@ func (s *Server) openSession(ctx context.Context, req *protocol.Request, addr st
 	}
 	// A reload that changed this user's password (or removed the user)
 	// between the check and Open ended the user's sessions before this one
-	// existed: end it too (PROTOCOL appendix 19).
+	// existed: end it too (PROTOCOL appendix 23).
 	if cur := s.deps.Users.Current(); cur != dir && slices.Contains(dir.CredentialsChanged(cur), user) {
 		_ = s.deps.Sessions.End(context.WithoutCancel(ctx), sess.ID)
 		return auth.Session{}, errWrongCredentials()

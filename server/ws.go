@@ -89,7 +89,7 @@ func (w *wsState) add(c *wsConn) bool {
 // bind records that c is authenticated as user with session id. Past
 // Config.WSMaxPerSession sockets of the session or WSMaxPerUser of the user
 // it binds nothing and returns busy; the caller then closes the socket with
-// 4429 (PROTOCOL appendix 18).
+// 4429 (PROTOCOL appendix 22).
 func (w *wsState) bind(c *wsConn, user, sessionID string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

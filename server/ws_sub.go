@@ -30,7 +30,7 @@ type wsSub struct {
 // queue is full (which marks it slow).
 func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
 	if b.Kind != stream.KindUpdate {
-		// A live source's snapshot, or its reset (PROTOCOL appendix 19).
+		// A live source's snapshot, or its reset (PROTOCOL appendix 27).
 		head := make([]byte, 0, 128)
 		head = append(head, `{"type":"SnapshotMsg","subscriptionId":"`...)
 		head = append(head, s.id...)
@@ -44,7 +44,7 @@ func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
 		tail := closeBrace
 		if b.Kind == stream.KindSnapshot {
 			// As a snapshot query's SnapshotMsg (section 7): meta with
-			// the columns and the row count (PROTOCOL appendix 28).
+			// the columns and the row count (PROTOCOL appendix 32).
 			tail = append(encode.AppendMeta([]byte(`,"meta":`), encode.Meta{Columns: b.Columns, RowCount: int64(len(b.Rows))}), '}')
 		}
 		return s.conn.enqueue(outFrame{head: head, body: b.JSON, tail: tail})

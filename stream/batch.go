@@ -35,7 +35,7 @@ const (
 	// what the subscriber holds.
 	KindSnapshot
 	// KindReset: the live source lost continuity (updates may have been
-	// missed): SnapshotMsg with "reset": true (PROTOCOL appendix 19). The
+	// missed): SnapshotMsg with "reset": true (PROTOCOL appendix 27). The
 	// rows are those known since; a KindSnapshot may follow.
 	KindReset
 )

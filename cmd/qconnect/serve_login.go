@@ -15,7 +15,7 @@ const (
 )
 
 // loginOptions bound the password hashes a login flood can make the
-// gateway compute at once (PROTOCOL appendix 17).
+// gateway compute at once (PROTOCOL appendix 21).
 type loginOptions struct {
 	concurrency int
 	queueWait   time.Duration
