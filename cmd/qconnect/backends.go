@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/qconnect/qconnect"
-	"github.com/qconnect/qconnect/engine/kdb"
+	"github.com/qconnect/qconnect/internal/engine/kdb"
 )
 
 // structuredKeys are config-file keys whose value is not a single scalar;

@@ -13,7 +13,7 @@ import (
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/client"
-	"github.com/qconnect/qconnect/encode"
+	"github.com/qconnect/qconnect/internal/encode"
 	"github.com/qconnect/qconnect/protocol"
 )
 

@@ -19,13 +19,13 @@ import (
 	"time"
 
 	"github.com/qconnect/qconnect"
-	"github.com/qconnect/qconnect/apidoc"
-	"github.com/qconnect/qconnect/auth"
-	"github.com/qconnect/qconnect/catalog"
-	"github.com/qconnect/qconnect/engine/duckdb"
 	"github.com/qconnect/qconnect/examples"
-	"github.com/qconnect/qconnect/metrics"
-	"github.com/qconnect/qconnect/server"
+	"github.com/qconnect/qconnect/internal/apidoc"
+	"github.com/qconnect/qconnect/internal/auth"
+	"github.com/qconnect/qconnect/internal/catalog"
+	"github.com/qconnect/qconnect/internal/engine/duckdb"
+	"github.com/qconnect/qconnect/internal/metrics"
+	"github.com/qconnect/qconnect/internal/server"
 )
 
 // Environment variables of `qconnect serve`, one per setting.

@@ -4,8 +4,8 @@ import (
 	"net"
 	"time"
 
-	"github.com/qconnect/qconnect/apidoc"
 	"github.com/qconnect/qconnect/docs"
+	"github.com/qconnect/qconnect/internal/apidoc"
 )
 
 // docsOptions are the options of the documentation page of a gateway

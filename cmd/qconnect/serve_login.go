@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/qconnect/qconnect/server"
+	"github.com/qconnect/qconnect/internal/server"
 )
 
 // Environment variables of the login hashing bound of `qconnect serve`.

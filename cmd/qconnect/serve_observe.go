@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/qconnect/qconnect"
-	"github.com/qconnect/qconnect/audit"
-	"github.com/qconnect/qconnect/metrics"
+	"github.com/qconnect/qconnect/internal/audit"
+	"github.com/qconnect/qconnect/internal/metrics"
 )
 
 // Environment variables of the observability settings of `qconnect serve`.

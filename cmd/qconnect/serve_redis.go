@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/qconnect/qconnect/auth"
-	"github.com/qconnect/qconnect/redisstate"
-	"github.com/qconnect/qconnect/server"
+	"github.com/qconnect/qconnect/internal/auth"
+	"github.com/qconnect/qconnect/internal/redisstate"
+	"github.com/qconnect/qconnect/internal/server"
 )
 
 // Environment variables of the shared-state settings of `qconnect serve`.

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/qconnect/qconnect"
-	"github.com/qconnect/qconnect/feed"
-	"github.com/qconnect/qconnect/server"
+	"github.com/qconnect/qconnect/internal/feed"
+	"github.com/qconnect/qconnect/internal/server"
 )
 
 // Environment variables of the WebSocket and demo feed settings of

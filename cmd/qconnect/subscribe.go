@@ -16,8 +16,8 @@ import (
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/client"
+	"github.com/qconnect/qconnect/internal/stream"
 	"github.com/qconnect/qconnect/protocol"
-	"github.com/qconnect/qconnect/stream"
 )
 
 const subscribeUsage = `Usage: qconnect subscribe [<host:port> [<username> [<password>]]] <group/method> [flags]

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/qconnect/qconnect/auth"
+	"github.com/qconnect/qconnect/internal/auth"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 )

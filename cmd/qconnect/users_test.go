@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qconnect/qconnect/auth"
+	"github.com/qconnect/qconnect/internal/auth"
 )
 
 // usersRun runs `qconnect users ARGS` in process with stdin and the

@@ -26,9 +26,9 @@ import (
 	"time"
 
 	"github.com/qconnect/qconnect"
-	"github.com/qconnect/qconnect/catalog"
-	"github.com/qconnect/qconnect/engine/duckdb"
 	"github.com/qconnect/qconnect/examples"
+	"github.com/qconnect/qconnect/internal/catalog"
+	"github.com/qconnect/qconnect/internal/engine/duckdb"
 )
 
 func main() {

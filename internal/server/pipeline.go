@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/internal/auth"
+	"github.com/qconnect/qconnect/internal/encode"
+	"github.com/qconnect/qconnect/protocol"
+)
+
+// authed is a request that passed authentication (PROTOCOL 3.3 up to the
+// replay check).
+type authed struct {
+	req     *protocol.Request
+	user    string
+	session auth.Session
+	now     time.Time
+}
+
+func (a *authed) reply() reply { return reply{reqType: a.req.Type, id: idPtr(a.req.ID)} }
+
+// readBody reads the request body up to the configured limit. A larger body
+// is payloadTooLarge, whether announced by Content-Length or found while
+// reading.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := s.cfg.MaxBodyBytes
+	tooLarge := qconnect.Errorf(qconnect.CodePayloadTooLarge,
+		"the request body is larger than the limit of %d bytes; send fewer parameters or ask the operator to raise the limit", limit)
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, qconnect.Errorf(qconnect.CodeBadRequest, "the request body could not be read: %v", err)
+	}
+	return body, nil
+}
+
+// signed wraps a handler with the authentication steps of PROTOCOL 3.3, in
+// order: body size, Authorization, envelope, session, signature, clock,
+// replay. The wrapped handler does the rest (method, entitlement, params,
+// limits, the call).
+func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rp := reply{}
+		body, err := s.readBody(w, r)
+		if err != nil {
+			s.writeError(w, r, rp, err)
+			return
+		}
+		authz := r.Header.Get("Authorization")
+		if authz == "" {
+			s.writeError(w, r, rp, qconnect.Errorf(qconnect.CodeMissingAuthorization,
+				"this request needs an Authorization header; log in at /connect/api/auth/login and sign the request (PROTOCOL 3.1)"))
+			return
+		}
+		cred, err := protocol.ParseAuthorization(authz)
+		if err != nil {
+			s.writeError(w, r, rp, qconnect.Errorf(qconnect.CodeMalformedAuthorization, "%v", err))
+			return
+		}
+		req, err := protocol.ParseRequest(body)
+		rp = reply{reqType: req.Type, id: idPtr(req.ID)}
+		setRequestInfo(r, func(i *requestInfo) { i.id = req.ID })
+		if err != nil {
+			s.writeError(w, r, rp, err)
+			return
+		}
+		date, err := protocol.ParseDate(req.Date)
+		if err != nil {
+			s.writeError(w, r, rp, qconnect.Errorf(qconnect.CodeBadRequest, "%v", err))
+			return
+		}
+		in := protocol.SignInput{
+			Verb:        r.Method,
+			Path:        requestPath(r),
+			Username:    cred.Username,
+			BodyMD5:     protocol.BodyMD5(body),
+			ContentType: r.Header.Get("Content-Type"),
+			Date:        req.Date,
+		}
+		sess, now, err := s.verify(r.Context(), cred, in, date, req.ID)
+		if err != nil {
+			s.writeError(w, r, rp, err)
+			return
+		}
+		setRequestInfo(r, func(i *requestInfo) { i.user, i.msg = cred.Username, req.Msg })
+		if err := s.deps.Sessions.Touch(r.Context(), sess.ID); err != nil {
+			s.writeError(w, r, rp, err)
+			return
+		}
+		h(w, r, &authed{req: req, user: cred.Username, session: sess, now: now})
+	}
+}
+
+// verify runs the session, signature, clock and replay steps of PROTOCOL
+// 3.3 for a parsed credential. It is shared by REST and the WebSocket
+// AuthReq. It returns the matching session and the server time of the check.
+func (s *Server) verify(ctx context.Context, cred protocol.Credential, in protocol.SignInput, date time.Time, id string) (auth.Session, time.Time, error) {
+	cands, err := s.deps.Sessions.Candidates(ctx, cred.Username, cred.Suffix)
+	if err != nil {
+		return auth.Session{}, time.Time{}, err
+	}
+	if len(cands) == 0 {
+		return auth.Session{}, time.Time{}, qconnect.Errorf(qconnect.CodeInvalidSession,
+			"no live session matches this Authorization (logged out, expired or unknown); log in again")
+	}
+	var sess *auth.Session
+	for i := range cands {
+		if protocol.Verify(in, cands[i].ID, cred.Signature) {
+			sess = &cands[i]
+			break
+		}
+	}
+	if sess == nil {
+		return auth.Session{}, time.Time{}, qconnect.Errorf(qconnect.CodeInvalidSignature,
+			"the signature does not match; sign exactly the bytes sent, the path without query, the Content-Type as sent and the envelope date (PROTOCOL 3.1)")
+	}
+	now := s.cfg.Now()
+	if err := s.checkClock(in.Date, date, now); err != nil {
+		return auth.Session{}, time.Time{}, err
+	}
+	if err := s.replay.Check(sess.ID, id, now); err != nil {
+		if errors.Is(err, auth.ErrReplayed) {
+			return auth.Session{}, time.Time{}, qconnect.Errorf(qconnect.CodeReplayedRequest,
+				"the id %q was already used on this session; send a fresh id (a UUID) with every request", id)
+		}
+		if !errors.Is(err, auth.ErrReplayCacheFull) {
+			return auth.Session{}, time.Time{}, err // the shared replay cache could not be asked (unavailable)
+		}
+		return auth.Session{}, time.Time{}, &qconnect.Error{Code: qconnect.CodeRateLimited, RetryAfter: s.cfg.ClockSkew,
+			Message: "this session sent more requests within the replay window than the gateway remembers; slow down"}
+	}
+	return *sess, now, nil
+}
+
+// checkClock answers clockSkew when date is further than the allowed skew
+// from now.
+func (s *Server) checkClock(sent string, date, now time.Time) error {
+	if d := now.Sub(date); d > s.cfg.ClockSkew || d < -s.cfg.ClockSkew {
+		return qconnect.Errorf(qconnect.CodeClockSkew,
+			"the request date %s is more than %s from the server's clock %s; correct the client's clock",
+			sent, s.cfg.ClockSkew, protocol.FormatDate(now))
+	}
+	return nil
+}
+
+// overRate answers rateLimited and reports true when the caller is over the
+// per-user request rate. In PROTOCOL 3.3 order it comes after the method,
+// entitlement and parameter checks, so handlers call it at that point.
+func (s *Server) overRate(w http.ResponseWriter, r *http.Request, a *authed) bool {
+	if err := s.rate(a); err != nil {
+		s.writeError(w, r, a.reply(), err)
+		return true
+	}
+	return false
+}
+
+// rate is overRate for handlers that return their error (Server.api).
+func (s *Server) rate(a *authed) error { return s.limits.allowRate(a.user, a.now) }
+
+// requestPath is the path exactly as sent on the request line, without the
+// query string (PROTOCOL 3.1).
+func requestPath(r *http.Request) string {
+	p := r.RequestURI
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if p == "" || p[0] != '/' { // absolute-form request line
+		return r.URL.EscapedPath()
+	}
+	return p
+}
+
+// clientAddr is the client's IP address (without port), used for login
+// throttling and logs.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// handleWrongVerb answers requests to the API with a verb other than POST.
+func (s *Server) handleWrongVerb(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	s.writeEnvelope(w, http.StatusMethodNotAllowed, encode.Header{Type: "ErrorResp", Date: protocol.FormatDate(s.cfg.Now())}, []any{},
+		qconnect.Errorf(qconnect.CodeBadRequest, "%s is not supported here; the Connect API takes signed POST requests (PROTOCOL 0)", r.Method))
+}
