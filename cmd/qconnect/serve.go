@@ -422,12 +422,6 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if err := o.observe.serveMetrics(ctx, met, log); err != nil {
 		return err
 	}
-	if aud != nil {
-		go reopenOnHUP(ctx, aud, log)
-	}
-	if certs != nil {
-		go certs.reloadOnHUP(ctx, log)
-	}
 	if o.retention.every > 0 {
 		go srv.Retain(ctx, o.retention.every)
 	}
@@ -437,7 +431,16 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		}
 	}
 	o.ws.startFeed(ctx, src, eng, cat, log)
-	go reloadUsersOnHUP(ctx, hup, srv, users, o.users, log)
+	// SIGHUP reloads, in this order: the users file, the TLS certificate,
+	// the audit log (reopened, for logrotate).
+	reloads := []func(){func() { reloadUsers(ctx, srv, users, o.users, log) }}
+	if certs != nil {
+		reloads = append(reloads, func() { certs.reloadLogged(log) })
+	}
+	if aud != nil {
+		reloads = append(reloads, func() { reopenAudit(aud, log) })
+	}
+	go onHUP(ctx, hup, reloads...)
 
 	errc := make(chan error, 1)
 	go func() {
@@ -497,32 +500,39 @@ func (o *serveOptions) dataDescription(demo bool) string {
 // ending (final chunk, trailers) before their connections are closed.
 const endCallsGrace = 5 * time.Second
 
-// reloadUsersOnHUP reloads the users file on SIGHUP. A bad file is logged
-// with its line and the old one stays in force. Sessions are kept, except
-// those of users whose password changed or who were removed: they end, and
-// their WebSockets close with 4401.
-func reloadUsersOnHUP(ctx context.Context, hup <-chan os.Signal, srv *server.Server, users *auth.UserDB, path string, log *slog.Logger) {
+// onHUP runs every reload, in order, at each SIGHUP until ctx ends.
+func onHUP(ctx context.Context, hup <-chan os.Signal, reloads ...func()) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			if path == "" {
-				log.Warn("SIGHUP: no users file to reload (demo mode)")
-				continue
+			for _, r := range reloads {
+				r()
 			}
-			ended, err := srv.ReloadUsers(ctx)
-			if err != nil && ended == nil {
-				log.Error("SIGHUP: the users file was not reloaded; the previous one stays in force", "file", filepath.Base(path), "error", err)
-				continue
-			}
-			if err != nil {
-				log.Error("SIGHUP: users file reloaded, but not every session of a changed user could be ended", "error", err)
-			}
-			log.Info("SIGHUP: users file reloaded", "file", path, "users", len(users.Current().Users()),
-				"sessionsEndedFor", strings.Join(ended, ","))
 		}
 	}
+}
+
+// reloadUsers reloads the users file (SIGHUP). A bad file is logged with
+// its line and the old one stays in force. Sessions are kept, except those
+// of users whose password changed or who were removed: they end, and their
+// WebSockets close with 4401.
+func reloadUsers(ctx context.Context, srv *server.Server, users *auth.UserDB, path string, log *slog.Logger) {
+	if path == "" {
+		log.Warn("SIGHUP: no users file to reload (demo mode)")
+		return
+	}
+	ended, err := srv.ReloadUsers(ctx)
+	if err != nil && ended == nil {
+		log.Error("SIGHUP: the users file was not reloaded; the previous one stays in force", "file", filepath.Base(path), "error", err)
+		return
+	}
+	if err != nil {
+		log.Error("SIGHUP: users file reloaded, but not every session of a changed user could be ended", "error", err)
+	}
+	log.Info("SIGHUP: users file reloaded", "file", path, "users", len(users.Current().Users()),
+		"sessionsEndedFor", strings.Join(ended, ","))
 }
 
 // isLoopback reports whether a listen address binds only loopback.

@@ -7,9 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -84,21 +81,12 @@ func (o *observeOptions) openAudit(cat *qconnect.Catalog, log *slog.Logger) (*au
 	return audit.Open(o.auditLog, audit.Options{Buffer: o.auditBuffer, MaxValue: o.auditMaxValue, Catalog: cat, Logger: log})
 }
 
-// reopenOnHUP reopens the audit log on SIGHUP (for logrotate).
-func reopenOnHUP(ctx context.Context, a *audit.Log, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			if err := a.Reopen(); err != nil {
-				log.Error("SIGHUP: the audit log was not reopened; the old file stays in use", "error", err)
-				continue
-			}
-			log.Info("SIGHUP: audit log reopened")
-		}
+// reopenAudit reopens the audit log (SIGHUP, for logrotate); on failure
+// the old file stays in use.
+func reopenAudit(a *audit.Log, log *slog.Logger) {
+	if err := a.Reopen(); err != nil {
+		log.Error("SIGHUP: the audit log was not reopened; the old file stays in use", "error", err)
+		return
 	}
+	log.Info("SIGHUP: audit log reopened")
 }

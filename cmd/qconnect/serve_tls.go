@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 )
 
 // Environment variables of the TLS settings of `qconnect serve`.
@@ -65,22 +61,12 @@ func (r *certReloader) reload() error {
 	return nil
 }
 
-// reloadOnHUP reloads the certificate on SIGHUP; a bad pair is logged and
+// reloadLogged reloads the certificate (SIGHUP); a bad pair is logged and
 // the old one stays in use.
-func (r *certReloader) reloadOnHUP(ctx context.Context, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			if err := r.reload(); err != nil {
-				log.Error("SIGHUP: the TLS certificate was not reloaded; the old one stays in use", "error", err)
-				continue
-			}
-			log.Info("SIGHUP: TLS certificate reloaded", "file", r.cert)
-		}
+func (r *certReloader) reloadLogged(log *slog.Logger) {
+	if err := r.reload(); err != nil {
+		log.Error("SIGHUP: the TLS certificate was not reloaded; the old one stays in use", "error", err)
+		return
 	}
+	log.Info("SIGHUP: TLS certificate reloaded", "file", r.cert)
 }
