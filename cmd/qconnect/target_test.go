@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"github.com/qconnect/qconnect"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -151,7 +152,8 @@ func TestBareUsageVersionCompletion(t *testing.T) {
 	}
 	for _, args := range [][]string{{"--version"}, {"version"}} {
 		e, stdout, _ := testEnv(nil, false)
-		if code := run(context.Background(), e, args); code != exitOK || !strings.HasPrefix(stdout.String(), "qconnect ") || !strings.Contains(stdout.String(), "commit ") {
+		// A test binary is a build from the checkout: the repository's VERSION.
+		if code := run(context.Background(), e, args); code != exitOK || !strings.HasPrefix(stdout.String(), "qconnect "+qconnect.Version+" ") || !strings.Contains(stdout.String(), "commit ") {
 			t.Errorf("%v: exit %d, %q", args, code, stdout)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/qconnect/qconnect"
 )
 
 // version and commit are set at link time by release builds:
@@ -12,7 +14,9 @@ import (
 //	go build -ldflags "-X main.version=1.2.0 -X main.commit=abc1234" ./cmd/qconnect
 //
 // When they are empty, the module version and the VCS revision that the Go
-// toolchain stamps into the binary (debug.ReadBuildInfo) are used.
+// toolchain stamps into the binary (debug.ReadBuildInfo) are used; a build
+// from a checkout (module version "(devel)") reports qconnect.Version, the
+// repository's VERSION file.
 var (
 	version string
 	commit  string
@@ -24,7 +28,7 @@ func versionInfo() (ver, rev, goVersion string) {
 	ver, rev, goVersion = version, commit, runtime.Version()
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return firstNonEmpty(ver, "(devel)"), firstNonEmpty(rev, "unknown"), goVersion
+		return firstNonEmpty(ver, qconnect.Version), firstNonEmpty(rev, "unknown"), goVersion
 	}
 	if ver == "" {
 		ver = bi.Main.Version
@@ -46,7 +50,10 @@ func versionInfo() (ver, rev, goVersion string) {
 			rev += "-dirty"
 		}
 	}
-	return firstNonEmpty(ver, "(devel)"), firstNonEmpty(rev, "unknown"), goVersion
+	if ver == "(devel)" { // a build from a checkout: the repository's version
+		ver = qconnect.Version
+	}
+	return firstNonEmpty(ver, qconnect.Version), firstNonEmpty(rev, "unknown"), goVersion
 }
 
 // runVersion is qconnect version (and qconnect --version).
