@@ -161,6 +161,6 @@ func (c *wsConn) wsAnswer(o *RequestRecord, rp reply, msg any, err error) {
 	} else {
 		frame = c.errorFrame(rp, err)
 	}
-	c.send(frame)
 	c.wsFinish(o, frame, err, 0)
+	c.send(frame)
 }

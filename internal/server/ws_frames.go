@@ -53,8 +53,8 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 	fail := func(rp reply, err error) {
 		e := c.publicError(err)
 		frame := c.errorFrame(rp, e)
-		c.send(frame)
 		c.wsFinish(o, frame, e, 0)
+		c.send(frame)
 		c.closeWith(closeUnauthorized, "authentication failed: "+string(e.Code))
 		c.s.log.Info("websocket authentication failed", "remote", c.remote, "code", e.Code)
 	}
@@ -146,8 +146,8 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 func (c *wsConn) refuseTooMany(o *RequestRecord, rp reply, err error) {
 	e := c.publicError(err)
 	frame := c.errorFrame(rp, e)
-	c.send(frame)
 	c.wsFinish(o, frame, e, 0)
+	c.send(frame)
 	c.closeWith(closeTooMany, "too many WebSockets for this session or user; close one first")
 	c.s.log.Info("websocket refused: too many sockets", "user", c.user, "remote", c.remote)
 }

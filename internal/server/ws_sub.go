@@ -108,8 +108,8 @@ func (c *wsConn) execute(req *protocol.Request, rp reply, rateErr error) {
 				return
 			}
 			frame := c.okFrame(rp, []any{map[string]int{"rows": n}})
-			c.send(frame)
 			c.wsFinish(o, frame, nil, int64(n))
+			c.send(frame)
 			return
 		}
 		admitted, err := c.s.admit.acquire(c.ctx)
@@ -137,8 +137,8 @@ func (c *wsConn) execute(req *protocol.Request, rp reply, rateErr error) {
 			}
 			return
 		}
-		c.send(frame)
 		c.wsFinish(o, frame, nil, rows)
+		c.send(frame)
 	}()
 }
 
