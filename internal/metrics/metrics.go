@@ -59,7 +59,7 @@ func New(src Sources) *Metrics {
 	m.bytes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qconnect_response_bytes_total",
 		Help: "Response body bytes written, by method."}, []string{"method"})
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qconnect_logins_total",
-		Help: "REST logins by outcome: ok or the wire code (invalidCredentials, tooManyAttempts, unavailable, ...)."}, []string{"outcome"})
+		Help: "Logins (REST LoginReq, WebSocket LoginReq and AuthReq) by outcome: ok or the wire code (invalidCredentials, tooManyAttempts, unavailable, ...)."}, []string{"outcome"})
 	m.reg.MustRegister(m.reqs, m.latency, m.rows, m.bytes, m.logins,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
