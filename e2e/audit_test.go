@@ -91,6 +91,26 @@ func TestAuditLog(t *testing.T) {
 
 	var lines []map[string]any
 	waitFor(t, "five audit lines", func() bool { lines = readAudit(t, logPath); return len(lines) == 5 })
+
+	// The same over the WebSocket: a login, a call, a publish, a logout, and
+	// an AuthReq attaching the REST session.
+	w := dialRaw(t, g, 0)
+	w.login("auditor", "pw-auditor")
+	callID := w.send("ExecuteReq", []any{map[string]any{"method": "audit/echo", "params": map[string]any{"token": "hunter2-secret", "note": long}}})
+	if f := w.expect("ExecuteResp"); !f.Success {
+		t.Fatalf("echo over the socket: %+v", f.Error)
+	}
+	w.send("ExecuteReq", []any{map[string]any{"method": "audit/pub", "params": map[string]any{"rows": []any{
+		map[string]any{"time": at, "sym": "s3", "usedMB": 1, "freeMB": 2, "cpuLoad": 0.1}}}}})
+	if f := w.expect("ExecuteResp"); !f.Success {
+		t.Fatalf("publish over the socket: %+v", f.Error)
+	}
+	w.send("LogoutReq", []any{})
+	w.expect("LogoutResp")
+	if f := dialRaw(t, g, 0).authReq("auditor", s.sid); !f.Success {
+		t.Fatalf("AuthReq: %+v", f.Error)
+	}
+	waitFor(t, "ten audit lines", func() bool { lines = readAudit(t, logPath); return len(lines) == 10 })
 	raw, _ := os.ReadFile(logPath)
 	if strings.Contains(string(raw), "hunter2") || strings.Contains(string(raw), s.sid) || strings.Contains(string(raw), "pw-auditor") {
 		t.Fatalf("a secret, the session id or a password reached the audit log:\n%s", raw)
@@ -118,6 +138,26 @@ func TestAuditLog(t *testing.T) {
 	if failed["event"] != "login" || failed["code"] != "invalidCredentials" || failed["user"] != "auditor" {
 		t.Errorf("failed login line: %v", failed)
 	}
+	wsLogin, wsCall, wsPub, wsLogout, wsAuth := lines[5], lines[6], lines[7], lines[8], lines[9]
+	if wsLogin["event"] != "login" || wsLogin["method"] != "auth/login" || wsLogin["user"] != "auditor" ||
+		wsLogin["status"] != 200.0 || wsLogin["addr"] != "127.0.0.1" || wsLogin["id"] == "" {
+		t.Errorf("socket login line: %v", wsLogin)
+	}
+	params, _ = wsCall["params"].(map[string]any)
+	if wsCall["event"] != "call" || wsCall["method"] != "audit/echo" || wsCall["user"] != "auditor" || wsCall["status"] != 200.0 ||
+		wsCall["rows"] != 1.0 || wsCall["id"] != callID || wsCall["bytes"].(float64) <= 0 || wsCall["addr"] != "127.0.0.1" ||
+		params["token"] != "[redacted]" || params["note"] != `"xxxxxxxxxxxxxxxxxxx…(cut, 102 bytes)` {
+		t.Errorf("socket call line: %v", wsCall)
+	}
+	if wsPub["event"] != "publish" || wsPub["method"] != "audit/pub" || wsPub["rows"] != 1.0 || wsPub["status"] != 200.0 {
+		t.Errorf("socket publish line: %v", wsPub)
+	}
+	if wsLogout["event"] != "logout" || wsLogout["method"] != "auth/logout" || wsLogout["user"] != "auditor" {
+		t.Errorf("socket logout line: %v", wsLogout)
+	}
+	if wsAuth["event"] != "login" || wsAuth["method"] != "auth/attach" || wsAuth["user"] != "auditor" || wsAuth["status"] != 200.0 {
+		t.Errorf("socket AuthReq line: %v", wsAuth)
+	}
 
 	// logrotate: move the file, SIGHUP, and the next lines go to a new file.
 	if err := os.Rename(logPath, logPath+".1"); err != nil {
@@ -135,7 +175,7 @@ func TestAuditLog(t *testing.T) {
 	if l := readAudit(t, logPath)[0]; l["event"] != "logout" || l["user"] != "auditor" {
 		t.Errorf("logout line: %v", l)
 	}
-	if n := len(readAudit(t, logPath+".1")); n != 5 {
-		t.Errorf("the rotated file has %d lines, want 5", n)
+	if n := len(readAudit(t, logPath+".1")); n != 10 {
+		t.Errorf("the rotated file has %d lines, want 10", n)
 	}
 }

@@ -75,23 +75,57 @@ func TestMetrics(t *testing.T) {
 	w2.login("trader", "pw-trader")
 	w2.subscribe("monPublic/sub", map[string]any{"syms": []string{"server_A"}})
 
-	m := scrape(t, g.URL+"/metrics")
+	// The same kinds of traffic over a third socket: a call, a publish, an
+	// unknown method and a logout; and a socket whose LoginReq fails.
+	w3 := dialRaw(t, g, 0)
+	w3.login("trader", "pw-trader")
+	w3.send("ExecuteReq", []any{map[string]any{"method": "monPublic/getMem", "params": map[string]any{"syms": []string{"server_B"}}}})
+	wsGet := w3.expect("ExecuteResp")
+	if !wsGet.Success || wsGet.Meta == nil || wsGet.Meta.RowCount == 0 {
+		t.Fatalf("getMem over the socket: %+v %+v", wsGet.Error, wsGet.Meta)
+	}
+	w3.send("ExecuteReq", []any{map[string]any{"method": "monPublic/pubMem", "params": map[string]any{"rows": []map[string]any{memRow(at, "server_B", 4), memRow(at, "server_C", 5)}}}})
+	if f := w3.expect("ExecuteResp"); !f.Success {
+		t.Fatalf("publish over the socket: %+v", f.Error)
+	}
+	w3.send("ExecuteReq", []any{map[string]any{"method": "nope/nothing"}})
+	if f := w3.expect("ExecuteResp"); f.code() != "unknownMethod" {
+		t.Fatalf("unknown method over the socket: %+v", f)
+	}
+	w3.send("LogoutReq", []any{})
+	if f := w3.expect("LogoutResp"); !f.Success {
+		t.Fatalf("logout over the socket: %+v", f.Error)
+	}
+	w4 := dialRaw(t, g, 0)
+	w4.send("LoginReq", []any{map[string]string{"username": "viewer", "password": "wrong"}})
+	if f := w4.expect("LoginResp"); f.code() != "invalidCredentials" {
+		t.Fatalf("wrong password over the socket: %+v", f)
+	}
+
+	var m map[string]float64
+	waitFor(t, "the two closed sockets to be gone", func() bool {
+		m = scrape(t, g.URL+"/metrics")
+		return m[`qconnect_websockets_open`] == 2
+	})
 	want := map[string]float64{
-		`qconnect_logins_total{outcome="ok"}`:                          3, // two raw, one SDK (the socket logins are not REST)
-		`qconnect_logins_total{outcome="invalidCredentials"}`:          1,
+		`qconnect_logins_total{outcome="ok"}`:                          6, // two raw, one SDK, three socket LoginReqs
+		`qconnect_logins_total{outcome="invalidCredentials"}`:          2, // one REST, one socket
+		`qconnect_requests_total{code="ok",method="auth/login"}`:       6,
+		`qconnect_requests_total{code="ok",method="auth/logout"}`:      1,
 		`qconnect_requests_total{code="ok",method="auth/ping"}`:        3,
 		`qconnect_request_duration_seconds_count{method="auth/ping"}`:  3,
-		`qconnect_requests_total{code="ok",method="monPublic/getMem"}`: 1,
-		`qconnect_result_rows_total{method="monPublic/getMem"}`:        float64(getMemRows),
-		`qconnect_requests_total{code="unknownMethod",method="other"}`: 1,
-		`qconnect_requests_total{code="ok",method="monPublic/pubMem"}`: 1,
-		`qconnect_publishes_total`:                                     1,
-		`qconnect_published_rows_total`:                                3,
+		`qconnect_requests_total{code="ok",method="monPublic/getMem"}`: 2,
+		`qconnect_result_rows_total{method="monPublic/getMem"}`:        float64(int64(getMemRows) + wsGet.Meta.RowCount),
+		`qconnect_requests_total{code="unknownMethod",method="other"}`: 2,
+		`qconnect_requests_total{code="ok",method="monPublic/pubMem"}`: 2,
+		`qconnect_result_rows_total{method="monPublic/pubMem"}`:        5,
+		`qconnect_publishes_total`:                                     2,
+		`qconnect_published_rows_total`:                                5,
 		`qconnect_websockets_open`:                                     2,
 		`qconnect_subscriptions_open`:                                  1,
 		`qconnect_stream_upstreams_open`:                               1,
 		`qconnect_slow_consumer_cutoffs_total`:                         0,
-		`qconnect_sessions_live`:                                       5, // 3 REST + 2 socket logins
+		`qconnect_sessions_live`:                                       5, // 3 REST + 2 socket logins (the third logged out)
 		`qconnect_backend_pool_connections{state="in_use"}`:            0,
 		`qconnect_calls_in_flight`:                                     0,
 	}
@@ -103,8 +137,8 @@ func TestMetrics(t *testing.T) {
 	if getMemRows == 0 {
 		t.Error("getMem returned no rows; the rows counter is not tested")
 	}
-	if m[`qconnect_response_bytes_total{method="monPublic/getMem"}`] < float64(len(r.Body)) {
-		t.Errorf("response bytes of getMem %v < the body's %d", m[`qconnect_response_bytes_total{method="monPublic/getMem"}`], len(r.Body))
+	if got, want := m[`qconnect_response_bytes_total{method="monPublic/getMem"}`], float64(len(r.Body)+wsGet.size); got < want {
+		t.Errorf("response bytes of getMem %v < the REST body's and the socket frame's %v", got, want)
 	}
 }
 

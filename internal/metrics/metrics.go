@@ -50,16 +50,16 @@ type Metrics struct {
 func New(src Sources) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(), src: src}
 	m.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qconnect_requests_total",
-		Help: "HTTP API requests by method (group/method, auth/..., meta/...) and wire code (ok on success)."}, []string{"method", "code"})
+		Help: "API requests (REST, and WebSocket logins, logouts, calls and publishes) by method (group/method, auth/..., meta/...) and wire code (ok on success)."}, []string{"method", "code"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "qconnect_request_duration_seconds",
 		Help:    "Time from the request's arrival to the end of its response, by method.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}, []string{"method"})
 	m.rows = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qconnect_result_rows_total",
 		Help: "Rows returned by calls (rows stored, for publishes), by method."}, []string{"method"})
 	m.bytes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qconnect_response_bytes_total",
-		Help: "Response body bytes written, by method."}, []string{"method"})
+		Help: "Response bytes written (REST bodies, WebSocket answer frames), by method."}, []string{"method"})
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qconnect_logins_total",
-		Help: "REST logins by outcome: ok or the wire code (invalidCredentials, tooManyAttempts, unavailable, ...)."}, []string{"outcome"})
+		Help: "Logins (REST LoginReq, WebSocket LoginReq and AuthReq) by outcome: ok or the wire code (invalidCredentials, tooManyAttempts, unavailable, ...)."}, []string{"outcome"})
 	m.reg.MustRegister(m.reqs, m.latency, m.rows, m.bytes, m.logins,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 

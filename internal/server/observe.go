@@ -6,11 +6,15 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/protocol"
 )
 
 // RequestRecord describes one finished HTTP request (WebSocket upgrades
-// excluded): what the request log line says, plus the envelope's msg of a
-// signed request for the audit log. It never holds a session id, a
+// excluded) or one WebSocket login (LoginReq, AuthReq), logout, call or
+// publish (ExecuteReq; Verb "WS", Path "/connect/ws"): what the request log
+// line says, plus the envelope's msg of a signed request for the audit log. It never holds a session id, a
 // signature or a password (a LoginReq's msg is not recorded).
 type RequestRecord struct {
 	Time     time.Time // when the request arrived
@@ -112,4 +116,51 @@ func (s *Server) kindOf(method string) string {
 func (s *Server) counted(n int) {
 	s.counters.publishes.Add(1)
 	s.counters.publishedRows.Add(int64(n))
+}
+
+// wsRecord starts the record of a WebSocket login, logout, call or publish
+// (PROTOCOL 7): the same RequestRecord that REST hands to the observers,
+// with Verb "WS" and Path "/connect/ws". msg is what REST would record as
+// the envelope's msg ([params] of an ExecuteReq; nil for a login).
+func (c *wsConn) wsRecord(kind, method, id string, msg []json.RawMessage) *RequestRecord {
+	return &RequestRecord{Time: time.Now(), Kind: kind, Verb: "WS", Path: "/connect/ws", Method: method,
+		User: c.user, Addr: c.remote, ID: id, Msg: msg}
+}
+
+// wsFinish completes o with the frame that answered it and hands it to the
+// observers. Status is the HTTP status the same outcome has over REST (200,
+// or protocol.Status of err's code); a nil frame with an error means the
+// socket went away before the answer (code clientGone, status 0, as REST).
+func (c *wsConn) wsFinish(o *RequestRecord, frame []byte, err error, rows int64) {
+	if len(c.s.deps.Observers) == 0 {
+		return
+	}
+	o.Duration, o.Rows, o.Bytes = time.Since(o.Time), rows, int64(len(frame))
+	if o.User == "" {
+		o.User = c.user
+	}
+	switch e := qconnect.AsError(err); {
+	case err == nil:
+		o.Status = http.StatusOK
+	case frame == nil:
+		o.Code = "clientGone"
+	default:
+		o.Status, o.Code = protocol.Status(e.Code), string(e.Code)
+	}
+	for _, ob := range c.s.deps.Observers {
+		ob.ObserveRequest(o)
+	}
+}
+
+// wsAnswer queues the answer to an observed frame — ok's envelope with msg
+// when err is nil, else the error envelope — and finishes its record.
+func (c *wsConn) wsAnswer(o *RequestRecord, rp reply, msg any, err error) {
+	var frame []byte
+	if err == nil {
+		frame = c.okFrame(rp, msg)
+	} else {
+		frame = c.errorFrame(rp, err)
+	}
+	c.wsFinish(o, frame, err, 0)
+	c.send(frame)
 }

@@ -49,9 +49,12 @@ func (c *wsConn) readLoop() error {
 // /connect/ws (PROTOCOL 7). Anything else, or a failure, is answered with
 // an error envelope and the socket closes with 4401.
 func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
+	o := c.wsRecord("login", "auth/login", "", nil)
 	fail := func(rp reply, err error) {
 		e := c.publicError(err)
-		c.send(c.errorFrame(rp, e))
+		frame := c.errorFrame(rp, e)
+		c.wsFinish(o, frame, e, 0)
+		c.send(frame)
 		c.closeWith(closeUnauthorized, "authentication failed: "+string(e.Code))
 		c.s.log.Info("websocket authentication failed", "remote", c.remote, "code", e.Code)
 	}
@@ -61,25 +64,27 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 	}
 	req, err := protocol.ParseRequest(data)
 	rp := reply{reqType: req.Type, id: idPtr(req.ID)}
+	o.ID = req.ID
 	if err != nil {
 		fail(rp, err)
 		return
 	}
 	switch req.Type {
 	case "LoginReq":
-		sess, err := c.s.openSession(c.ctx, req, c.remote, nil)
+		sess, err := c.s.openSession(c.ctx, req, c.remote, func(user string) { o.User = user })
 		if err != nil {
 			fail(rp, err)
 			return
 		}
 		c.user, c.session, c.ownSession = sess.User, sess, true // ends the session at close, bound or not
 		if err := c.s.ws.bind(c, sess.User, sess.ID); err != nil {
-			c.refuseTooMany(rp, err)
+			c.refuseTooMany(o, rp, err)
 			return
 		}
 		c.authed.Store(true)
-		c.send(c.okFrame(rp, []any{c.s.loginResult(sess)}))
+		c.wsAnswer(o, rp, []any{c.s.loginResult(sess)}, nil)
 	case "AuthReq":
+		o.Method = "auth/attach"
 		var m struct {
 			Authorization string `json:"authorization"`
 		}
@@ -88,6 +93,9 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 			return
 		}
 		cred, err := protocol.ParseAuthorization(m.Authorization)
+		if err == nil {
+			o.User = cred.Username
+		}
 		if err != nil {
 			fail(rp, qconnect.Errorf(qconnect.CodeMalformedAuthorization, "%v", err))
 			return
@@ -108,17 +116,17 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 			return
 		}
 		if err := c.s.ws.bind(c, sess.User, sess.ID); err != nil {
-			c.refuseTooMany(rp, err)
+			c.refuseTooMany(o, rp, err)
 			return
 		}
 		c.user, c.session = sess.User, sess
 		c.authed.Store(true)
 		sess.LastSeen = c.s.cfg.Now()
-		c.send(c.okFrame(rp, []any{map[string]any{
+		c.wsAnswer(o, rp, []any{map[string]any{
 			"username":    sess.User,
 			"idleTimeout": int64(c.s.deps.Sessions.IdleTimeout() / time.Second),
 			"expires":     protocol.FormatDate(c.s.deps.Sessions.Deadline(sess)),
-		}}))
+		}}, nil)
 	default:
 		fail(rp, qconnect.Errorf(qconnect.CodeMissingAuthorization,
 			"the first frame on /connect/ws must be a LoginReq or an AuthReq, not %q (PROTOCOL 7)", req.Type))
@@ -135,9 +143,11 @@ func (c *wsConn) authenticate(typ websocket.MessageType, data []byte) {
 
 // refuseTooMany answers the first frame with busy and closes the socket
 // with 4429: the session or the user has as many sockets as allowed.
-func (c *wsConn) refuseTooMany(rp reply, err error) {
+func (c *wsConn) refuseTooMany(o *RequestRecord, rp reply, err error) {
 	e := c.publicError(err)
-	c.send(c.errorFrame(rp, e))
+	frame := c.errorFrame(rp, e)
+	c.wsFinish(o, frame, e, 0)
+	c.send(frame)
 	c.closeWith(closeTooMany, "too many WebSockets for this session or user; close one first")
 	c.s.log.Info("websocket refused: too many sockets", "user", c.user, "remote", c.remote)
 }
@@ -154,13 +164,14 @@ func (c *wsConn) handle(typ websocket.MessageType, data []byte) {
 		c.send(c.errorFrame(rp, err))
 		return
 	}
-	if err := c.s.limits.allowRate(c.user, c.s.cfg.Now()); err != nil {
-		c.send(c.errorFrame(rp, err))
+	rateErr := c.s.limits.allowRate(c.user, c.s.cfg.Now())
+	if rateErr != nil && req.Type != "ExecuteReq" {
+		c.send(c.errorFrame(rp, rateErr))
 		return
 	}
 	switch req.Type {
 	case "ExecuteReq":
-		c.execute(req, rp)
+		c.execute(req, rp, rateErr)
 	case "SubscribeReq":
 		c.subscribe(req, rp)
 	case "UnsubscribeReq":
@@ -168,7 +179,7 @@ func (c *wsConn) handle(typ websocket.MessageType, data []byte) {
 	case "PingReq":
 		c.ping(rp)
 	case "LogoutReq":
-		c.logout(rp)
+		c.logout(req.ID, rp)
 	case "LoginReq", "AuthReq":
 		c.send(c.errorFrame(rp, qconnect.Errorf(qconnect.CodeBadRequest,
 			"this socket is already authenticated as %s; open another socket for another session", c.user)))
@@ -227,8 +238,8 @@ func (c *wsConn) ping(rp reply) {
 
 // logout ends the session: LogoutResp, then close 1000. The session's other
 // sockets close with 4401.
-func (c *wsConn) logout(rp reply) {
-	c.send(c.okFrame(rp, []any{}))
+func (c *wsConn) logout(id string, rp reply) {
+	c.wsAnswer(c.wsRecord("logout", "auth/logout", id, nil), rp, []any{}, nil)
 	c.closeWith(websocket.StatusNormalClosure, "logged out")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -70,20 +70,28 @@ func (s *wsSub) End(err *qconnect.Error) { s.conn.endSub(s, err) }
 // (PROTOCOL 4.3), or a publish for a publishing method. The call runs on
 // its own goroutine within the gateway's concurrency limits, so the socket
 // keeps reading; answers may come out of order (match them by id).
-func (c *wsConn) execute(req *protocol.Request, rp reply) {
+func (c *wsConn) execute(req *protocol.Request, rp reply, rateErr error) {
 	group, name, msg, err := methodCall(req)
+	o := c.wsRecord("call", "", req.ID, msg)
+	if err == nil {
+		o.Method = group + "/" + name
+		o.Kind = c.s.kindOf(o.Method)
+	}
+	if err == nil {
+		err = rateErr
+	}
 	if err != nil {
-		c.send(c.errorFrame(rp, err))
+		c.wsAnswer(o, rp, nil, err)
 		return
 	}
 	m, params, err := c.s.prepareCall(c.user, group, name, msg, false)
 	if err != nil {
-		c.send(c.errorFrame(rp, err))
+		c.wsAnswer(o, rp, nil, err)
 		return
 	}
 	release, err := c.s.limits.acquire(c.user, c.s.cfg.BusyRetryAfter)
 	if err != nil {
-		c.send(c.errorFrame(rp, err))
+		c.wsAnswer(o, rp, nil, err)
 		return
 	}
 	now := c.s.cfg.Now()
@@ -96,16 +104,20 @@ func (c *wsConn) execute(req *protocol.Request, rp reply) {
 			}
 			n, err := c.s.publishMsg(c.ctx, m, raw)
 			if err != nil {
-				c.send(c.errorFrame(rp, err))
+				c.wsAnswer(o, rp, nil, err)
 				return
 			}
-			c.send(c.okFrame(rp, []any{map[string]int{"rows": n}}))
+			frame := c.okFrame(rp, []any{map[string]int{"rows": n}})
+			c.wsFinish(o, frame, nil, int64(n))
+			c.send(frame)
 			return
 		}
 		admitted, err := c.s.admit.acquire(c.ctx)
 		if err != nil {
 			if c.ctx.Err() == nil {
-				c.send(c.errorFrame(rp, err))
+				c.wsAnswer(o, rp, nil, err)
+			} else {
+				c.wsFinish(o, nil, err, 0)
 			}
 			return
 		}
@@ -116,13 +128,16 @@ func (c *wsConn) execute(req *protocol.Request, rp reply) {
 		defer cancel()
 		head := c.envelopeHead(rp, now)
 		call := qconnect.Call{Method: m, Params: params, User: c.user, Now: now, Limit: rowCap + 1}
-		frame, err := c.s.resultFrame(ctx, m, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout, true)
+		frame, rows, err := c.s.resultFrame(ctx, m, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout, true)
 		if err != nil {
 			if c.ctx.Err() == nil {
-				c.send(c.errorFrame(rp, err))
+				c.wsAnswer(o, rp, nil, err)
+			} else {
+				c.wsFinish(o, nil, err, 0)
 			}
 			return
 		}
+		c.wsFinish(o, frame, nil, rows)
 		c.send(frame)
 	}()
 }
@@ -135,21 +150,22 @@ func (c *wsConn) envelopeHead(rp reply, now time.Time) []byte {
 	return encode.AppendMsgKey(nil, h)
 }
 
-// resultFrame runs call and returns one frame: head, the rows, then meta,
+// resultFrame runs call and returns one frame and the number of rows in
+// it: head, the rows, then meta,
 // "success":true when withSuccess (ExecuteResp; not for SnapshotMsg), and
 // the closing brace. The result is cut, with meta.truncated = true, at the row
 // cap (as over REST) and at the last whole row that keeps the frame within
 // maxFrame bytes — so a client always gets a frame it can read, and never a
 // cut it cannot see. A failure at any point is returned as an error (the
 // frame is only sent whole, so an error envelope replaces it).
-func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconnect.Call, head []byte, rowCap, maxFrame int64, start time.Time, timeout time.Duration, withSuccess bool) ([]byte, error) {
+func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconnect.Call, head []byte, rowCap, maxFrame int64, start time.Time, timeout time.Duration, withSuccess bool) ([]byte, int64, error) {
 	backend, err := s.backendFor(m)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	rows, err := backend.Query(ctx, call)
 	if err != nil {
-		return nil, s.callError(ctx, m, timeout, err)
+		return nil, 0, s.callError(ctx, m, timeout, err)
 	}
 	defer rows.Close()
 	cols := rows.Columns()
@@ -167,7 +183,7 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 			break
 		}
 		if err != nil {
-			return nil, s.callError(ctx, m, timeout, err)
+			return nil, 0, s.callError(ctx, m, timeout, err)
 		}
 		for r := 0; r < batch.Len; r++ {
 			if count >= rowCap {
@@ -190,9 +206,9 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 	frame = encode.AppendMeta(frame, encode.Meta{Columns: cols, RowCount: count, Truncated: truncated,
 		ElapsedMs: float64(time.Since(start).Microseconds()) / 1000})
 	if withSuccess {
-		return encode.AppendEnd(frame, nil), nil
+		return encode.AppendEnd(frame, nil), count, nil
 	}
-	return append(frame, '}'), nil // a SnapshotMsg has no success key
+	return append(frame, '}'), count, nil // a SnapshotMsg has no success key
 }
 
 // subscribe answers SubscribeReq: checks as REST (method, entitlement,
@@ -309,7 +325,7 @@ func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
 		ctx, cancel := context.WithTimeout(c.ctx, timeout)
 		defer cancel()
 		head := []byte(`{"type":"SnapshotMsg","subscriptionId":"` + ws.id + `","date":"` + protocol.FormatDate(now) + `","msg":`)
-		frame, err := c.s.resultFrame(ctx, call.Method, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout, false)
+		frame, _, err := c.s.resultFrame(ctx, call.Method, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout, false)
 		finish(frame, err)
 	}()
 }

@@ -74,7 +74,7 @@ func wsTestServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Se
 }
 
 // wsTestServerWith is wsTestServer with backend b.
-func wsTestServerWith(t *testing.T, cfg Config, b qconnect.Backend) (*httptest.Server, *Server, *auth.Sessions) {
+func wsTestServerWith(t *testing.T, cfg Config, b qconnect.Backend, obs ...Observer) (*httptest.Server, *Server, *auth.Sessions) {
 	t.Helper()
 	hash, err := auth.HashPassword("password1", 4)
 	if err != nil {
@@ -99,7 +99,7 @@ func wsTestServerWith(t *testing.T, cfg Config, b qconnect.Backend) (*httptest.S
 	}
 	sessions := auth.NewSessions(auth.NewMemoryStore(), auth.SessionConfig{})
 	s := New(cfg, Deps{Catalog: cat, Backends: map[string]qconnect.Backend{qconnect.DefaultBackend: b},
-		Users: auth.NewStaticUserDB(dir), Sessions: sessions})
+		Users: auth.NewStaticUserDB(dir), Sessions: sessions, Observers: obs})
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	return ts, s, sessions
