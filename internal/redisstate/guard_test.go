@@ -143,4 +143,17 @@ func testUserCache(t *testing.T, srv server) {
 	if _, err := b.s.Get(ctx, s1.ID); err == nil {
 		t.Fatal("B.Get finds the session ended on A")
 	}
+	// A gateway that has not heard of a login (C does not watch) still
+	// finds the new session: a cached list without the suffix is re-read.
+	c := newGateway(t, srv, clk, cfg)
+	if ss, err := c.s.Candidates(ctx, "erin", s2.ID[len(s2.ID)-6:]); err != nil || len(ss) != 1 {
+		t.Fatalf("C.Candidates = %v, %v", ss, err)
+	}
+	s3, err := a.s.Open(ctx, "erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss, err := c.s.Candidates(ctx, "erin", s3.ID[len(s3.ID)-6:]); err != nil || len(ss) != 1 || ss[0].ID != s3.ID {
+		t.Fatalf("C.Candidates of a session just opened on A = %v, %v", ss, err)
+	}
 }

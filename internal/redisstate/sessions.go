@@ -107,7 +107,10 @@ func (st *Sessions) forgetUser(user string) {
 	st.mu.Unlock()
 }
 
-var _ auth.Store = (*Sessions)(nil)
+var (
+	_ auth.Store       = (*Sessions)(nil)
+	_ auth.FreshLister = (*Sessions)(nil)
+)
 
 // expiry is when s ends unless touched: the earlier of idle and absolute.
 func (st *Sessions) expiry(created, lastSeen time.Time) time.Time {
@@ -234,6 +237,20 @@ func (st *Sessions) ByUser(ctx context.Context, user string) ([]auth.Session, er
 	if ok && now.Sub(e.at) < userCacheFor && st.fresh(e.ss, now) {
 		return append([]auth.Session(nil), e.ss...), nil
 	}
+	return st.byUser(ctx, user, gen)
+}
+
+// ByUserFresh is ByUser read from Redis, never from this gateway's cache
+// (auth.FreshLister).
+func (st *Sessions) ByUserFresh(ctx context.Context, user string) ([]auth.Session, error) {
+	st.mu.Lock()
+	gen := st.gen
+	st.mu.Unlock()
+	return st.byUser(ctx, user, gen)
+}
+
+func (st *Sessions) byUser(ctx context.Context, user string, gen uint64) ([]auth.Session, error) {
+	now := time.Now()
 	ctx, cancel := st.c.ctx(ctx)
 	defer cancel()
 	v, err := byUserScript.Run(ctx, st.c.rdb, []string{st.c.key("u", user)}, st.c.key("s", "")).StringSlice()
