@@ -69,7 +69,7 @@ func (o *redisOptions) open(ctx context.Context, sess auth.SessionConfig, skew t
 		throttle: redisstate.NewThrottle(c, loginFails, loginWindow),
 		shared: server.Shared{
 			Streams: relay,
-			Replay:  redisstate.NewReplayCache(c, 2*skew),
+			Replay:  redisstate.NewGuard(c, 2*skew, rate, burst), // replay and rate in one round trip
 			Rate:    redisstate.NewRateLimiter(c, rate, burst),
 		}}, nil
 }

@@ -155,6 +155,12 @@ func (s *Sessions) live(ctx context.Context, user, suffix string, now time.Time)
 	if err != nil {
 		return nil, err
 	}
+	if f, ok := s.store.(FreshLister); ok && suffix != "" && !anySuffix(all, suffix) {
+		// A cached list may predate a login on another gateway: ask again.
+		if all, err = f.ByUserFresh(ctx, user); err != nil {
+			return nil, err
+		}
+	}
 	var out []Session
 	for _, sess := range all {
 		if !strings.HasSuffix(sess.ID, suffix) {
@@ -304,4 +310,21 @@ func sortSessions(ss []Session) {
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
+}
+
+// FreshLister is a Store whose ByUser may answer from a cache (a shared
+// store's per-gateway cache): ByUserFresh bypasses it. Candidates uses it
+// when the cached list has no session with the wanted suffix, so that a
+// session just opened on another gateway is found at once.
+type FreshLister interface {
+	ByUserFresh(ctx context.Context, user string) ([]Session, error)
+}
+
+func anySuffix(ss []Session, suffix string) bool {
+	for _, s := range ss {
+		if strings.HasSuffix(s.ID, suffix) {
+			return true
+		}
+	}
+	return false
 }

@@ -42,6 +42,19 @@ type Sessions struct {
 	mu      sync.Mutex
 	recent  map[string]recentSession
 	touched map[string]time.Time // id → LastSeen last written by this gateway
+
+	// users caches ByUser for userCacheFor: dropped for a user as soon as
+	// one of their sessions ends or is created on any gateway (the ended
+	// and login channels), and bypassed when a cached session is close to
+	// its expiry, so that expiry is always judged on what Redis holds.
+	// gen counts invalidations: a ByUser that raced one does not cache.
+	users map[string]userEntry
+	gen   uint64
+}
+
+type userEntry struct {
+	ss []auth.Session
+	at time.Time
 }
 
 type recentSession struct {
@@ -50,9 +63,12 @@ type recentSession struct {
 }
 
 const (
-	recentFor  = 100 * time.Millisecond
-	touchEvery = time.Second
-	maxMemo    = 100_000
+	// userCacheFor bounds how long this gateway may use a user's sessions
+	// as read from Redis should an announcement (Pub/Sub) be lost.
+	userCacheFor = 500 * time.Millisecond
+	recentFor    = userCacheFor
+	touchEvery   = time.Second
+	maxMemo      = 100_000
 )
 
 // NewSessions returns the session store of c.
@@ -66,18 +82,35 @@ func NewSessions(c *Client, cfg SessionConfig) *Sessions {
 	if cfg.MaxPerUser <= 0 {
 		cfg.MaxPerUser = auth.DefaultMaxPerUser
 	}
-	return &Sessions{c: c, cfg: cfg, recent: map[string]recentSession{}, touched: map[string]time.Time{}}
+	return &Sessions{c: c, cfg: cfg, recent: map[string]recentSession{}, touched: map[string]time.Time{}, users: map[string]userEntry{}}
 }
 
 // forget drops what this gateway remembers of session id.
 func (st *Sessions) forget(id string) {
 	st.mu.Lock()
+	if r, ok := st.recent[id]; ok {
+		delete(st.users, r.s.User)
+	} else {
+		clear(st.users) // whose it was is not known here
+	}
 	delete(st.recent, id)
 	delete(st.touched, id)
+	st.gen++
 	st.mu.Unlock()
 }
 
-var _ auth.Store = (*Sessions)(nil)
+// forgetUser drops the cached sessions of user (a login somewhere).
+func (st *Sessions) forgetUser(user string) {
+	st.mu.Lock()
+	delete(st.users, user)
+	st.gen++
+	st.mu.Unlock()
+}
+
+var (
+	_ auth.Store       = (*Sessions)(nil)
+	_ auth.FreshLister = (*Sessions)(nil)
+)
 
 // expiry is when s ends unless touched: the earlier of idle and absolute.
 func (st *Sessions) expiry(created, lastSeen time.Time) time.Time {
@@ -108,7 +141,8 @@ return n`)
 // putScript stores a session and trims the user's sessions to the cap,
 // oldest first, announcing the ones it ends.
 // KEYS: s:<id>, u:<user>, exp. ARGV: id, user, created ns, lastSeen ns,
-// expiry ms, max per user, lifetime ms, session-key prefix, channel.
+// expiry ms, max per user, lifetime ms, session-key prefix, ended channel,
+// login channel (which gets the user, so that caches of ByUser drop it).
 var putScript = redis.NewScript(`
 redis.call('HSET', KEYS[1], 'u', ARGV[2], 'c', ARGV[3], 'l', ARGV[4])
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
@@ -126,6 +160,7 @@ if n > max then
     redis.call('PUBLISH', ARGV[9], id)
   end
 end
+redis.call('PUBLISH', ARGV[10], ARGV[2])
 return n`)
 
 // Put stores s (a new session, or a replacement with the same id).
@@ -136,7 +171,8 @@ func (st *Sessions) Put(ctx context.Context, s auth.Session) error {
 	err := putScript.Run(ctx, st.c.rdb,
 		[]string{st.c.key("s", s.ID), st.c.key("u", s.User), st.c.key("exp")},
 		s.ID, s.User, s.Created.UnixNano(), s.LastSeen.UnixNano(), exp.UnixMilli(),
-		st.cfg.MaxPerUser, st.cfg.MaxLifetime.Milliseconds()+1000, st.c.key("s", ""), st.c.key("ended")).Err()
+		st.cfg.MaxPerUser, st.cfg.MaxLifetime.Milliseconds()+1000, st.c.key("s", ""), st.c.key("ended"), st.c.key("login")).Err()
+	st.forgetUser(s.User)
 	return st.c.fail("session put", err)
 }
 
@@ -145,7 +181,7 @@ func (st *Sessions) Get(ctx context.Context, id string) (auth.Session, bool, err
 	st.mu.Lock()
 	r, ok := st.recent[id]
 	st.mu.Unlock()
-	if ok && time.Since(r.at) < recentFor {
+	if now := time.Now(); ok && now.Sub(r.at) < recentFor && st.fresh([]auth.Session{r.s}, now) {
 		return r.s, true, nil
 	}
 	ctx, cancel := st.c.ctx(ctx)
@@ -193,6 +229,28 @@ return out`)
 
 // ByUser returns the user's sessions, oldest first.
 func (st *Sessions) ByUser(ctx context.Context, user string) ([]auth.Session, error) {
+	now := time.Now()
+	st.mu.Lock()
+	e, ok := st.users[user]
+	gen := st.gen
+	st.mu.Unlock()
+	if ok && now.Sub(e.at) < userCacheFor && st.fresh(e.ss, now) {
+		return append([]auth.Session(nil), e.ss...), nil
+	}
+	return st.byUser(ctx, user, gen)
+}
+
+// ByUserFresh is ByUser read from Redis, never from this gateway's cache
+// (auth.FreshLister).
+func (st *Sessions) ByUserFresh(ctx context.Context, user string) ([]auth.Session, error) {
+	st.mu.Lock()
+	gen := st.gen
+	st.mu.Unlock()
+	return st.byUser(ctx, user, gen)
+}
+
+func (st *Sessions) byUser(ctx context.Context, user string, gen uint64) ([]auth.Session, error) {
+	now := time.Now()
 	ctx, cancel := st.c.ctx(ctx)
 	defer cancel()
 	v, err := byUserScript.Run(ctx, st.c.rdb, []string{st.c.key("u", user)}, st.c.key("s", "")).StringSlice()
@@ -200,10 +258,12 @@ func (st *Sessions) ByUser(ctx context.Context, user string) ([]auth.Session, er
 		return nil, st.c.fail("session list", err)
 	}
 	out := make([]auth.Session, 0, len(v)/4)
-	now := time.Now()
 	st.mu.Lock()
 	if len(st.recent) > maxMemo {
 		clear(st.recent)
+	}
+	if len(st.users) > maxMemo {
+		clear(st.users)
 	}
 	for i := 0; i+3 < len(v); i += 4 {
 		if s, ok := decodeSession(v[i], []any{v[i+1], v[i+2], v[i+3]}); ok {
@@ -211,8 +271,24 @@ func (st *Sessions) ByUser(ctx context.Context, user string) ([]auth.Session, er
 			st.recent[s.ID] = recentSession{s: s, at: now}
 		}
 	}
+	if st.gen == gen {
+		st.users[user] = userEntry{ss: append([]auth.Session(nil), out...), at: now}
+	}
 	st.mu.Unlock()
 	return out, nil
+}
+
+// fresh reports whether no session of ss is due to expire within
+// userCacheFor + touchEvery of now by what this gateway knows, so that
+// the cache never makes a session look expired (which would end it): near
+// its expiry it is read from Redis, where other gateways' touches are.
+func (st *Sessions) fresh(ss []auth.Session, now time.Time) bool {
+	for _, s := range ss {
+		if !st.expiry(s.Created, s.LastSeen).After(now.Add(userCacheFor + touchEvery)) {
+			return false
+		}
+	}
+	return true
 }
 
 // touchScript moves lastSeen forward and the expiry with it.
@@ -273,6 +349,7 @@ func (st *Sessions) end(ctx context.Context, id string, dueBy int64) error {
 	defer cancel()
 	err := endScript.Run(ctx, st.c.rdb, []string{st.c.key("s", id), st.c.key("exp")},
 		id, dueBy, st.c.key("u", ""), st.c.key("ended")).Err()
+	st.forget(id) // again: a ByUser may have read it meanwhile
 	return st.c.fail("session delete", err)
 }
 
@@ -307,7 +384,7 @@ func (st *Sessions) Sweep(ctx context.Context, now time.Time, limit int) (int, e
 // made while this gateway was cut off are lost, which is why the WebSocket
 // keep-alive re-checks its session too. ended must not block for long.
 func (st *Sessions) Watch(ctx context.Context, ended func(id string)) {
-	ps := st.c.rdb.Subscribe(ctx, st.c.key("ended"))
+	ps := st.c.rdb.Subscribe(ctx, st.c.key("ended"), st.c.key("login"))
 	defer ps.Close()
 	ch := ps.Channel(redis.WithChannelHealthCheckInterval(5 * time.Second))
 	for {
@@ -317,6 +394,10 @@ func (st *Sessions) Watch(ctx context.Context, ended func(id string)) {
 		case m, ok := <-ch:
 			if !ok {
 				return
+			}
+			if m.Channel == st.c.key("login") {
+				st.forgetUser(m.Payload)
+				continue
 			}
 			st.forget(m.Payload)
 			ended(m.Payload)

@@ -22,6 +22,10 @@ type authed struct {
 	user    string
 	session auth.Session
 	now     time.Time
+	// rated: the rate token was taken with the replay check
+	// (ReplayRateGuard), and rateErr is its outcome.
+	rated   bool
+	rateErr error
 }
 
 func (a *authed) reply() reply { return reply{reqType: a.req.Type, id: idPtr(a.req.ID)} }
@@ -90,7 +94,8 @@ func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed
 			ContentType: r.Header.Get("Content-Type"),
 			Date:        req.Date,
 		}
-		sess, now, err := s.verify(r.Context(), cred, in, date, req.ID)
+		a := &authed{req: req, user: cred.Username}
+		sess, now, err := s.verifyRate(r.Context(), cred, in, date, req.ID, a)
 		if err != nil {
 			s.writeError(w, r, rp, err)
 			return
@@ -100,7 +105,8 @@ func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed
 			s.writeError(w, r, rp, err)
 			return
 		}
-		h(w, r, &authed{req: req, user: cred.Username, session: sess, now: now})
+		a.session, a.now = sess, now
+		h(w, r, a)
 	}
 }
 
@@ -108,6 +114,13 @@ func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed
 // 3.3 for a parsed credential. It is shared by REST and the WebSocket
 // AuthReq. It returns the matching session and the server time of the check.
 func (s *Server) verify(ctx context.Context, cred protocol.Credential, in protocol.SignInput, date time.Time, id string) (auth.Session, time.Time, error) {
+	return s.verifyRate(ctx, cred, in, date, id, nil)
+}
+
+// verifyRate is verify that, when a is not nil and the replay guard is a
+// ReplayRateGuard, also takes the rate token of a.user with the replay
+// check, recording the outcome in a (see Server.rate).
+func (s *Server) verifyRate(ctx context.Context, cred protocol.Credential, in protocol.SignInput, date time.Time, id string, a *authed) (auth.Session, time.Time, error) {
 	cands, err := s.deps.Sessions.Candidates(ctx, cred.Username, cred.Suffix)
 	if err != nil {
 		return auth.Session{}, time.Time{}, err
@@ -131,7 +144,14 @@ func (s *Server) verify(ctx context.Context, cred protocol.Credential, in protoc
 	if err := s.checkClock(in.Date, date, now); err != nil {
 		return auth.Session{}, time.Time{}, err
 	}
-	if err := s.replay.Check(sess.ID, id, now); err != nil {
+	var err2 error
+	if g, ok := s.replay.(ReplayRateGuard); ok && a != nil {
+		a.rated = true
+		a.rateErr, err2 = g.CheckRate(sess.ID, id, a.user, now)
+	} else {
+		err2 = s.replay.Check(sess.ID, id, now)
+	}
+	if err := err2; err != nil {
 		if errors.Is(err, auth.ErrReplayed) {
 			return auth.Session{}, time.Time{}, qconnect.Errorf(qconnect.CodeReplayedRequest,
 				"the id %q was already used on this session; send a fresh id (a UUID) with every request", id)
@@ -168,7 +188,12 @@ func (s *Server) overRate(w http.ResponseWriter, r *http.Request, a *authed) boo
 }
 
 // rate is overRate for handlers that return their error (Server.api).
-func (s *Server) rate(a *authed) error { return s.limits.allowRate(a.user, a.now) }
+func (s *Server) rate(a *authed) error {
+	if a.rated {
+		return a.rateErr
+	}
+	return s.limits.allowRate(a.user, a.now)
+}
 
 // requestPath is the path exactly as sent on the request line, without the
 // query string (PROTOCOL 3.1).

@@ -31,6 +31,17 @@ type ReplayGuard interface {
 	Sweep(now time.Time)
 }
 
+// ReplayRateGuard is a ReplayGuard that can also take the request's
+// per-user rate token in the same step (one Redis round trip instead of
+// two). CheckRate fails like Check (then no token is taken); otherwise
+// rate is nil or the rateLimited error, which the server reports at the
+// rate step of PROTOCOL 3.3, after the method, entitlement and parameter
+// checks. A request refused by one of those still used its token.
+type ReplayRateGuard interface {
+	ReplayGuard
+	CheckRate(sessionID, id, user string, now time.Time) (rate, err error)
+}
+
 // RateLimiter is the per-user request rate: AllowRate takes one request of
 // user at now, or returns rateLimited (with RetryAfter) or unavailable.
 type RateLimiter interface {
