@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,21 +21,7 @@ type cluster struct {
 func startCluster(t *testing.T, extra ...string) *cluster {
 	t.Helper()
 	r := testenv.StartRedis(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "users.yaml")
-	groups := "groups:\n  traders:\n    allow: [monPublic, marketData]\n    write: [monPublic/pubMem, marketData/pubTrades, marketData/pubQuotes]\n" +
-		"  viewers:\n    allow: [monPublic/getMem]\n"
-	if err := os.WriteFile(path, []byte(groups), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, u := range [][2]string{{"trader", "traders"}, {"viewer", "viewers"}} {
-		if _, stderr, code := testenv.Run(t, ctx, "pw-"+u[0]+"\n", "users", "add", "--users", path,
-			"--groups", u[1], "--password-stdin", "--cost", "4", u[0]); code != 0 {
-			t.Fatalf("users add %s: exit %d: %s", u[0], code, stderr)
-		}
-	}
+	path := wsUsersFile(t)
 	c := &cluster{redis: r, args: append([]string{"--demo=true", "--users", path, "--demo-feed=false", "--redis", r.URL()}, extra...)}
 	for range 3 {
 		c.gw = append(c.gw, testenv.StartGateway(t, c.args...))

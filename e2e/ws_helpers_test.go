@@ -19,15 +19,12 @@ import (
 	"github.com/qconnect/qconnect/protocol"
 )
 
-// wsGateway starts the gateway in demo mode (the demo catalog's streaming
-// and publishing methods over the real DuckDB engine) without the demo
-// feed, so that every update comes from the test, with a users file made by
-// the CLI: trader may call monPublic and marketData and publish to the
-// three demo publishing methods; viewer may only call monPublic/getMem.
-func wsGateway(t *testing.T, args ...string) *testenv.Gateway {
+// wsUsersFile writes a users file with the CLI: trader may call monPublic
+// and marketData and publish to the three demo publishing methods; viewer
+// may only call monPublic/getMem. Their passwords are pw-trader, pw-viewer.
+func wsUsersFile(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "users.yaml")
+	path := filepath.Join(t.TempDir(), "users.yaml")
 	groups := "groups:\n  traders:\n    allow: [monPublic, marketData]\n    write: [monPublic/pubMem, marketData/pubTrades, marketData/pubQuotes]\n" +
 		"  viewers:\n    allow: [monPublic/getMem]\n"
 	if err := os.WriteFile(path, []byte(groups), 0o600); err != nil {
@@ -41,6 +38,17 @@ func wsGateway(t *testing.T, args ...string) *testenv.Gateway {
 			t.Fatalf("users add %s: exit %d: %s", u[0], code, stderr)
 		}
 	}
+	return path
+}
+
+// wsGateway starts the gateway in demo mode (the demo catalog's streaming
+// and publishing methods over the real DuckDB engine) without the demo
+// feed, so that every update comes from the test, with a users file made by
+// the CLI: trader may call monPublic and marketData and publish to the
+// three demo publishing methods; viewer may only call monPublic/getMem.
+func wsGateway(t *testing.T, args ...string) *testenv.Gateway {
+	t.Helper()
+	path := wsUsersFile(t)
 	base := []string{"--demo=true", "--users", path, "--demo-feed=false"}
 	return testenv.StartGateway(t, append(base, args...)...)
 }
