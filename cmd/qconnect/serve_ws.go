@@ -26,6 +26,8 @@ const (
 	envDemoFeed     = "QCONNECT_DEMO_FEED"
 	envDemoFeedRate = "QCONNECT_DEMO_FEED_RATE"
 	envCORSOrigins  = "QCONNECT_CORS_ORIGINS"
+	envPublishAck   = "QCONNECT_PUBLISH_ACK"
+	envPublishQueue = "QCONNECT_PUBLISH_QUEUE_ROWS"
 )
 
 // wsOptions are the WebSocket and demo feed settings of `qconnect serve`.
@@ -38,6 +40,8 @@ type wsOptions struct {
 	demoFeedRate           float64
 	corsOrigins            string   // --cors-origins, comma-separated
 	cors                   []string // parsed by validate
+	publishAck             string   // server.PublishAck*
+	publishQueueRows       int
 }
 
 func (o *wsOptions) flags(fs *flag.FlagSet, s *settings) {
@@ -51,6 +55,8 @@ func (o *wsOptions) flags(fs *flag.FlagSet, s *settings) {
 	fs.IntVar(&o.perUser, "ws-max-per-user", 64, s.add("ws-max-per-user", envWSPerUser, "WebSockets per user, all sessions together; a socket beyond gets busy and close 4429"))
 	fs.BoolVar(&o.demoFeed, "demo-feed", true, s.add("demo-feed", envDemoFeed, "in demo mode, publish a monMem sample per server every second and trades and quotes (false: off)"))
 	fs.StringVar(&o.corsOrigins, "cors-origins", "", s.add("cors-origins", envCORSOrigins, "comma-separated exact origins (https://host:port) whose browser pages may call the API and open the WebSocket; no wildcard"))
+	fs.StringVar(&o.publishAck, "publish-ack", server.PublishAckAccepted, s.add("publish-ack", envPublishAck, "what a publish's ok waits for: accepted (its rows have their place in the table's order; calls see them from then on) or stored (committed and queued to subscribers)"))
+	fs.IntVar(&o.publishQueueRows, "publish-queue-rows", server.DefaultPublishQueueRows, s.add("publish-queue-rows", envPublishQueue, "rows accepted but not yet stored per table; past it publishers wait for their commit"))
 	fs.Float64Var(&o.demoFeedRate, "demo-feed-rate", 20, s.add("demo-feed-rate", envDemoFeedRate, "demo feed trades per second (quotes are 3×)"))
 }
 
@@ -60,6 +66,7 @@ func (o *wsOptions) apply(c *server.Config) {
 	c.WSMaxFrameBytes, c.WSQueueBytes, c.WSMaxSubscriptions = o.maxFrame, o.queue, o.maxSubs
 	c.CORSOrigins = o.cors
 	c.WSMaxPerSession, c.WSMaxPerUser = o.perSession, o.perUser
+	c.PublishAck, c.PublishQueueRows = o.publishAck, o.publishQueueRows
 }
 
 func (o *wsOptions) validate() error {
@@ -79,6 +86,10 @@ func (o *wsOptions) validate() error {
 		return usageErrorf("--ws-max-subscriptions must be at least 1")
 	case o.perSession < 1 || o.perUser < 1:
 		return usageErrorf("--ws-max-per-session and --ws-max-per-user must be at least 1")
+	case o.publishAck != server.PublishAckAccepted && o.publishAck != server.PublishAckStored:
+		return usageErrorf("--publish-ack must be %s or %s, not %q", server.PublishAckAccepted, server.PublishAckStored, o.publishAck)
+	case o.publishQueueRows < 1:
+		return usageErrorf("--publish-queue-rows must be at least 1")
 	case o.demoFeedRate < 0 || o.demoFeedRate > feed.MaxRate:
 		return usageErrorf("--demo-feed-rate must be 0 to %d trades per second", feed.MaxRate)
 	}
