@@ -10,7 +10,7 @@ import (
 	"github.com/qconnect/qconnect"
 )
 
-// The publishing pipeline (PROTOCOL appendix 34). Acknowledgement, storage
+// The publishing pipeline (PROTOCOL appendix 35). Acknowledgement, storage
 // and fan-out are three steps:
 //
 //  1. Accept: a publish's rows are validated, then take their place in the
@@ -22,8 +22,9 @@ import (
 //  2. Store: one goroutine per table at a time (drain) takes every publish
 //     queued so far and appends their rows in ONE Append (one transaction:
 //     group commit), then the next group, and so on.
-//  3. Fan out: the committed group's rows go to the stream hub as one
-//     update, in commit order, encoded once per distinct subscription.
+//  3. Fan out: the committed group's publishes go to the stream hub in
+//     commit order, from the rows in memory (nothing is read back), one
+//     update per publish, encoded once per distinct subscription.
 //
 // With PublishAck "stored" a publish is acknowledged after step 3. The
 // first publish to a table, and every publish after a failed commit, waits
@@ -144,8 +145,8 @@ func (p *pubPipe) drain() {
 }
 
 // commit stores a group in one Append (each publish alone if the group
-// fails, so that a bad publish fails only itself), fans the stored rows
-// out as one update, and answers the publishers.
+// fails, so that a bad publish fails only itself), fans the stored
+// publishes out, and answers the publishers.
 func (p *pubPipe) commit(group []*pubReq, nrows int) {
 	first := group[0]
 	timeout := first.timeout
@@ -172,19 +173,15 @@ func (p *pubPipe) commit(group []*pubReq, nrows int) {
 			errs[i] = err
 		}
 	}
-	stored, failed := all, 0
-	if err != nil {
-		stored = nil
-		for i, r := range group {
-			if errs[i] == nil {
-				stored = append(stored, r.rows...)
-			} else {
-				failed++
-			}
+	// Fan out in commit order, one update per publish: a publish's rows
+	// reach a subscriber together (PROTOCOL appendix 35).
+	failed := 0
+	for i, r := range group {
+		if errs[i] != nil {
+			failed++
+		} else if r.fanout {
+			p.s.ws.hub.Publish(p.table, r.m.Columns, r.rows)
 		}
-	}
-	if first.fanout && len(stored) > 0 {
-		p.s.ws.hub.Publish(p.table, first.m.Columns, stored)
 	}
 	p.mu.Lock()
 	p.committed = group[len(group)-1].pos

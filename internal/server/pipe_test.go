@@ -116,8 +116,8 @@ func trade(price float64, size int) map[string]any {
 // TestPublishOrderGroupCommit: many publishers at once (REST, WebSocket and
 // the server's Publish, one to several rows per publish) to one table whose
 // publishes group-commit. Every subscriber gets every row exactly once, in
-// updates numbered 1, 2, 3, ... without a gap, each publisher's rows in
-// its order, and every subscriber the same order; the table holds exactly
+// updates numbered 1, 2, 3, ... without a gap, one update per publish
+// holding all its rows, each publisher's rows in its order, and every subscriber the same order; the table holds exactly
 // those rows, in that order. Run it with -race.
 func TestPublishOrderGroupCommit(t *testing.T) {
 	t.Parallel()
@@ -161,10 +161,17 @@ func TestPublishOrderGroupCommit(t *testing.T) {
 					errs <- fmt.Errorf("subscriber %d after %d rows: want UpdateMsg seq %d, got %+v (%v)", k, len(got[k]), seq, f, err)
 					return
 				}
-				for _, raw := range f.Msg {
+				for j, raw := range f.Msg {
 					var r struct{ Price float64 }
 					if err := json.Unmarshal(raw, &r); err != nil {
 						errs <- err
+						return
+					}
+					// One update per publish: its rows k = 0, 1, ... of
+					// one publish (g, i), all of them.
+					first := int(r.Price) - j
+					if j == 0 && (first%10 != 0 || len(f.Msg) != 1+(first%100_000/10)%3) || j > 0 && int(r.Price) != int(got[k][len(got[k])-1])+1 {
+						errs <- fmt.Errorf("subscriber %d: update %d holds %d rows, row %d = %v: not the rows of one publish", k, seq, len(f.Msg), j, r.Price)
 						return
 					}
 					got[k] = append(got[k], r.Price)

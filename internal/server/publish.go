@@ -28,7 +28,7 @@ import (
 // the subscribers, through the table's pipeline (pipe.go): publishes are
 // ordered per table, stored a group per transaction, and fanned out in that
 // order. The answer is msg [{"rows": N}]; what it promises is
-// Config.PublishAck (PROTOCOL appendix 34).
+// Config.PublishAck (PROTOCOL appendix 35).
 
 // maxRowProblems bounds the details of one invalidParams answer.
 const maxRowProblems = 20

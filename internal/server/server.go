@@ -75,7 +75,7 @@ type Config struct {
 	WSMaxPerSession     int           // authenticated sockets per session; beyond, busy and close 4429; default 16
 	WSMaxPerUser        int           // authenticated sockets per user (all sessions); beyond, busy and close 4429; default 64
 
-	// Publishing (pipe.go, PROTOCOL appendix 34).
+	// Publishing (pipe.go, PROTOCOL appendix 35).
 	PublishAck       string // what a publish's "ok" waits for: PublishAckAccepted (default) or PublishAckStored
 	PublishQueueRows int    // rows accepted but not yet stored per table; past it publishers wait; default DefaultPublishQueueRows
 
