@@ -430,7 +430,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 			return err
 		}
 	}
-	o.ws.startFeed(ctx, src, eng, cat, log)
+	o.ws.startFeed(ctx, src, eng, cat, srv, shared.demoLease(o.ws.demoFeedLease, log), log)
 	// SIGHUP reloads, in this order: the users file, the TLS certificate,
 	// the audit log (reopened, for logrotate).
 	reloads := []func(){func() { reloadUsers(ctx, srv, users, o.users, log) }}
