@@ -138,8 +138,9 @@ func (s *Server) publishRaw(ctx context.Context, m *qconnect.Method, raw json.Ra
 	// A live source (a kdb+ tickerplant) sends the rows back to its
 	// subscribers itself; fanning them out here too would deliver them
 	// twice. A live source that every gateway shares gets the rows once,
-	// from the gateway that received them (with or without --redis).
-	r := s.pipe(m.Stream.Table).enqueue(m, app, !live, rows, timeout, s.cfg.PublishAck == PublishAckStored)
+	// from the gateway that received them (with or without --redis), and
+	// its publisher waits for the source's answer.
+	r := s.pipe(m.Stream.Table).enqueue(m, app, !live, rows, timeout, live || s.cfg.PublishAck == PublishAckStored)
 	if r.waited {
 		select {
 		case err := <-r.done:
