@@ -174,11 +174,41 @@ func (c *wsConn) isClosing() bool {
 	return c.closing
 }
 
+// writeBound is the reused timeout context of a socket's writes.
+type writeBound struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	made   time.Time
+}
+
+// get returns a context ending at least d/2 from now (and at most d).
+func (b *writeBound) get(parent context.Context, d time.Duration) context.Context {
+	if now := time.Now(); b.ctx == nil || now.Sub(b.made) > d/2 {
+		b.stop()
+		b.ctx, b.cancel = context.WithTimeout(parent, d)
+		b.made = now
+	}
+	return b.ctx
+}
+
+func (b *writeBound) stop() {
+	if b.cancel != nil {
+		b.cancel()
+	}
+}
+
 // writeLoop writes queued frames in order; when the socket is closing and
 // the queue is empty it performs the close handshake.
+//
+// Each write is bounded by WSPongTimeout: the bound's context is made once
+// and reused for the writes of the next WSPongTimeout/2 (so each write has
+// between half and all of the timeout), not made per frame, which cost a
+// tenth of the fan-out's CPU.
 func (c *wsConn) writeLoop() {
 	defer close(c.done)
 	var buf []byte
+	var bound writeBound
+	defer bound.stop()
 	for {
 		c.mu.Lock()
 		for len(c.queue) == 0 && !c.closing {
@@ -219,11 +249,9 @@ func (c *wsConn) writeLoop() {
 			}
 			p = append(append(append(buf[:0], f.head...), f.body...), f.tail...)
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WSPongTimeout)
 		c.writing.Store(true)
-		err := c.ws.Write(ctx, websocket.MessageText, p)
+		err := c.ws.Write(bound.get(c.ctx, c.s.cfg.WSPongTimeout), websocket.MessageText, p)
 		c.writing.Store(false)
-		cancel()
 		if cap(buf) > 64<<10 {
 			buf = nil // do not keep a large buffer per socket
 		}
