@@ -472,6 +472,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	if err := srv.FlushPublishes(sctx); err != nil { // accepted publishes are written before the engine closes
+		log.Warn("shutdown: some accepted publishes were not written in time", "error", err)
+	}
 	log.Info("stopped")
 	return nil
 }

@@ -134,7 +134,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 		s.writeError(w, r, a.reply(), err)
 		return
 	}
-	if err := s.settled(ctx); err != nil { // read-your-writes (pipe.go)
+	if err := s.settled(ctx, backend); err != nil { // read-your-writes (pipe.go)
 		s.failCall(ctx, w, r, a, m, timeout, err)
 		return
 	}

@@ -65,6 +65,7 @@ type pubPipe struct {
 	accepted   uint64 // publishes accepted so far
 	committed  uint64 // publishes committed (or failed) so far
 	wake       chan struct{}
+	apps       []qconnect.Appender // the backends the table's publishes went to
 }
 
 // pubReq is one accepted publish.
@@ -106,6 +107,9 @@ func (p *pubPipe) enqueue(m *qconnect.Method, app qconnect.Appender, fanout bool
 	r.pos = p.accepted
 	p.queue = append(p.queue, r)
 	p.queuedRows += len(rows)
+	if !slices.Contains(p.apps, app) {
+		p.apps = append(p.apps, app)
+	}
 	r.waited = wait || !p.proven || p.queuedRows > p.s.cfg.PublishQueueRows
 	if !p.running {
 		p.running = true
@@ -222,10 +226,11 @@ func (p *pubPipe) settle(ctx context.Context) error {
 }
 
 // settled waits until every publish accepted on this gateway before the
-// call (to any table) has been committed: a call that starts after a
-// publish was acknowledged sees its rows (read-your-writes). It returns at
-// once when nothing is pending; ctx ending first is its error.
-func (s *Server) settled(ctx context.Context) error {
+// call, to a table of backend (nil: of any backend), has been committed: a
+// call that starts after a publish was acknowledged sees its rows
+// (read-your-writes). It returns at once when nothing is pending; ctx
+// ending first is its error.
+func (s *Server) settled(ctx context.Context, backend qconnect.Backend) error {
 	s.pub.mu.Lock()
 	pipes := make([]*pubPipe, 0, len(s.pub.pipes))
 	for _, p := range s.pub.pipes {
@@ -233,12 +238,25 @@ func (s *Server) settled(ctx context.Context) error {
 	}
 	s.pub.mu.Unlock()
 	for _, p := range pipes {
+		if backend != nil {
+			p.mu.Lock()
+			mine := slices.ContainsFunc(p.apps, func(a qconnect.Appender) bool { return any(a) == any(backend) })
+			p.mu.Unlock()
+			if !mine {
+				continue
+			}
+		}
 		if err := p.settle(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// FlushPublishes waits (within ctx) until every accepted publish has been
+// written and fanned out: the last step of a graceful shutdown, before the
+// backends close.
+func (s *Server) FlushPublishes(ctx context.Context) error { return s.settled(ctx, nil) }
 
 func sameColumns(a, b []qconnect.Column) bool {
 	return slices.EqualFunc(a, b, func(x, y qconnect.Column) bool { return x.Name == y.Name && x.Type == y.Type })

@@ -168,7 +168,7 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := s.settled(ctx); err != nil { // read-your-writes (pipe.go)
+	if err := s.settled(ctx, backend); err != nil { // read-your-writes (pipe.go)
 		return nil, 0, s.callError(ctx, m, timeout, err)
 	}
 	rows, err := backend.Query(ctx, call)
