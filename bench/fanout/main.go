@@ -2,20 +2,23 @@
 // publisher and many subscribers of one stream on loopback.
 //
 //	fanout -addr 127.0.0.1:8080 -pid <gateway pid> -subs 1000 -rate 50 -rows 1 -d 10s
+//	fanout -bare -addr 127.0.0.1:19091 -pid <bare pid> ...   (the peer, bench/fanout/bare)
 //
 // It logs in once, opens -subs WebSockets (AuthReq with the session), each
 // subscribing to marketData/subTrades for one symbol, then publishes -rate
 // times per second -rows trades of that symbol over REST for -d. Every
 // trade's time is the instant just before its publish, so each subscriber
 // computes publish-to-receive latency from the first row of every update.
-// Subscribers check that seq has no gaps.
+// Every frame is decoded as JSON, rows and all, and subscribers check that
+// seq has no gaps. With -bare the server is the bare broadcaster: no login
+// or signature, publishes are POST /publish {"rows": [...]}.
 //
-// It prints one line of JSON: updates delivered per second (and rows), the
-// latency p50/p99/max, the publish call's own round trip (publishCallMs:
-// it returns once the rows are stored and queued to every socket), seq gaps, subscriptions ended by the gateway, and,
-// from /proc/<pid>, the gateway's CPU (utime+stime over the publishing
-// window, as cores used) and memory (VmRSS at the end, VmHWM). Loads only
-// the loopback address it is given; stops by itself after -d.
+// It prints one line of JSON: updates and rows delivered per second (to
+// all subscribers), rows missing, the latency p50/p99/max, the publish
+// call's own round trip (publishCallMs), seq gaps, subscriptions ended by
+// the server, and, from /proc/<pid>, the server's CPU (utime+stime over the
+// publishing window, as cores used) and memory (VmRSS at the end, VmHWM).
+// Loads only the loopback address it is given; stops by itself after -d.
 package main
 
 import (

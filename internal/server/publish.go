@@ -139,8 +139,9 @@ func (s *Server) publishRaw(ctx context.Context, m *qconnect.Method, raw json.Ra
 	// subscribers itself; fanning them out here too would deliver them
 	// twice. A live source that every gateway shares gets the rows once,
 	// from the gateway that received them (with or without --redis), and
-	// its publisher waits for the source's answer.
-	r := s.pipe(m.Stream.Table).enqueue(m, app, !live, rows, timeout, live || s.cfg.PublishAck == PublishAckStored)
+	// its publisher waits for the source's answer. The demo's in-process
+	// source (qconnect.LocalLive) is this gateway's engine: no wait.
+	r := s.pipe(m.Stream.Table).enqueue(m, app, !live, rows, timeout, sharedLive(backend) || s.cfg.PublishAck == PublishAckStored)
 	if r.waited {
 		select {
 		case err := <-r.done:
