@@ -339,3 +339,54 @@ func TestPublishFirstFailureReported(t *testing.T) {
 		t.Fatalf("PublishFailures %d, want 2", n)
 	}
 }
+
+// TestPublishManyRows: one publish carries thousands of rows, over REST and
+// over the WebSocket; each is stored whole and reaches a subscriber whole,
+// in order, in one update.
+func TestPublishManyRows(t *testing.T) {
+	t.Parallel()
+	ts, _, _ := pipeServer(t, Config{})
+	sub := dialWS(t, ts)
+	sub.login("alice")
+	sub.send("SubscribeReq", []any{map[string]any{"method": "t/sub", "params": map[string]any{"syms": []string{"ZORD"}}}})
+	if f := sub.expect("SubscribeResp"); !f.Success {
+		t.Fatalf("subscribe: %+v", f.Error)
+	}
+	batch := func(base, n int) []any {
+		rows := make([]any, n)
+		for i := range rows {
+			rows[i] = trade(float64(base+i), i)
+		}
+		return rows
+	}
+	rest := restLogin(t, ts)
+	if status, out, err := rest.call("t/pub", []any{map[string]any{"rows": batch(0, 5000)}}); err != nil || status != 200 ||
+		fmt.Sprint(out["msg"]) != "[map[rows:5000]]" {
+		t.Fatalf("REST publish of 5,000 rows: %d %v %v", status, out, err)
+	}
+	pub := dialWS(t, ts)
+	pub.login("alice")
+	pub.send("ExecuteReq", []any{map[string]any{"method": "t/pub", "params": map[string]any{"rows": batch(100_000, 3000)}}})
+	if f := pub.expect("ExecuteResp"); !f.Success || string(f.Msg[0]) != `{"rows":3000}` {
+		t.Fatalf("WebSocket publish of 3,000 rows: %+v %s", f.Error, f.Msg)
+	}
+	for k, want := range []struct{ base, n int }{{0, 5000}, {100_000, 3000}} {
+		f := sub.expect("UpdateMsg")
+		if f.Seq != uint64(k+1) || len(f.Msg) != want.n {
+			t.Fatalf("update %d: seq %d with %d rows, want seq %d with %d", k, f.Seq, len(f.Msg), k+1, want.n)
+		}
+		for i, raw := range f.Msg {
+			var r struct{ Price float64 }
+			if json.Unmarshal(raw, &r) != nil || r.Price != float64(want.base+i) {
+				t.Fatalf("update %d row %d: %s", k, i, raw)
+			}
+		}
+	}
+	status, out, err := rest.call("t/total", []any{})
+	if err != nil || status != 200 {
+		t.Fatal(status, out, err)
+	}
+	if n := out["msg"].([]any)[0].(map[string]any)["n"]; n != float64(8000) {
+		t.Fatalf("the table holds %v rows of the two publishes, want 8000", n)
+	}
+}
