@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,12 +58,48 @@ type wsConn struct {
 }
 
 // outFrame is one text frame: head + body + tail. body may be shared by
-// the frames of many sockets (the rows of an update).
+// the frames of many sockets (the rows of an update). An UpdateMsg (seq >
+// 0) has no head: the writer composes it from sub, seq and date.
 type outFrame struct {
 	head, body, tail []byte
+	sub              string // subscription id of an UpdateMsg
+	seq              uint64 // its seq; 0: not an UpdateMsg
+	date             string // its date (shared by the batch's frames)
 }
 
-func (f outFrame) size() int64 { return int64(len(f.head) + len(f.body) + len(f.tail)) }
+const (
+	updatePrefix = `{"type":"UpdateMsg","subscriptionId":"`
+	updateSeq    = `","seq":`
+	updateDate   = `,"date":"`
+	updateMsg    = `","msg":`
+)
+
+func (f outFrame) headLen() int {
+	if f.seq == 0 {
+		return len(f.head)
+	}
+	n := len(updatePrefix) + len(f.sub) + len(updateSeq) + len(updateDate) + len(f.date) + len(updateMsg)
+	for v := f.seq; v > 0; v /= 10 {
+		n++
+	}
+	return n
+}
+
+func (f outFrame) size() int64 { return int64(f.headLen() + len(f.body) + len(f.tail)) }
+
+// appendHead appends the frame's head to dst.
+func (f outFrame) appendHead(dst []byte) []byte {
+	if f.seq == 0 {
+		return append(dst, f.head...)
+	}
+	dst = append(dst, updatePrefix...)
+	dst = append(dst, f.sub...)
+	dst = append(dst, updateSeq...)
+	dst = strconv.AppendUint(dst, f.seq, 10)
+	dst = append(dst, updateDate...)
+	dst = append(dst, f.date...)
+	return append(dst, updateMsg...)
+}
 
 func (s *Server) newWSConn(c *websocket.Conn, remote string) *wsConn {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -241,13 +278,13 @@ func (c *wsConn) writeLoop() {
 		c.mu.Unlock()
 
 		var p []byte
-		if len(f.body) == 0 && len(f.tail) == 0 {
+		if f.seq == 0 && len(f.body) == 0 && len(f.tail) == 0 {
 			p = f.head
 		} else {
 			if n := int(f.size()); cap(buf) < n {
 				buf = make([]byte, 0, n)
 			}
-			p = append(append(append(buf[:0], f.head...), f.body...), f.tail...)
+			p = append(append(f.appendHead(buf[:0]), f.body...), f.tail...)
 		}
 		c.writing.Store(true)
 		err := c.ws.Write(bound.get(c.ctx, c.s.cfg.WSPongTimeout), websocket.MessageText, p)

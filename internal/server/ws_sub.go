@@ -24,9 +24,9 @@ type wsSub struct {
 	announced atomic.Bool // SubscribeResp is queued
 }
 
-// Update queues UpdateMsg number seq (stream.Sink). The rows' JSON is shared
-// with every other subscriber of the upstream; only the envelope head is
-// made per socket. It returns false when the socket is closing or its
+// Update queues UpdateMsg number seq (stream.Sink). The rows' JSON and the
+// date are shared with every other subscriber of the upstream; the
+// envelope head is composed by the socket's writer, in its own buffer. It returns false when the socket is closing or its
 // queue is full (which marks it slow).
 func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
 	if b.Kind != stream.KindUpdate {
@@ -49,15 +49,13 @@ func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
 		}
 		return s.conn.enqueue(outFrame{head: head, body: b.JSON, tail: tail})
 	}
-	head := make([]byte, 0, 128)
-	head = append(head, `{"type":"UpdateMsg","subscriptionId":"`...)
-	head = append(head, s.id...)
-	head = append(head, `","seq":`...)
-	head = strconv.AppendUint(head, seq, 10)
-	head = append(head, `,"date":"`...)
-	head = b.Time.UTC().AppendFormat(head, protocol.DateFormat)
-	head = append(head, `","msg":`...)
-	return s.conn.enqueue(outFrame{head: head, body: b.JSON, tail: closeBrace})
+	date := b.Date
+	if date == "" {
+		date = b.Time.UTC().Format(protocol.DateFormat)
+	}
+	// The envelope head is composed by the socket's writer into its own
+	// buffer (outFrame.appendUpdateHead): nothing is allocated per socket.
+	return s.conn.enqueue(outFrame{sub: s.id, seq: seq, date: date, body: b.JSON, tail: closeBrace})
 }
 
 var closeBrace = []byte("}")
