@@ -26,8 +26,9 @@ type wsSub struct {
 
 // Update queues UpdateMsg number seq (stream.Sink). The rows' JSON and the
 // date are shared with every other subscriber of the upstream; the
-// envelope head is composed by the socket's writer, in its own buffer. It returns false when the socket is closing or its
-// queue is full (which marks it slow).
+// envelope head is composed by the socket's writer, in its own buffer. It
+// returns false when the socket is closing or its queue is full (which
+// marks it slow).
 func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
 	if b.Kind != stream.KindUpdate {
 		// A live source's snapshot, or its reset (PROTOCOL appendix 27).
