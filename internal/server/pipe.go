@@ -57,6 +57,10 @@ type pubPipe struct {
 	s     *Server
 	table string
 
+	// writing is held around each group's writes, and by retention's
+	// pruning of the table (retention.go), so the two never overlap.
+	writing sync.Mutex
+
 	mu         sync.Mutex
 	queue      []*pubReq
 	queuedRows int
@@ -163,6 +167,8 @@ func (p *pubPipe) commit(group []*pubReq, nrows int) {
 		}
 	}
 	errs := make([]error, len(group))
+	p.writing.Lock()
+	defer p.writing.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	err := first.app.Append(ctx, p.table, first.m.Columns, all)
 	cancel()
