@@ -71,6 +71,17 @@ type LiveSource interface {
 	Live(ctx context.Context, call Call) (Feed, error)
 }
 
+// LocalLive is implemented by a LiveSource whose feeds carry only the rows
+// appended through this process (the demo's in-process source) and
+// reports true. A LiveSource without it is taken to be one system that
+// every gateway of a deployment reads (a kdb+ tickerplant): with shared
+// state (--redis) a publish to it is sent once, by the gateway that
+// received it, and reaches every gateway's subscribers through the
+// source's own feed.
+type LocalLive interface {
+	LocalLive() bool
+}
+
 // Feed is one live stream of a LiveSource.
 type Feed interface {
 	// Columns describes every batch of the feed.

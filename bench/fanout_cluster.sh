@@ -26,7 +26,7 @@ for rate in $RATES; do
   pids=()
   for p in 18101 18102 18103; do
     "$out/qconnect" serve --listen 127.0.0.1:$p --redis redis://127.0.0.1:16391/0 --demo-size 10000 --demo-feed=false \
-      --max-sessions-per-user 64 --rate-per-user 1000000 --rate-burst 1000000 --log-level warn >"$out/gw$p.out" 2>"$out/gw$p.log" &
+      --max-sessions-per-user 64 --rate-per-user 1000000 --rate-burst 1000000 --ws-max-per-session 100000 --ws-max-per-user 100000 --log-level warn >"$out/gw$p.out" 2>"$out/gw$p.log" &
     pids+=($!)
   done
   for p in 18101 18102 18103; do

@@ -125,6 +125,7 @@ func TestMetrics(t *testing.T) {
 		`qconnect_subscriptions_open`:                                  1,
 		`qconnect_stream_upstreams_open`:                               1,
 		`qconnect_slow_consumer_cutoffs_total`:                         0,
+		`qconnect_publish_failures_total`:                              0,
 		`qconnect_sessions_live`:                                       5, // 3 REST + 2 socket logins (the third logged out)
 		`qconnect_backend_pool_connections{state="in_use"}`:            0,
 		`qconnect_calls_in_flight`:                                     0,

@@ -2,20 +2,23 @@
 // publisher and many subscribers of one stream on loopback.
 //
 //	fanout -addr 127.0.0.1:8080 -pid <gateway pid> -subs 1000 -rate 50 -rows 1 -d 10s
+//	fanout -bare -addr 127.0.0.1:19091 -pid <bare pid> ...   (the peer, bench/fanout/bare)
 //
 // It logs in once, opens -subs WebSockets (AuthReq with the session), each
 // subscribing to marketData/subTrades for one symbol, then publishes -rate
 // times per second -rows trades of that symbol over REST for -d. Every
 // trade's time is the instant just before its publish, so each subscriber
 // computes publish-to-receive latency from the first row of every update.
-// Subscribers check that seq has no gaps.
+// Every frame is decoded as JSON, rows and all, and subscribers check that
+// seq has no gaps. With -bare the server is the bare broadcaster: no login
+// or signature, publishes are POST /publish {"rows": [...]}.
 //
-// It prints one line of JSON: updates delivered per second (and rows), the
-// latency p50/p99/max, the publish call's own round trip (publishCallMs:
-// it returns once the rows are stored and queued to every socket), seq gaps, subscriptions ended by the gateway, and,
-// from /proc/<pid>, the gateway's CPU (utime+stime over the publishing
-// window, as cores used) and memory (VmRSS at the end, VmHWM). Loads only
-// the loopback address it is given; stops by itself after -d.
+// It prints one line of JSON: updates and rows delivered per second (to
+// all subscribers), rows missing, the latency p50/p99/max, the publish
+// call's own round trip (publishCallMs), seq gaps, subscriptions ended by
+// the server, and, from /proc/<pid>, the server's CPU (utime+stime over the
+// publishing window, as cores used) and memory (VmRSS at the end, VmHWM).
+// Loads only the loopback address it is given; stops by itself after -d.
 package main
 
 import (
@@ -24,6 +27,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -49,6 +54,7 @@ func main() {
 	rate := flag.Float64("rate", 50, "publishes per second")
 	rows := flag.Int("rows", 1, "trades per publish")
 	dur := flag.Duration("d", 10*time.Second, "publishing time")
+	bare := flag.Bool("bare", false, "the peer is bench/fanout/bare, not a gateway: no login or signatures, publishes are POST /publish")
 	subAddrs := flag.String("sub-addrs", "", "comma-separated gateways the subscribers spread over (default: -addr); with shared state (--redis) the publisher's session works on all")
 	flag.Parse()
 	targets := []string{*addr}
@@ -59,13 +65,15 @@ func main() {
 		fail("only loopback addresses are loaded: give -addr 127.0.0.1:PORT")
 	}
 	ctx := context.Background()
-	c, err := client.New(*addr)
-	if err != nil {
-		fail(err.Error())
-	}
-	sess, err := c.Login(ctx, *user, *pass)
-	if err != nil {
-		fail("login: " + err.Error())
+	var sess *client.Session
+	if !*bare {
+		c, err := client.New(*addr)
+		if err != nil {
+			fail(err.Error())
+		}
+		if sess, err = c.Login(ctx, *user, *pass); err != nil {
+			fail("login: " + err.Error())
+		}
 	}
 
 	// Subscribers.
@@ -91,7 +99,7 @@ func main() {
 		go func(s *sub) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			conn, err := subscribe(ctx, target, sess)
+			conn, err := subscribe(ctx, target, sess, *bare)
 			if err != nil {
 				dialErr.Store(err)
 				return
@@ -118,21 +126,34 @@ func main() {
 					return
 				}
 				now := time.Now()
-				if !bytes.HasPrefix(data, []byte(`{"type":"UpdateMsg"`)) {
-					if bytes.Contains(data, []byte(`"SubscriptionEndMsg"`)) {
+				// Every frame is decoded as JSON, rows and all (the
+				// same work for the gateway and the bare peer).
+				var f struct {
+					Type string           `json:"type"`
+					Seq  uint64           `json:"seq"`
+					Msg  []map[string]any `json:"msg"`
+				}
+				if err := json.Unmarshal(data, &f); err != nil {
+					fail("a frame is not JSON: " + err.Error())
+				}
+				if f.Type != "UpdateMsg" {
+					if f.Type == "SubscriptionEndMsg" {
 						s.ended = true
 					}
 					continue
 				}
-				seq := numberAfter(data, `"seq":`)
-				if seq != s.lastSeq+1 {
+				if f.Seq != s.lastSeq+1 {
 					s.gaps++
 				}
-				s.lastSeq = seq
+				s.lastSeq = f.Seq
 				s.updates++
-				s.rows += int64(bytes.Count(data, []byte(`"sym":`)))
-				if t, ok := timeAfter(data, `"time":"`); ok {
-					s.lat = append(s.lat, now.Sub(t))
+				s.rows += int64(len(f.Msg))
+				if len(f.Msg) > 0 {
+					if ts, ok := f.Msg[0]["time"].(string); ok {
+						if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+							s.lat = append(s.lat, now.Sub(t))
+						}
+					}
 				}
 			}
 		}(s)
@@ -157,7 +178,18 @@ func main() {
 			batch[j] = map[string]any{"time": at, "sym": sym, "price": 100.0 + float64(j), "size": 100, "side": "buy"}
 		}
 		t0 := time.Now()
-		if _, err := sess.Publish(ctx, "marketData/pubTrades", batch); err != nil {
+		if *bare {
+			body, _ := json.Marshal(map[string]any{"rows": batch})
+			resp, err := http.Post("http://"+*addr+"/publish", "application/json", bytes.NewReader(body))
+			if err != nil {
+				fail("publish: " + err.Error())
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				fail("publish: " + resp.Status)
+			}
+		} else if _, err := sess.Publish(ctx, "marketData/pubTrades", batch); err != nil {
 			fail("publish: " + err.Error())
 		}
 		pubLat = append(pubLat, time.Since(t0))
@@ -187,8 +219,8 @@ func main() {
 		if s.ended {
 			ended++
 		}
-		if s.updates < int64(published) {
-			missing += int64(published) - s.updates
+		if s.rows < int64(published**rows) {
+			missing += int64(published**rows) - s.rows
 		}
 	}
 	pct := percentiles(lat)
@@ -198,7 +230,7 @@ func main() {
 		"seconds":          round(elapsed.Seconds(), 2),
 		"updatesPerSecond": round(float64(updates)/elapsed.Seconds(), 0),
 		"rowsPerSecond":    round(float64(nrows)/elapsed.Seconds(), 0),
-		"updatesExpected":  published * *subs, "updatesMissing": missing,
+		"rowsExpected":     published * *rows * *subs, "rowsMissing": missing,
 		"latencyMs":     map[string]float64{"p50": pct(0.50), "p99": pct(0.99), "max": pct(1)},
 		"publishCallMs": map[string]float64{"p50": pubPct(0.50), "p99": pubPct(0.99)},
 		"seqGaps":       gaps, "subscriptionsEnded": ended,
@@ -225,7 +257,7 @@ func percentiles(d []time.Duration) func(p float64) float64 {
 
 // subscribe opens a WebSocket, authenticates it with a signed AuthReq and
 // subscribes to the benchmark symbol's trades.
-func subscribe(ctx context.Context, addr string, s *client.Session) (*websocket.Conn, error) {
+func subscribe(ctx context.Context, addr string, s *client.Session, bare bool) (*websocket.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/connect/ws", nil)
@@ -234,8 +266,12 @@ func subscribe(ctx context.Context, addr string, s *client.Session) (*websocket.
 	}
 	conn.SetReadLimit(4 << 20)
 	date := protocol.FormatDate(time.Now())
+	authz := "none"
+	if !bare {
+		authz = s.WebSocketAuthorization(date)
+	}
 	frames := []map[string]any{
-		{"type": "AuthReq", "id": newID(), "date": date, "msg": []any{map[string]string{"authorization": s.WebSocketAuthorization(date)}}},
+		{"type": "AuthReq", "id": newID(), "date": date, "msg": []any{map[string]string{"authorization": authz}}},
 		{"type": "SubscribeReq", "id": newID(), "date": date, "msg": []any{map[string]any{"method": "marketData/subTrades", "params": map[string]any{"syms": []string{sym}}}}},
 	}
 	for _, f := range frames {
@@ -257,36 +293,6 @@ func subscribe(ctx context.Context, addr string, s *client.Session) (*websocket.
 var idSeq atomic.Int64
 
 func newID() string { return fmt.Sprintf("fanout-%d-%d", os.Getpid(), idSeq.Add(1)) }
-
-// numberAfter parses the unsigned integer after key.
-func numberAfter(b []byte, key string) uint64 {
-	i := bytes.Index(b, []byte(key))
-	if i < 0 {
-		return 0
-	}
-	i += len(key)
-	j := i
-	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-		j++
-	}
-	n, _ := strconv.ParseUint(string(b[i:j]), 10, 64)
-	return n
-}
-
-// timeAfter parses the timestamp string after key (the first row's time).
-func timeAfter(b []byte, key string) (time.Time, bool) {
-	i := bytes.Index(b, []byte(key))
-	if i < 0 {
-		return time.Time{}, false
-	}
-	i += len(key)
-	j := bytes.IndexByte(b[i:], '"')
-	if j < 0 {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, string(b[i:i+j]))
-	return t, err == nil
-}
 
 // cpuTicks is utime + stime of a process in clock ticks (1/100 s).
 func cpuTicks(pid int) int64 {

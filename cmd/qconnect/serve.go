@@ -430,7 +430,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 			return err
 		}
 	}
-	o.ws.startFeed(ctx, src, eng, cat, log)
+	o.ws.startFeed(ctx, src, eng, cat, srv, shared.demoLease(o.ws.demoFeedLease, log), log)
 	// SIGHUP reloads, in this order: the users file, the TLS certificate,
 	// the audit log (reopened, for logrotate).
 	reloads := []func(){func() { reloadUsers(ctx, srv, users, o.users, log) }}
@@ -471,6 +471,9 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	if err := srv.FlushPublishes(sctx); err != nil { // accepted publishes are written before the engine closes
+		log.Warn("shutdown: some accepted publishes were not written in time", "error", err)
 	}
 	log.Info("stopped")
 	return nil

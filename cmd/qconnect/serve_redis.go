@@ -90,6 +90,15 @@ func (s *sharedState) run(ctx context.Context, sessions *auth.Sessions, srv *ser
 	return nil
 }
 
+// demoLease is the lease of the demo feed, which one gateway of the
+// deployment runs (nil without --redis: this gateway runs its own).
+func (s *sharedState) demoLease(ttl time.Duration, log *slog.Logger) *redisstate.Lease {
+	if s == nil {
+		return nil
+	}
+	return redisstate.NewLease(s.client, "demo-feed", ttl, log)
+}
+
 func (s *sharedState) housekeep(ctx context.Context, sessions *auth.Sessions, log *slog.Logger) {
 	go s.store.Watch(ctx, func(id string) {
 		_ = sessions.End(ctx, id) // the store has it gone already; this runs the OnEnd callbacks

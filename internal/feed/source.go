@@ -50,6 +50,11 @@ func NewSource(b qconnect.Backend, log *slog.Logger) *Source {
 	return &Source{b: b, log: log, feeds: map[string]map[*liveFeed]struct{}{}, queue: DefaultFeedQueue}
 }
 
+// LocalLive reports true: a Source's feeds carry only the rows appended
+// in this process (qconnect.LocalLive), so with shared state every
+// gateway applies every publish to its own Source.
+func (s *Source) LocalLive() bool { return true }
+
 // Query runs call on the wrapped backend.
 func (s *Source) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, error) {
 	return s.b.Query(ctx, call)

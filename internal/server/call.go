@@ -134,6 +134,10 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 		s.writeError(w, r, a.reply(), err)
 		return
 	}
+	if err := s.settled(ctx, backend); err != nil { // read-your-writes (pipe.go)
+		s.failCall(ctx, w, r, a, m, timeout, err)
+		return
+	}
 	rows, err := backend.Query(ctx, qconnect.Call{Method: m, Params: params, User: a.user, Now: a.now, Limit: rowCap + 1})
 	if err != nil {
 		s.failCall(ctx, w, r, a, m, timeout, err)

@@ -42,9 +42,10 @@ type Observer interface {
 
 // counters are the gateway's event counts for Stats.
 type counters struct {
-	slowCuts      atomic.Int64
-	publishes     atomic.Int64
-	publishedRows atomic.Int64
+	slowCuts        atomic.Int64
+	publishes       atomic.Int64
+	publishedRows   atomic.Int64
+	publishFailures atomic.Int64 // accepted publishes whose commit failed
 }
 
 // Stats are the gateway's counts at one instant, for metrics.
@@ -56,7 +57,8 @@ type Stats struct {
 	SlowConsumerCuts int64 // subscriptions ended as slow consumers since start
 	Publishes        int64 // publishes stored since start (REST, WebSocket, feed)
 	PublishedRows    int64
-	InFlight         int // calls running now (of Config.MaxConcurrent)
+	PublishFailures  int64 // publishes accepted and then not stored (pipe.go)
+	InFlight         int   // calls running now (of Config.MaxConcurrent)
 }
 
 // Stats returns the gateway's counts now.
@@ -64,7 +66,8 @@ func (s *Server) Stats() Stats {
 	hs := s.ws.hub.Stats()
 	st := Stats{Subscriptions: hs.Subscriptions, Upstreams: hs.Upstreams,
 		SlowConsumerCuts: s.counters.slowCuts.Load(), Publishes: s.counters.publishes.Load(),
-		PublishedRows: s.counters.publishedRows.Load(), InFlight: len(s.limits.global)}
+		PublishedRows:   s.counters.publishedRows.Load(),
+		PublishFailures: s.counters.publishFailures.Load(), InFlight: len(s.limits.global)}
 	s.ws.mu.Lock()
 	conns := make([]*wsConn, 0, len(s.ws.conns))
 	for c := range s.ws.conns {

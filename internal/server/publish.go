@@ -25,8 +25,10 @@ import (
 // stored; one bad value rejects the whole batch with invalidParams naming
 // the row and the column. Then the rows are appended to the method's table
 // through the backend's qconnect.Appender (all or nothing) and fanned out to
-// the subscribers. Publishes to one table are serialised, so subscribers see
-// rows in the order they were stored. The answer is msg [{"rows": N}].
+// the subscribers, through the table's pipeline (pipe.go): publishes are
+// ordered per table, stored a group per transaction, and fanned out in that
+// order. The answer is msg [{"rows": N}]; what it promises is
+// Config.PublishAck (PROTOCOL appendix 35).
 
 // maxRowProblems bounds the details of one invalidParams answer.
 const maxRowProblems = 20
@@ -117,26 +119,54 @@ func (s *Server) publishRaw(ctx context.Context, m *qconnect.Method, raw json.Ra
 	timeout, _ := s.Limits(m)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if s.deps.Shared.Streams != nil { // every gateway stores and fans out from the shared stream (relay.go)
+	_, live := backend.(qconnect.LiveSource)
+	if s.deps.Shared.Streams != nil && !sharedLive(backend) {
+		// Every gateway stores and fans out from the shared stream
+		// (relay.go); the relay returns once this gateway has accepted
+		// the rows.
 		if err := s.deps.Shared.Streams.Publish(ctx, m.Stream.Table, m.FullName(), raw); err != nil {
 			return 0, err
+		}
+		if s.cfg.PublishAck == PublishAckStored {
+			if err := s.pipe(m.Stream.Table).settle(ctx); err != nil {
+				return 0, s.callError(ctx, m, timeout, err)
+			}
 		}
 		s.counted(len(rows))
 		return len(rows), nil
 	}
-	lock := s.ws.tableLock(m.Stream.Table)
-	lock.Lock()
-	defer lock.Unlock()
-	if err := app.Append(ctx, m.Stream.Table, m.Columns, rows); err != nil {
-		return 0, s.callError(ctx, m, timeout, err)
-	}
 	// A live source (a kdb+ tickerplant) sends the rows back to its
-	// subscribers itself; fanning them out here too would deliver them twice.
-	if _, live := backend.(qconnect.LiveSource); !live {
-		s.ws.hub.Publish(m.Stream.Table, m.Columns, rows)
+	// subscribers itself; fanning them out here too would deliver them
+	// twice. A live source that every gateway shares gets the rows once,
+	// from the gateway that received them (with or without --redis), and
+	// its publisher waits for the source's answer. The demo's in-process
+	// source (qconnect.LocalLive) is this gateway's engine: no wait.
+	r := s.pipe(m.Stream.Table).enqueue(m, app, !live, rows, timeout, sharedLive(backend) || s.cfg.PublishAck == PublishAckStored)
+	if r.waited {
+		select {
+		case err := <-r.done:
+			if err != nil {
+				return 0, s.callError(ctx, m, timeout, err)
+			}
+		case <-ctx.Done():
+			// Accepted: the rows will be committed (or the failure
+			// logged) without this publisher.
+			return 0, s.callError(ctx, m, timeout, ctx.Err())
+		}
 	}
 	s.counted(len(rows))
 	return len(rows), nil
+}
+
+// sharedLive reports whether backend is a live source that every gateway
+// of a deployment reads (a kdb+ tickerplant): one that does not declare
+// itself process-local (qconnect.LocalLive).
+func sharedLive(backend qconnect.Backend) bool {
+	if _, ok := backend.(qconnect.LiveSource); !ok {
+		return false
+	}
+	l, ok := backend.(qconnect.LocalLive)
+	return !ok || !l.LocalLive()
 }
 
 // decodeRows converts a JSON array of row objects to rows in m's column

@@ -35,7 +35,10 @@ func (s *Server) PublishedTables() []string {
 
 // ApplyPublished stores rows published through method (on any gateway,
 // already validated there) and fans them out to this gateway's
-// subscribers: the local half of a relayed publish.
+// subscribers: the local half of a relayed publish. It returns once the
+// rows are accepted in the table's order here (pipe.go): calls on this
+// gateway see them from then on. A publish to a live source shared by
+// every gateway is not applied here: its own gateway sent it, once.
 func (s *Server) ApplyPublished(ctx context.Context, method string, raw []byte) error {
 	m, ok := s.deps.Catalog.LookupFull(method)
 	if !ok || !m.Publish || m.Stream == nil {
@@ -53,18 +56,24 @@ func (s *Server) ApplyPublished(ctx context.Context, method string, raw []byte) 
 	if !ok {
 		return qconnect.Errorf(qconnect.CodeAnalyticError, "the backend of %s does not accept published rows", m.FullName())
 	}
-	timeout, _ := s.Limits(m)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	lock := s.ws.tableLock(m.Stream.Table)
-	lock.Lock()
-	defer lock.Unlock()
-	if err := app.Append(ctx, m.Stream.Table, m.Columns, rows); err != nil {
-		return err
+	if sharedLive(backend) {
+		// The gateway that received the publish sent it to the live
+		// source, whose feed reaches every gateway's subscribers;
+		// applying it here too would send it twice.
+		return nil
 	}
-	// A live source sends the rows to its subscribers itself (see Publish).
-	if _, live := backend.(qconnect.LiveSource); !live {
-		s.ws.hub.Publish(m.Stream.Table, m.Columns, rows)
+	timeout, _ := s.Limits(m)
+	_, live := backend.(qconnect.LiveSource)
+	r := s.pipe(m.Stream.Table).enqueue(m, app, !live, rows, timeout, false)
+	if r.waited {
+		// The table's first publish, one after a failed commit, or a full
+		// queue: the reader waits (back-pressure), and reports a failure.
+		select {
+		case err := <-r.done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return nil
 }

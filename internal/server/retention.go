@@ -10,8 +10,8 @@ import (
 // Retain enforces the retention of every publishing method that declares
 // one (catalog publish.retention), every interval until ctx ends: its
 // backend, if a qconnect.Pruner, deletes the table's rows beyond the
-// bounds. A table's pruning holds that table's publish lock (publishes to
-// it wait; calls and queries do not).
+// bounds. A table's pruning does not overlap the writes of its publishes
+// (pipe.go: they wait; accepting publishes, calls and queries do not).
 func (s *Server) Retain(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -40,10 +40,10 @@ func (s *Server) PruneOnce(ctx context.Context) int64 {
 		if !ok {
 			continue
 		}
-		lock := s.ws.tableLock(m.Stream.Table)
-		lock.Lock()
+		w := &s.pipe(m.Stream.Table).writing
+		w.Lock()
 		n, err := p.Prune(ctx, m.Stream.Table, *m.Stream.Retention, s.cfg.Now())
-		lock.Unlock()
+		w.Unlock()
 		total += n
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("retention: deleting old published rows failed; retrying at the next pass", "table", m.Stream.Table, "error", err)

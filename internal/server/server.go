@@ -75,6 +75,10 @@ type Config struct {
 	WSMaxPerSession     int           // authenticated sockets per session; beyond, busy and close 4429; default 16
 	WSMaxPerUser        int           // authenticated sockets per user (all sessions); beyond, busy and close 4429; default 64
 
+	// Publishing (pipe.go, PROTOCOL appendix 35).
+	PublishAck       string // what a publish's "ok" waits for: PublishAckAccepted (default) or PublishAckStored
+	PublishQueueRows int    // rows accepted but not yet stored per table; past it publishers wait; default DefaultPublishQueueRows
+
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
 }
@@ -100,6 +104,10 @@ func (c *Config) setDefaults() {
 	orDefault(&c.LoginConcurrency, max(1, runtime.NumCPU()/2))
 	orDefault(&c.LoginQueueWait, time.Second)
 	c.setWSDefaults()
+	orDefault(&c.PublishQueueRows, DefaultPublishQueueRows)
+	if c.PublishAck == "" {
+		c.PublishAck = PublishAckAccepted
+	}
 	if c.Docs == "" {
 		c.Docs = DocsPublic
 	}
@@ -151,7 +159,8 @@ type Server struct {
 	hashes   *hashGate // bounds the password hashes running at once
 	limits   *limiter
 	counters counters // observe.go
-	ws       *wsState // sockets, the stream hub, publishing (ws.go)
+	ws       *wsState // sockets, the stream hub (ws.go)
+	pub      pubState // the publishing pipelines (pipe.go)
 	drain    drain    // calls in flight, for EndCalls (call.go)
 	mux      *http.ServeMux
 }

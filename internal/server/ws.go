@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +55,7 @@ type wsState struct {
 	byUser                    map[string]int                  // user → authenticated sockets
 	boundTo                   map[*wsConn]string              // authenticated socket → its user
 	maxPerSession, maxPerUser int
-	tables                    map[string]*sync.Mutex // lower-case table → publish lock
-	down                      bool                   // CloseWebSockets was called
+	down                      bool // CloseWebSockets was called
 }
 
 func newWSState(cfg Config) *wsState {
@@ -71,7 +69,6 @@ func newWSState(cfg Config) *wsState {
 		boundTo:       map[*wsConn]string{},
 		maxPerSession: cfg.WSMaxPerSession,
 		maxPerUser:    cfg.WSMaxPerUser,
-		tables:        map[string]*sync.Mutex{},
 	}
 }
 
@@ -142,20 +139,6 @@ func (w *wsState) sessionEnded(sessionID string) {
 	for c := range set {
 		c.closeWith(closeUnauthorized, "the session ended (logout, expiry or a newer login); log in again")
 	}
-}
-
-// tableLock returns the lock that orders publishes to table: rows reach
-// subscribers in the order they were appended.
-func (w *wsState) tableLock(table string) *sync.Mutex {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	k := strings.ToLower(table)
-	l := w.tables[k]
-	if l == nil {
-		l = &sync.Mutex{}
-		w.tables[k] = l
-	}
-	return l
 }
 
 // CloseWebSockets closes every WebSocket with 1001 (going away) and refuses

@@ -24,10 +24,11 @@ type wsSub struct {
 	announced atomic.Bool // SubscribeResp is queued
 }
 
-// Update queues UpdateMsg number seq (stream.Sink). The rows' JSON is shared
-// with every other subscriber of the upstream; only the envelope head is
-// made per socket. It returns false when the socket is closing or its
-// queue is full (which marks it slow).
+// Update queues UpdateMsg number seq (stream.Sink). The rows' JSON and the
+// date are shared with every other subscriber of the upstream; the
+// envelope head is composed by the socket's writer, in its own buffer. It
+// returns false when the socket is closing or its queue is full (which
+// marks it slow).
 func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
 	if b.Kind != stream.KindUpdate {
 		// A live source's snapshot, or its reset (PROTOCOL appendix 27).
@@ -49,15 +50,13 @@ func (s *wsSub) Update(seq uint64, b *stream.Batch) bool {
 		}
 		return s.conn.enqueue(outFrame{head: head, body: b.JSON, tail: tail})
 	}
-	head := make([]byte, 0, 128)
-	head = append(head, `{"type":"UpdateMsg","subscriptionId":"`...)
-	head = append(head, s.id...)
-	head = append(head, `","seq":`...)
-	head = strconv.AppendUint(head, seq, 10)
-	head = append(head, `,"date":"`...)
-	head = b.Time.UTC().AppendFormat(head, protocol.DateFormat)
-	head = append(head, `","msg":`...)
-	return s.conn.enqueue(outFrame{head: head, body: b.JSON, tail: closeBrace})
+	date := b.Date
+	if date == "" {
+		date = b.Time.UTC().Format(protocol.DateFormat)
+	}
+	// The envelope head is composed by the socket's writer into its own
+	// buffer (outFrame.appendUpdateHead): nothing is allocated per socket.
+	return s.conn.enqueue(outFrame{sub: s.id, seq: seq, date: date, body: b.JSON, tail: closeBrace})
 }
 
 var closeBrace = []byte("}")
@@ -67,9 +66,11 @@ var closeBrace = []byte("}")
 func (s *wsSub) End(err *qconnect.Error) { s.conn.endSub(s, err) }
 
 // execute answers ExecuteReq: a method call with the REST result envelope
-// (PROTOCOL 4.3), or a publish for a publishing method. The call runs on
+// (PROTOCOL 4.3), or a publish for a publishing method. A call runs on
 // its own goroutine within the gateway's concurrency limits, so the socket
-// keeps reading; answers may come out of order (match them by id).
+// keeps reading; answers may come out of order (match them by id). A
+// publish is accepted before the socket reads on, so a socket's publishes
+// are stored and delivered in the order it sent them.
 func (c *wsConn) execute(req *protocol.Request, rp reply, rateErr error) {
 	group, name, msg, err := methodCall(req)
 	o := c.wsRecord("call", "", req.ID, msg)
@@ -95,23 +96,26 @@ func (c *wsConn) execute(req *protocol.Request, rp reply, rateErr error) {
 		return
 	}
 	now := c.s.cfg.Now()
-	go func() {
+	if m.Publish {
+		// In the read loop, not a goroutine: a socket's publishes take
+		// their places in the table's order in the order they were sent.
 		defer release()
-		if m.Publish {
-			var raw json.RawMessage
-			if len(msg) == 1 {
-				raw = msg[0]
-			}
-			n, err := c.s.publishMsg(c.ctx, m, raw)
-			if err != nil {
-				c.wsAnswer(o, rp, nil, err)
-				return
-			}
-			frame := c.okFrame(rp, []any{map[string]int{"rows": n}})
-			c.wsFinish(o, frame, nil, int64(n))
-			c.send(frame)
+		var raw json.RawMessage
+		if len(msg) == 1 {
+			raw = msg[0]
+		}
+		n, err := c.s.publishMsg(c.ctx, m, raw)
+		if err != nil {
+			c.wsAnswer(o, rp, nil, err)
 			return
 		}
+		frame := c.okFrame(rp, []any{map[string]int{"rows": n}})
+		c.wsFinish(o, frame, nil, int64(n))
+		c.send(frame)
+		return
+	}
+	go func() {
+		defer release()
 		admitted, err := c.s.admit.acquire(c.ctx)
 		if err != nil {
 			if c.ctx.Err() == nil {
@@ -162,6 +166,9 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 	backend, err := s.backendFor(m)
 	if err != nil {
 		return nil, 0, err
+	}
+	if err := s.settled(ctx, backend); err != nil { // read-your-writes (pipe.go)
+		return nil, 0, s.callError(ctx, m, timeout, err)
 	}
 	rows, err := backend.Query(ctx, call)
 	if err != nil {

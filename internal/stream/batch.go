@@ -21,6 +21,9 @@ type Batch struct {
 	// Time is when the hub made the batch (the publish, or the end of a
 	// conflation interval).
 	Time time.Time
+	// Date is Time in the envelope's date format (protocol.DateFormat),
+	// formatted once for every subscriber; "" when not set.
+	Date string
 }
 
 // Kind is what a Batch tells a subscriber.
@@ -97,6 +100,7 @@ func (e *RowEncoder) AppendBatchRow(dst []byte, b *qconnect.Batch, r int) []byte
 // never split.
 func (e *RowEncoder) batches(rows [][]any, max int, now time.Time) []*Batch {
 	var out []*Batch
+	date := now.UTC().Format(protocol.DateFormat)
 	buf := make([]byte, 0, min(max, 64<<10))
 	buf = append(buf, '[')
 	start := 0
@@ -104,7 +108,7 @@ func (e *RowEncoder) batches(rows [][]any, max int, now time.Time) []*Batch {
 	for i, r := range rows {
 		row = e.AppendRow(row[:0], r)
 		if i > start && len(buf)+1+len(row)+1 > max {
-			out = append(out, &Batch{Columns: e.cols, Rows: rows[start:i:i], JSON: append(buf, ']'), Time: now})
+			out = append(out, &Batch{Columns: e.cols, Rows: rows[start:i:i], JSON: append(buf, ']'), Time: now, Date: date})
 			buf = make([]byte, 0, min(max, 64<<10))
 			buf = append(buf, '[')
 			start = i
@@ -115,7 +119,7 @@ func (e *RowEncoder) batches(rows [][]any, max int, now time.Time) []*Batch {
 		buf = append(buf, row...)
 	}
 	if len(rows) > start {
-		out = append(out, &Batch{Columns: e.cols, Rows: rows[start:], JSON: append(buf, ']'), Time: now})
+		out = append(out, &Batch{Columns: e.cols, Rows: rows[start:], JSON: append(buf, ']'), Time: now, Date: date})
 	}
 	return out
 }

@@ -167,6 +167,7 @@ func (h *Hub) Subscribe(req Request, sink Sink) (sub *Subscription, shared bool,
 		up = &upstream{
 			hub:      h,
 			key:      key,
+			shape:    canonicalKey(m, req.Params, ""),
 			method:   m,
 			table:    strings.ToLower(m.Stream.Table),
 			enc:      NewRowEncoder(m.Columns),
@@ -215,8 +216,26 @@ func (h *Hub) Publish(table string, cols []qconnect.Column, rows [][]any) {
 	ups := h.byTable[strings.ToLower(table)]
 	h.mu.Unlock()
 	now := h.cfg.Now()
+	// Upstreams of one shape (same method and parameters, other users)
+	// get the same batches: the rows are encoded once per distinct
+	// subscription, not once per user.
+	var encoded map[string][]*Batch
 	for _, up := range ups {
-		if up.publish(cols, rows, now) {
+		var lost bool
+		if up.conflate > 0 {
+			lost = up.publish(cols, rows, now)
+		} else {
+			batches, ok := encoded[up.shape]
+			if !ok {
+				batches = up.encode(cols, rows, now)
+				if encoded == nil {
+					encoded = map[string][]*Batch{}
+				}
+				encoded[up.shape] = batches
+			}
+			lost = up.deliver(batches)
+		}
+		if lost {
 			h.reap(up)
 		}
 	}
@@ -274,6 +293,7 @@ func newID() string {
 type upstream struct {
 	hub      *Hub
 	key      string
+	shape    string // key without the user: upstreams of one shape get the same updates
 	method   *qconnect.Method
 	table    string
 	enc      *RowEncoder
@@ -306,21 +326,12 @@ type upstream struct {
 // be empty.
 func (up *upstream) publish(cols []qconnect.Column, rows [][]any, now time.Time) (lost bool) {
 	mcols := up.enc.Columns()
+	if up.conflate <= 0 {
+		return up.deliver(up.encode(cols, rows, now))
+	}
 	out := up.project(cols, rows)
 	if len(out) == 0 {
 		return false
-	}
-	if up.conflate <= 0 {
-		batches := up.enc.batches(out, up.hub.cfg.MaxBatchBytes, now)
-		up.mu.Lock()
-		defer up.mu.Unlock()
-		if up.closed {
-			return false
-		}
-		for _, b := range batches {
-			lost = up.deliverLocked(b) || lost
-		}
-		return lost
 	}
 	up.mu.Lock()
 	defer up.mu.Unlock()
@@ -346,6 +357,33 @@ func (up *upstream) publish(cols []qconnect.Column, rows [][]any, now time.Time)
 	}
 	if len(up.order) > 0 && up.timer == nil {
 		up.timer = time.AfterFunc(up.conflate, up.onTimer)
+	}
+	return lost
+}
+
+// encode filters and projects rows for up and encodes them as updates
+// (none when no row passes).
+func (up *upstream) encode(cols []qconnect.Column, rows [][]any, now time.Time) []*Batch {
+	out := up.project(cols, rows)
+	if len(out) == 0 {
+		return nil
+	}
+	return up.enc.batches(out, up.hub.cfg.MaxBatchBytes, now)
+}
+
+// deliver offers batches to every subscription of a non-conflated
+// upstream; it reports whether any was dropped.
+func (up *upstream) deliver(batches []*Batch) (lost bool) {
+	if len(batches) == 0 {
+		return false
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	if up.closed {
+		return false
+	}
+	for _, b := range batches {
+		lost = up.deliverLocked(b) || lost
 	}
 	return lost
 }

@@ -425,3 +425,27 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestEncodedOncePerShape: subscriptions of one method with the same
+// parameters by different users (separate upstreams) get the very same
+// encoded batch of a publish; other parameters get their own.
+func TestEncodedOncePerShape(t *testing.T) {
+	h := NewHub(Config{})
+	m := subTrades(0)
+	alice, bob, other := &recSink{}, &recSink{}, &recSink{}
+	mustSub(t, h, m, map[string]any{"syms": []any{"AAPL"}}, "alice", alice)
+	mustSub(t, h, m, map[string]any{"syms": []any{"AAPL"}}, "bob", bob)
+	mustSub(t, h, m, map[string]any{"syms": []any{"AAPL", "IBM"}}, "bob", other)
+	h.Publish("trade", tradeCols, [][]any{trade(0, "AAPL", 1), trade(1, "IBM", 2)})
+	if alice.count() != 1 || bob.count() != 1 || other.count() != 1 {
+		t.Fatalf("updates %d, %d, %d; want one each", alice.count(), bob.count(), other.count())
+	}
+	if alice.batches[0] != bob.batches[0] {
+		t.Fatal("two users with the same subscription got separately encoded batches")
+	}
+	if alice.batches[0] == other.batches[0] || len(other.batches[0].Rows) != 2 {
+		t.Fatalf("another filter got %d rows from a shared batch", len(other.batches[0].Rows))
+	}
+	alice.checkSeq(t)
+	bob.checkSeq(t)
+}
