@@ -24,6 +24,7 @@ import (
 	"github.com/qconnect/qconnect/internal/auth"
 	"github.com/qconnect/qconnect/internal/catalog"
 	"github.com/qconnect/qconnect/internal/engine/duckdb"
+	"github.com/qconnect/qconnect/internal/logbuf"
 	"github.com/qconnect/qconnect/internal/metrics"
 	"github.com/qconnect/qconnect/internal/server"
 )
@@ -182,7 +183,7 @@ func (o *serveOptions) demoMode() (bool, error) {
 	return false, usageErrorf("--demo must be auto, true or false, not %q", o.demo)
 }
 
-func (o *serveOptions) logger(w *os.File) (*slog.Logger, error) {
+func (o *serveOptions) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return nil, usageErrorf("--log-level must be debug, info, warn or error, not %q", o.logLevel)
@@ -216,7 +217,12 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if logOut == nil {
 		logOut = os.Stderr
 	}
-	log, err := o.logger(logOut)
+	// The log (a line per request) is written by one goroutine that
+	// gathers the lines written meanwhile (logbuf): one system call for
+	// many requests under load. Everything pending is written on return.
+	logBuf := logbuf.New(logOut, 0)
+	defer logBuf.Close()
+	log, err := o.logger(logBuf)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -101,7 +102,7 @@ func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed
 			return
 		}
 		setRequestInfo(r, func(i *requestInfo) { i.user, i.msg = cred.Username, req.Msg })
-		if err := s.deps.Sessions.Touch(r.Context(), sess.ID); err != nil {
+		if err := s.deps.Sessions.TouchLive(r.Context(), sess); err != nil {
 			s.writeError(w, r, rp, err)
 			return
 		}
@@ -131,7 +132,7 @@ func (s *Server) verifyRate(ctx context.Context, cred protocol.Credential, in pr
 	}
 	var sess *auth.Session
 	for i := range cands {
-		if protocol.Verify(in, cands[i].ID, cred.Signature) {
+		if s.keys.get(cands[i].ID).Verify(in, cands[i].ID, cred.Signature) {
 			sess = &cands[i]
 			break
 		}
@@ -163,6 +164,41 @@ func (s *Server) verifyRate(ctx context.Context, cred protocol.Credential, in pr
 			Message: "this session sent more requests within the replay window than the gateway remembers; slow down"}
 	}
 	return *sess, now, nil
+}
+
+// keyCache holds the prepared HMAC key of each session seen (protocol.Key),
+// so that a signature check hashes only the string to sign. A key is used
+// only for a session the store has just returned as live, so an entry left
+// behind by a session that ended elsewhere authenticates nothing; entries
+// are dropped when sessions end here, and all at once past maxKeys.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[string]*protocol.Key
+}
+
+const maxKeys = 100_000
+
+func (c *keyCache) get(sessionID string) *protocol.Key {
+	c.mu.Lock()
+	k := c.keys[sessionID]
+	c.mu.Unlock()
+	if k != nil {
+		return k
+	}
+	k = protocol.NewKey(sessionID)
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= maxKeys {
+		c.keys = map[string]*protocol.Key{}
+	}
+	c.keys[sessionID] = k
+	c.mu.Unlock()
+	return k
+}
+
+func (c *keyCache) forget(sessionID string) {
+	c.mu.Lock()
+	delete(c.keys, sessionID)
+	c.mu.Unlock()
 }
 
 // checkClock answers clockSkew when date is further than the allowed skew

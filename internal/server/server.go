@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -154,6 +155,8 @@ type Server struct {
 	ws       *wsState // sockets, the stream hub, publishing (ws.go)
 	drain    drain    // calls in flight, for EndCalls (call.go)
 	mux      *http.ServeMux
+	date     atomic.Pointer[dateNow] // respond.go
+	keys     keyCache                // pipeline.go
 }
 
 // New builds a server. It does not listen; use it as an http.Handler.
@@ -182,6 +185,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.mux = s.routes()
 	if deps.Sessions != nil {
 		deps.Sessions.OnEnd(s.replay.Forget)
+		deps.Sessions.OnEnd(s.keys.forget)
 		deps.Sessions.OnEnd(s.ws.sessionEnded)
 	}
 	return s

@@ -1,0 +1,112 @@
+// Package logbuf is a log writer that takes the write system call off the
+// request path: lines written while a write is in progress are gathered
+// and written together by one goroutine. Nothing is dropped: when MaxPending
+// bytes wait, writers wait for the file (as they would writing to it
+// directly). Close writes what is pending.
+package logbuf
+
+import (
+	"io"
+	"sync"
+)
+
+// DefaultMaxPending is the bytes that may wait before writers block.
+const DefaultMaxPending = 1 << 20
+
+// Writer gathers writes for one goroutine that writes them to the
+// underlying writer in order. Each Write is kept whole (a log handler's
+// line stays one piece). Safe for concurrent use.
+type Writer struct {
+	out io.Writer
+	max int
+
+	mu      sync.Mutex
+	written *sync.Cond // broadcast after each write to out
+	buf     []byte     // pending, in arrival order
+	closed  bool       // after Close: writes go straight to out
+
+	wake     chan struct{} // cap 1: buf became non-empty
+	stop     chan struct{}
+	stopOnce sync.Once
+	done chan struct{}
+}
+
+// New starts a Writer in front of out that holds at most maxPending bytes
+// (<= 0: DefaultMaxPending) before writers wait.
+func New(out io.Writer, maxPending int) *Writer {
+	if maxPending <= 0 {
+		maxPending = DefaultMaxPending
+	}
+	w := &Writer{out: out, max: maxPending, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	w.written = sync.NewCond(&w.mu)
+	go w.loop()
+	return w
+}
+
+// Write queues a copy of p; it returns at once unless MaxPending bytes are
+// waiting. Write errors of the underlying writer are not reported (a log
+// has no one to tell). After Close it writes to the underlying writer
+// directly.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	for len(w.buf) >= w.max && !w.closed {
+		w.written.Wait()
+	}
+	if w.closed {
+		defer w.mu.Unlock()
+		return w.out.Write(p)
+	}
+	wasEmpty := len(w.buf) == 0
+	w.buf = append(w.buf, p...)
+	w.mu.Unlock()
+	if wasEmpty {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+func (w *Writer) loop() {
+	defer close(w.done)
+	var spare []byte
+	for {
+		select {
+		case <-w.wake:
+		case <-w.stop:
+			w.mu.Lock()
+			w.closed = true
+			if len(w.buf) > 0 {
+				_, _ = w.out.Write(w.buf)
+			}
+			w.buf = nil
+			w.written.Broadcast()
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Lock()
+		b := w.buf
+		w.buf = spare[:0]
+		w.mu.Unlock()
+		if len(b) > 0 {
+			_, _ = w.out.Write(b)
+		}
+		if cap(b) <= 4*w.max {
+			spare = b
+		} else {
+			spare = nil
+		}
+		w.mu.Lock()
+		w.written.Broadcast()
+		w.mu.Unlock()
+	}
+}
+
+// Close writes what is pending and stops the goroutine; later writes go
+// straight to the underlying writer. It does not close that writer.
+func (w *Writer) Close() error {
+	w.stopOnce.Do(func() { close(w.stop) })
+	<-w.done
+	return nil
+}
