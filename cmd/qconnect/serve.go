@@ -220,7 +220,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// The log (a line per request) is written by one goroutine that
 	// gathers the lines written meanwhile (logbuf): one system call for
 	// many requests under load. Everything pending is written on return.
-	logBuf := logbuf.New(logOut, 0)
+	logBuf := logbuf.New(logOut, 0, 0)
 	defer logBuf.Close()
 	log, err := o.logger(logBuf)
 	if err != nil {

@@ -1,24 +1,30 @@
 // Package logbuf is a log writer that takes the write system call off the
-// request path: lines written while a write is in progress are gathered
-// and written together by one goroutine. Nothing is dropped: when MaxPending
-// bytes wait, writers wait for the file (as they would writing to it
-// directly). Close writes what is pending.
+// request path: lines are gathered for up to a short delay (a few
+// milliseconds) and written together by one goroutine, so that a busy
+// gateway makes one write per delay rather than one per request. Nothing
+// is dropped: when MaxPending bytes wait, writers wait for the file (as
+// they would writing to it directly). Close writes what is pending.
 package logbuf
 
 import (
 	"io"
 	"sync"
+	"time"
 )
 
-// DefaultMaxPending is the bytes that may wait before writers block.
-const DefaultMaxPending = 1 << 20
+// Defaults of New.
+const (
+	DefaultMaxPending = 1 << 20              // bytes that may wait before writers block
+	DefaultDelay      = 2 * time.Millisecond // longest a line waits to be written
+)
 
 // Writer gathers writes for one goroutine that writes them to the
 // underlying writer in order. Each Write is kept whole (a log handler's
 // line stays one piece). Safe for concurrent use.
 type Writer struct {
-	out io.Writer
-	max int
+	out   io.Writer
+	max   int
+	delay time.Duration
 
 	mu      sync.Mutex
 	written *sync.Cond // broadcast after each write to out
@@ -31,13 +37,17 @@ type Writer struct {
 	done chan struct{}
 }
 
-// New starts a Writer in front of out that holds at most maxPending bytes
-// (<= 0: DefaultMaxPending) before writers wait.
-func New(out io.Writer, maxPending int) *Writer {
+// New starts a Writer in front of out that writes a line at most delay
+// after it was written to it (< 0: at once; 0: DefaultDelay) and holds at
+// most maxPending bytes (<= 0: DefaultMaxPending) before writers wait.
+func New(out io.Writer, maxPending int, delay time.Duration) *Writer {
 	if maxPending <= 0 {
 		maxPending = DefaultMaxPending
 	}
-	w := &Writer{out: out, max: maxPending, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	if delay == 0 {
+		delay = DefaultDelay
+	}
+	w := &Writer{out: out, max: maxPending, delay: delay, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	w.written = sync.NewCond(&w.mu)
 	go w.loop()
 	return w
@@ -71,9 +81,22 @@ func (w *Writer) Write(p []byte) (int, error) {
 func (w *Writer) loop() {
 	defer close(w.done)
 	var spare []byte
+	var gather *time.Timer
+	if w.delay > 0 {
+		gather = time.NewTimer(w.delay)
+		gather.Stop()
+	}
 	for {
 		select {
 		case <-w.wake:
+			if gather != nil { // let the lines of the next moment join this write
+				gather.Reset(w.delay)
+				select {
+				case <-gather.C:
+				case <-w.stop:
+					gather.Stop()
+				}
+			}
 		case <-w.stop:
 			w.mu.Lock()
 			w.closed = true

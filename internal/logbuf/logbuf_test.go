@@ -29,7 +29,7 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 func TestLinesWholeInOrderAndFlushedByClose(t *testing.T) {
 	t.Parallel()
 	out := &lockedBuffer{}
-	w := New(out, 256)
+	w := New(out, 256, -1)
 	const writers, lines = 8, 500
 	var wg sync.WaitGroup
 	for g := range writers {
@@ -70,7 +70,7 @@ func TestLinesWholeInOrderAndFlushedByClose(t *testing.T) {
 func TestPendingLinesGoOutTogether(t *testing.T) {
 	t.Parallel()
 	out := &lockedBuffer{gate: make(chan struct{})}
-	w := New(out, 1<<20)
+	w := New(out, 1<<20, 0)
 	fmt.Fprint(w, "first\n") // taken by the loop, which now waits on the gate
 	for i := range 100 {
 		fmt.Fprintf(w, "l%d\n", i)

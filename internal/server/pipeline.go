@@ -36,16 +36,27 @@ func (a *authed) reply() reply { return reply{reqType: a.req.Type, id: idPtr(a.r
 // reading.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	limit := s.cfg.MaxBodyBytes
-	tooLarge := qconnect.Errorf(qconnect.CodePayloadTooLarge,
-		"the request body is larger than the limit of %d bytes; send fewer parameters or ask the operator to raise the limit", limit)
+	tooLarge := func() error { // formatted only when needed
+		return qconnect.Errorf(qconnect.CodePayloadTooLarge,
+			"the request body is larger than the limit of %d bytes; send fewer parameters or ask the operator to raise the limit", limit)
+	}
 	if r.ContentLength > limit {
-		return nil, tooLarge
+		return nil, tooLarge()
+	}
+	if r.ContentLength >= 0 {
+		// The length is known and within the limit (net/http reads no more
+		// than it): one allocation of the right size.
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, qconnect.Errorf(qconnect.CodeBadRequest, "the request body could not be read: %v", err)
+		}
+		return body, nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		return nil, qconnect.Errorf(qconnect.CodeBadRequest, "the request body could not be read: %v", err)
 	}
