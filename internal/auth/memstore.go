@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -75,15 +76,22 @@ func (m *MemoryStore) ByUser(_ context.Context, user string) ([]Session, error) 
 	return out, nil
 }
 
-// BySuffix returns the user's sessions whose id ends in suffix (a
-// protocol.SuffixLen-character suffix; any other length matches none), in
-// no particular order (SuffixLister).
+// BySuffix returns the user's sessions whose id ends in suffix, in no
+// particular order (SuffixLister). A protocol.SuffixLen-character suffix
+// (what an Authorization value carries) is looked up in an index; any
+// other is matched against each of the user's sessions.
 func (m *MemoryStore) BySuffix(_ context.Context, user, suffix string) ([]Session, error) {
-	if len(suffix) != suffixLen {
-		return nil, nil
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(suffix) != suffixLen {
+		var out []Session
+		for id := range m.byUser[user] {
+			if strings.HasSuffix(id, suffix) {
+				out = append(out, m.byID[id])
+			}
+		}
+		return out, nil
+	}
 	ids := m.bySuffix[suffixKey(user, suffix)]
 	if len(ids) == 0 {
 		return nil, nil
