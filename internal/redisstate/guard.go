@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -33,25 +34,6 @@ type Guard struct {
 func NewGuard(c *Client, window time.Duration, rate float64, burst int) *Guard {
 	return &Guard{c: c, b: &guardBatcher{c: c}, window: window, rate: rate, burst: max(burst, 1)}
 }
-
-// guardScript: KEYS r:<hash of session and id>, q:<user>.
-// ARGV window ms, rate on (0/1), now µs, interval µs, burst.
-// Returns -1 when the id was seen within the window (nothing taken), 0
-// when accepted, else the rate wait in µs (the id stays recorded: it was
-// used, as with the separate steps).
-var guardScript = redis.NewScript(`
-if not redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) then return -1 end
-if ARGV[2] == '0' then return 0 end
-local now = tonumber(ARGV[3])
-local t = tonumber(ARGV[4])
-local burst = tonumber(ARGV[5])
-local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tat < now then tat = now end
-local new = tat + t
-local allowAt = new - burst * t
-if allowAt > now then return math.ceil(allowAt - now) end
-redis.call('SET', KEYS[2], string.format('%.0f', new), 'PX', math.ceil((new - now) / 1000) + 1)
-return 0`)
 
 // Check records id for the session without taking a rate token (the
 // WebSocket AuthReq). Errors as ReplayCache.Check.
@@ -89,19 +71,18 @@ func (g *Guard) run(sessionID, id, user string, now time.Time) (error, error) {
 	return nil, nil
 }
 
-// Auto-pipelining. Each check is one EVALSHA of guardScript; the checks of
-// concurrent requests are sent to Redis together, in one pipeline (one
-// write and one read on one connection for many checks), by a few sender
-// goroutines: a sender takes the oldest waiting check and every other
-// check waiting at that moment (at most maxBatch), sends them, and hands
-// each request its own reply. A request still waits for its own answer
+// Batching. The checks of concurrent requests are sent to Redis together,
+// in one EVALSHA of guardBatchScript (one write, one read and one script
+// call for many checks), by a few sender goroutines: a sender takes the
+// oldest waiting check and every other check waiting at that moment (at
+// most guardMaxBatch), sends them, and hands each request its own result. A request still waits for its own answer
 // before it is accepted, so the replay check is exactly as strict as one
 // round trip per call; a failed pipeline fails every check in it
 // (unavailable), and none of them is accepted. Under light load a batch
 // holds one check, the cost of a plain round trip.
 const (
-	guardSenders  = 2    // pipelines in flight at once
-	guardMaxBatch = 256  // checks per pipeline
+	guardSenders  = 2    // script calls in flight at once
+	guardMaxBatch = 256  // checks per script call
 	guardQueue    = 4096 // checks waiting at most; beyond, a check waits for room (bounded by the Redis timeout)
 )
 
@@ -121,7 +102,7 @@ type guardBatcher struct {
 	start sync.Once
 }
 
-// do runs guardScript for one check through the batcher and returns its
+// do runs one check through the batcher and returns its
 // result: the script's number, or the error of its pipeline or its own.
 func (b *guardBatcher) do(replayKey, rateKey string, args ...any) (int64, error) {
 	b.start.Do(func() {
@@ -165,7 +146,8 @@ func (b *guardBatcher) do(replayKey, rateKey string, args ...any) (int64, error)
 // goroutines per closed client is the price.
 func (b *guardBatcher) send() {
 	batch := make([]*guardCall, 0, guardMaxBatch)
-	cmds := make([]*redis.Cmd, 0, guardMaxBatch)
+	keys := make([]string, 0, 2*guardMaxBatch)
+	args := make([]any, 0, 5*guardMaxBatch)
 	for first := range b.queue {
 		batch = append(batch[:0], first)
 	gather:
@@ -177,39 +159,70 @@ func (b *guardBatcher) send() {
 				break gather
 			}
 		}
-		cmds = b.exec(batch, cmds[:0])
+		keys, args = b.exec(batch, keys, args)
 		for i, c := range batch {
-			c.wait, c.err = cmds[i].Int64()
 			c.done <- struct{}{}
-			batch[i], cmds[i] = nil, nil
+			batch[i] = nil
 		}
 	}
 }
 
-// exec sends batch as one pipeline of EVALSHA (loading the script and
-// sending again those that found it missing, as Script.Run does).
-func (b *guardBatcher) exec(batch []*guardCall, cmds []*redis.Cmd) []*redis.Cmd {
+// guardBatchScript runs many checks in one call, one after the other.
+// KEYS: r:<hash of session and id>, q:<user> of each check in turn. ARGV:
+// five per check in turn: window ms, rate on (0/1), now µs, interval µs,
+// burst. It returns, per check, -1 when the id was seen within the window
+// (nothing taken), 0 when accepted, else the rate wait in µs (the id stays
+// recorded: it was used).
+var guardBatchScript = redis.NewScript(`
+local out = {}
+for i = 1, #KEYS / 2 do
+  local r, q, a = KEYS[2*i-1], KEYS[2*i], 5*(i-1)
+  if not redis.call('SET', r, 1, 'NX', 'PX', ARGV[a+1]) then
+    out[i] = -1
+  elseif ARGV[a+2] == '0' then
+    out[i] = 0
+  else
+    local now = tonumber(ARGV[a+3])
+    local t = tonumber(ARGV[a+4])
+    local burst = tonumber(ARGV[a+5])
+    local tat = tonumber(redis.call('GET', q) or '0')
+    if tat < now then tat = now end
+    local new = tat + t
+    local allowAt = new - burst * t
+    if allowAt > now then
+      out[i] = math.ceil(allowAt - now)
+    else
+      redis.call('SET', q, string.format('%.0f', new), 'PX', math.ceil((new - now) / 1000) + 1)
+      out[i] = 0
+    end
+  end
+end
+return out`)
+
+// exec runs the checks of batch in one EVALSHA of guardBatchScript
+// (Script.Run loads the script when Redis has lost it) and records each
+// check's result or the call's error.
+func (b *guardBatcher) exec(batch []*guardCall, keys []string, args []any) ([]string, []any) {
 	ctx, cancel := b.c.ctx(context.Background())
 	defer cancel()
-	pipe := b.c.rdb.Pipeline()
+	keys, args = keys[:0], args[:0]
 	for _, c := range batch {
-		cmds = append(cmds, guardScript.EvalSha(ctx, pipe, c.keys[:], c.args[:]...))
+		keys = append(keys, c.keys[:]...)
+		args = append(args, c.args[:]...)
 	}
-	_, _ = pipe.Exec(ctx)
-	var missing []int
-	for i, cmd := range cmds {
-		if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			missing = append(missing, i)
+	res, err := guardBatchScript.Run(ctx, b.c.rdb, keys, args...).Int64Slice()
+	if err == nil && len(res) != len(batch) {
+		err = errors.New("the guard script answered " + strconv.Itoa(len(res)) + " results for " + strconv.Itoa(len(batch)) + " checks")
+	}
+	for i, c := range batch {
+		if err != nil {
+			c.wait, c.err = 0, err
+		} else {
+			c.wait, c.err = res[i], nil
 		}
 	}
-	if len(missing) > 0 { // Redis restarted or its scripts were flushed: the script did not run
-		pipe := b.c.rdb.Pipeline()
-		for _, i := range missing {
-			cmds[i] = guardScript.Eval(ctx, pipe, batch[i].keys[:], batch[i].args[:]...)
-		}
-		_, _ = pipe.Exec(ctx)
-	}
-	return cmds
+	clear(args) // do not keep the values alive
+	return keys, args
 }
 
 // Forget does nothing: the ids of an ended session expire by themselves.
