@@ -67,7 +67,7 @@ type instruments struct {
 func New(src Sources) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(), src: src, inst: map[instKey]*instruments{}}
 	m.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qconnect_requests_total",
-		Help: "API requests (REST, and WebSocket logins, logouts, calls and publishes) by method (group/method, auth/..., meta/...) and wire code (ok on success)."}, []string{"method", "code"})
+		Help: "API requests (REST, and WebSocket logins, logouts, calls, publishes, subscribes, unsubscribes and pings) by method (group/method, auth/..., meta/...; other for names outside the catalog) and wire code (ok on success)."}, []string{"method", "code"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "qconnect_request_duration_seconds",
 		Help:    "Time from the request's arrival to the end of its response, by method.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}, []string{"method"})
@@ -135,7 +135,7 @@ func (m *Metrics) Handler() http.Handler {
 
 // ObserveRequest counts one finished request (server.Observer).
 func (m *Metrics) ObserveRequest(r *server.RequestRecord) {
-	if r.Method == "" {
+	if r.Method == "" && r.Kind == "" {
 		return // docs, assets, unknown routes
 	}
 	code := r.Code
