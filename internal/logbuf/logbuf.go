@@ -34,7 +34,7 @@ type Writer struct {
 	wake     chan struct{} // cap 1: buf became non-empty
 	stop     chan struct{}
 	stopOnce sync.Once
-	done chan struct{}
+	done     chan struct{}
 }
 
 // New starts a Writer in front of out that writes a line at most delay

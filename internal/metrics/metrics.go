@@ -58,8 +58,8 @@ type instKey struct{ method, code string }
 
 // instruments are the request instruments of one (method, code).
 type instruments struct {
-	reqs                prometheus.Counter
-	latency             prometheus.Observer
+	reqs        prometheus.Counter
+	latency     prometheus.Observer
 	rows, bytes prometheus.Counter
 }
 
