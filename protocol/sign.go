@@ -118,7 +118,8 @@ func ParseAuthorization(v string) (Credential, error) {
 	if len(sig) != base64.StdEncoding.EncodedLen(sha1.Size) {
 		return Credential{}, ErrMalformedAuthorization
 	}
-	if raw, err := base64.StdEncoding.DecodeString(sig); err != nil || len(raw) != sha1.Size {
+	var raw [sigLen]byte // DecodedLen(28) = 21
+	if n, err := base64.StdEncoding.Decode(raw[:], []byte(sig)); err != nil || n != sha1.Size {
 		return Credential{}, ErrMalformedAuthorization
 	}
 	return Credential{
@@ -167,7 +168,20 @@ func NewKey(sessionID string) *Key {
 // sigLen is the length of a Base64 HMAC-SHA1 signature.
 const sigLen = 28
 
-var sha1Pool = sync.Pool{New: func() any { return sha1.New() }}
+// macState is a SHA-1 hash with the buffers one HMAC needs, pooled so that
+// a check allocates nothing.
+type macState struct {
+	h        hash.Hash
+	msg      []byte
+	inner    [sha1.Size]byte
+	out      [sha1.Size]byte
+	restorer encoding.BinaryUnmarshaler
+}
+
+var macStates = sync.Pool{New: func() any {
+	h := sha1.New()
+	return &macState{h: h, restorer: h.(encoding.BinaryUnmarshaler), msg: make([]byte, 0, 512)}
+}}
 
 // Verify reports whether signature (Base64, as in the Authorization value)
 // is the HMAC-SHA1 of in's string to sign under this key, whose session id
@@ -188,26 +202,25 @@ func (k *Key) Verify(in SignInput, sessionID, signature string) bool {
 
 // mac is the HMAC-SHA1 of in's string to sign.
 func (k *Key) mac(in SignInput, sessionID string) [sha1.Size]byte {
-	h := sha1Pool.Get().(hash.Hash)
-	defer sha1Pool.Put(h)
-	u := h.(encoding.BinaryUnmarshaler)
-	if err := u.UnmarshalBinary(k.inner); err != nil {
+	st := macStates.Get().(*macState)
+	defer macStates.Put(st)
+	if err := st.restorer.UnmarshalBinary(k.inner); err != nil {
 		panic("protocol: sha1 state cannot be restored: " + err.Error())
 	}
-	var buf [512]byte
-	msg := buf[:0]
+	msg := st.msg[:0]
 	for i, s := range [...]string{in.Verb, in.Path, in.Username, in.BodyMD5, in.ContentType, in.Date, sessionID} {
 		if i > 0 {
 			msg = append(msg, '\n')
 		}
 		msg = append(msg, s...)
 	}
-	h.Write(msg)
-	var sum [sha1.Size]byte
-	inner := h.Sum(sum[:0])
-	_ = u.UnmarshalBinary(k.outer)
-	h.Write(inner)
-	var out [sha1.Size]byte
-	h.Sum(out[:0])
-	return out
+	st.h.Write(msg)
+	if cap(msg) <= 4096 {
+		st.msg = msg[:0]
+	}
+	inner := st.h.Sum(st.inner[:0])
+	_ = st.restorer.UnmarshalBinary(k.outer)
+	st.h.Write(inner)
+	st.h.Sum(st.out[:0])
+	return st.out
 }

@@ -27,9 +27,15 @@ type authed struct {
 	// (ReplayRateGuard), and rateErr is its outcome.
 	rated   bool
 	rateErr error
+	rp      reply // the reply's type and id, made once
 }
 
-func (a *authed) reply() reply { return reply{reqType: a.req.Type, id: idPtr(a.req.ID)} }
+func (a *authed) reply() reply {
+	if a.rp.reqType == "" && a.rp.id == nil {
+		a.rp = reply{reqType: a.req.Type, id: idPtr(a.req.ID)}
+	}
+	return a.rp
+}
 
 // readBody reads the request body up to the configured limit. A larger body
 // is payloadTooLarge, whether announced by Content-Length or found while
@@ -106,7 +112,7 @@ func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed
 			ContentType: r.Header.Get("Content-Type"),
 			Date:        req.Date,
 		}
-		a := &authed{req: req, user: cred.Username}
+		a := &authed{req: req, user: cred.Username, rp: rp}
 		sess, now, err := s.verifyRate(r.Context(), cred, in, date, req.ID, a)
 		if err != nil {
 			s.writeError(w, r, rp, err)
