@@ -44,6 +44,7 @@ const (
 	envDocs        = "QCONNECT_DOCS"
 	envLogFormat   = "QCONNECT_LOG_FORMAT"
 	envLogLevel    = "QCONNECT_LOG_LEVEL"
+	envLogDelay    = "QCONNECT_LOG_DELAY"
 	envMaxBody     = "QCONNECT_MAX_BODY"
 	envSkew        = "QCONNECT_CLOCK_SKEW"
 	envTimeout     = "QCONNECT_TIMEOUT"
@@ -80,6 +81,7 @@ type serveOptions struct {
 	maxBody, rowCap                                  int64
 	skew, timeout, idle, lifetime, loginWindow       time.Duration
 	drain                                            time.Duration
+	logDelay                                         time.Duration
 	maxConc, maxConcUser, maxSessions, loginFails    int
 	replayMax, resultCacheMB, memQueue               int
 	memBudget, memPerCall, pprofAddr                 string
@@ -112,6 +114,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.StringVar(&o.docs, "docs", "public", s.add("docs", envDocs, "who may read /connect/index.html and openapi.json: public, login or off"))
 	fs.StringVar(&o.logFormat, "log-format", "text", s.add("log-format", envLogFormat, "log format: text or json"))
 	fs.StringVar(&o.logLevel, "log-level", "info", s.add("log-level", envLogLevel, "log level: debug, info, warn or error"))
+	fs.DurationVar(&o.logDelay, "log-delay", logbuf.DefaultDelay, s.add("log-delay", envLogDelay, "longest a log line waits to be written together with others (0: every line at once, one write each)"))
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, s.add("max-body", envMaxBody, "request body limit in bytes"))
 	fs.DurationVar(&o.skew, "clock-skew", 300*time.Second, s.add("clock-skew", envSkew, "allowed difference between a request's date and the server clock"))
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, s.add("timeout", envTimeout, "default per-call timeout (a method may set its own)"))
@@ -218,9 +221,16 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		logOut = os.Stderr
 	}
 	// The log (a line per request) is written by one goroutine that
-	// gathers the lines written meanwhile (logbuf): one system call for
+	// gathers the lines of up to --log-delay (logbuf): one system call for
 	// many requests under load. Everything pending is written on return.
-	logBuf := logbuf.New(logOut, 0, 0)
+	if o.logDelay < 0 || o.logDelay > time.Second {
+		return usageErrorf("--log-delay must be between 0 and 1s, not %s", o.logDelay)
+	}
+	delay := o.logDelay
+	if delay == 0 {
+		delay = -1 // logbuf: at once
+	}
+	logBuf := logbuf.New(logOut, 0, delay)
 	defer logBuf.Close()
 	log, err := o.logger(logBuf)
 	if err != nil {
