@@ -421,6 +421,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if tlsCfg != nil {
 		base = "https://" + ln.Addr().String()
 	}
+	logBuf.Flush() // what was logged while starting is on stderr before the banner
 	fmt.Fprintf(e.stdout, "qconnect gateway listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  API docs:  %s/connect/index.html\n", base)
 	switch {

@@ -26,6 +26,7 @@ type Writer struct {
 	max   int
 	delay time.Duration
 
+	wmu     sync.Mutex // held while taking pending bytes and writing them: writes stay in order
 	mu      sync.Mutex
 	written *sync.Cond // broadcast after each write to out
 	buf     []byte     // pending, in arrival order
@@ -98,6 +99,8 @@ func (w *Writer) loop() {
 				}
 			}
 		case <-w.stop:
+			w.wmu.Lock()
+			defer w.wmu.Unlock()
 			w.mu.Lock()
 			w.closed = true
 			if len(w.buf) > 0 {
@@ -108,6 +111,7 @@ func (w *Writer) loop() {
 			w.mu.Unlock()
 			return
 		}
+		w.wmu.Lock()
 		w.mu.Lock()
 		b := w.buf
 		w.buf = spare[:0]
@@ -115,6 +119,7 @@ func (w *Writer) loop() {
 		if len(b) > 0 {
 			_, _ = w.out.Write(b)
 		}
+		w.wmu.Unlock()
 		if cap(b) <= 4*w.max {
 			spare = b
 		} else {
@@ -124,6 +129,24 @@ func (w *Writer) loop() {
 		w.written.Broadcast()
 		w.mu.Unlock()
 	}
+}
+
+// Flush writes what is pending now, in order after what was written
+// before, and returns when it is written (the gateway calls it before it
+// announces that it listens, so that its start-up lines come first).
+func (w *Writer) Flush() {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	w.mu.Lock()
+	b := w.buf
+	w.buf = nil
+	w.mu.Unlock()
+	if len(b) > 0 {
+		_, _ = w.out.Write(b)
+	}
+	w.mu.Lock()
+	w.written.Broadcast()
+	w.mu.Unlock()
 }
 
 // Close writes what is pending and stops the goroutine; later writes go

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // lockedBuffer is an io.Writer that records every write.
@@ -82,5 +83,22 @@ func TestPendingLinesGoOutTogether(t *testing.T) {
 	}
 	if n := strings.Count(out.b.String(), "\n"); n != 101 {
 		t.Fatalf("%d lines, want 101", n)
+	}
+}
+
+// Flush writes what is pending before it returns, after what went before.
+func TestFlush(t *testing.T) {
+	t.Parallel()
+	out := &lockedBuffer{}
+	w := New(out, 1<<20, time.Hour) // nothing would be written for an hour
+	defer w.Close()
+	fmt.Fprint(w, "one\n")
+	fmt.Fprint(w, "two\n")
+	w.Flush()
+	out.mu.Lock()
+	got := out.b.String()
+	out.mu.Unlock()
+	if got != "one\ntwo\n" {
+		t.Fatalf("after Flush: %q", got)
 	}
 }
