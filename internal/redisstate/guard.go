@@ -73,13 +73,14 @@ func (g *Guard) run(sessionID, id, user string, now time.Time) (error, error) {
 
 // Batching. The checks of concurrent requests are sent to Redis together,
 // in one EVALSHA of guardBatchScript (one write, one read and one script
-// call for many checks), by a few sender goroutines: a sender takes the
-// oldest waiting check and every other check waiting at that moment (at
-// most guardMaxBatch), sends them, and hands each request its own result. A request still waits for its own answer
-// before it is accepted, so the replay check is exactly as strict as one
-// round trip per call; a failed pipeline fails every check in it
-// (unavailable), and none of them is accepted. Under light load a batch
-// holds one check, the cost of a plain round trip.
+// call for many checks), by guardSenders sender goroutines: a sender takes
+// the oldest waiting check and every other check waiting at that moment
+// (at most guardMaxBatch), sends them, and hands each request its own
+// result. A request still waits for its own answer before it is accepted,
+// so the replay check is exactly as strict as one round trip per call; a
+// failed script call fails every check in it (unavailable), and none of
+// them is accepted. Under light load a batch holds one check, the cost of
+// a plain round trip.
 const (
 	guardSenders  = 1    // script calls in flight at once (1, 2, 4 measured: fewer and larger batches cost Redis less)
 	guardMaxBatch = 256  // checks per script call
@@ -103,7 +104,7 @@ type guardBatcher struct {
 }
 
 // do runs one check through the batcher and returns its
-// result: the script's number, or the error of its pipeline or its own.
+// result: the script's number for it, or the error of its script call.
 func (b *guardBatcher) do(replayKey, rateKey string, args ...any) (int64, error) {
 	b.start.Do(func() {
 		b.queue = make(chan *guardCall, guardQueue)
@@ -133,7 +134,7 @@ func (b *guardBatcher) do(replayKey, rateKey string, args ...any) (int64, error)
 			return 0, errors.New("too many replay checks waiting for Redis")
 		}
 	}
-	<-call.done // a sender always answers: its pipeline is bounded by the timeout
+	<-call.done // a sender always answers: its script call is bounded by the timeout
 	wait, err := call.wait, call.err
 	call.err, call.args, call.keys = nil, [5]any{}, [2]string{}
 	guardCalls.Put(call)
@@ -141,9 +142,9 @@ func (b *guardBatcher) do(replayKey, rateKey string, args ...any) (int64, error)
 }
 
 // send is one sender goroutine. It never ends, so that every queued check
-// is answered: after the client is closed, its pipelines fail at once
-// (redis.ErrClosed) and new checks are refused before they queue. Two idle
-// goroutines per closed client is the price.
+// is answered: after the client is closed, its script calls fail at once
+// (redis.ErrClosed) and new checks are refused before they queue. An idle
+// goroutine per sender of a closed client is the price.
 func (b *guardBatcher) send() {
 	batch := make([]*guardCall, 0, guardMaxBatch)
 	keys := make([]string, 0, 2*guardMaxBatch)
