@@ -12,11 +12,12 @@ out=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 go build -o "$out/qconnect" ./cmd/qconnect
 go build -o "$out/load" ./bench/load
-redis-server --port 16390 --bind 127.0.0.1 --dir "$out" --save "" --appendonly no >"$out/redis.log" 2>&1 &
+RPORT=${RPORT:-16390} MEMPORT=${MEMPORT:-18090} REDPORT=${REDPORT:-18091}
+redis-server --port $RPORT --bind 127.0.0.1 --dir "$out" --save "" --appendonly no >"$out/redis.log" 2>&1 &
 common=(--demo-size 10000 --max-sessions-per-user 64 --rate-per-user 1000000 --rate-burst 1000000 --demo-feed=false --log-level warn)
-"$out/qconnect" serve --listen 127.0.0.1:18090 "${common[@]}" >"$out/mem.out" 2>"$out/mem.log" &
-for i in $(seq 50); do redis-cli -p 16390 ping >/dev/null 2>&1 && break; sleep 0.1; done
-"$out/qconnect" serve --listen 127.0.0.1:18091 --redis redis://127.0.0.1:16390/0 "${common[@]}" >"$out/redis.out" 2>"$out/redis-gw.log" &
+"$out/qconnect" serve --listen 127.0.0.1:$MEMPORT "${common[@]}" >"$out/mem.out" 2>"$out/mem.log" &
+for i in $(seq 50); do redis-cli -p $RPORT ping >/dev/null 2>&1 && break; sleep 0.1; done
+"$out/qconnect" serve --listen 127.0.0.1:$REDPORT --redis redis://127.0.0.1:$RPORT/0 "${common[@]}" >"$out/redis.out" 2>"$out/redis-gw.log" &
 for i in $(seq 150); do
   grep -q listening "$out/mem.out" 2>/dev/null && grep -q listening "$out/redis.out" 2>/dev/null && break
   sleep 0.2
@@ -24,8 +25,8 @@ done
 grep -q listening "$out/redis.out" || { cat "$out/redis-gw.log"; exit 1; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3), $(redis-server --version | cut -d' ' -f1-3)"
-mem=$("$out/load" ping -url http://127.0.0.1:18090 -c 32 -d "$D")
-red=$("$out/load" ping -url http://127.0.0.1:18091 -c 32 -d "$D")
+mem=$("$out/load" ping -url http://127.0.0.1:$MEMPORT -c 32 -d "$D")
+red=$("$out/load" ping -url http://127.0.0.1:$REDPORT -c 32 -d "$D")
 echo "memory store: $mem"
 echo "Redis store:  $red"
 python3 - "$red" "$mem" <<'PY'

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 D=${1:-10s}
 C=${2:-32}
 shift $(( $# < 2 ? $# : 2 ))
-PORT=18383
+PORT=${PORT:-18383}
 out=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 go build -o "$out/qconnect" ./cmd/qconnect

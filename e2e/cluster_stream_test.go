@@ -58,6 +58,10 @@ func TestClusterStreams(t *testing.T) {
 		// One upstream on A for the two identical subscriptions.
 		opened := `msg="stream upstream opened" method=monPublic/sub user=trader`
 		joined := `msg="stream subscription joined upstream" method=monPublic/sub user=trader`
+		// Log lines reach stderr up to --log-delay after the event.
+		waitFor(t, "A's log of the upstream", func() bool {
+			return strings.Contains(a.Stderr(), opened) && strings.Contains(a.Stderr(), joined)
+		})
 		if o, j := strings.Count(a.Stderr(), opened), strings.Count(a.Stderr(), joined); o != 1 || j != 1 {
 			t.Fatalf("A opened %d upstreams and joined %d; want 1 and 1", o, j)
 		}

@@ -151,6 +151,15 @@ func TestDeployNginx(t *testing.T) {
 	if m, err := sub.Next(ctx); err != nil || m.Kind != client.Update || m.Seq != 1 || m.Rows[0][2] != 42.0 {
 		t.Fatalf("update through nginx: %+v %v", m, err)
 	}
+	// Log lines reach stderr up to --log-delay after the request.
+	waitFor(t, "a gateway's log line of the call", func() bool {
+		for _, g := range c.gw {
+			if strings.Contains(g.Stderr(), "method=monPublic/getMem") {
+				return true
+			}
+		}
+		return false
+	})
 	served := 0
 	for _, g := range c.gw {
 		if strings.Contains(g.Stderr(), "method=monPublic/getMem") {

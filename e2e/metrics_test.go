@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/qconnect/qconnect/protocol"
 )
 
@@ -74,6 +76,33 @@ func TestMetrics(t *testing.T) {
 	w2 := dialRaw(t, g, 0)
 	w2.login("trader", "pw-trader")
 	w2.subscribe("monPublic/sub", map[string]any{"syms": []string{"server_A"}})
+	// Subscriptions and pings are counted too (PROTOCOL appendix 36): a
+	// second subscription, ended; an unsubscribe of an unknown id; a ping.
+	w5 := dialRaw(t, g, 0)
+	w5.login("trader", "pw-trader")
+	subB := w5.subscribe("monPublic/sub", map[string]any{"syms": []string{"server_B"}})
+	w5.send("UnsubscribeReq", []any{map[string]string{"subscriptionId": subB}})
+	for {
+		f, err := w5.read(10 * time.Second)
+		if err != nil {
+			t.Fatalf("waiting for UnsubscribeResp: %v", err)
+		}
+		if f.Type == "UnsubscribeResp" {
+			if !f.Success {
+				t.Fatalf("unsubscribe: %+v", f.Error)
+			}
+			break
+		}
+	}
+	w5.send("UnsubscribeReq", []any{map[string]string{"subscriptionId": subB}})
+	if f := w5.expect("UnsubscribeResp"); f.code() != "invalidParams" {
+		t.Fatalf("second unsubscribe: %+v", f)
+	}
+	w5.send("PingReq", []any{})
+	if f := w5.expect("PingResp"); !f.Success {
+		t.Fatalf("ping over the socket: %+v", f.Error)
+	}
+	w5.c.Close(websocket.StatusNormalClosure, "")
 
 	// The same kinds of traffic over a third socket: a call, a publish, an
 	// unknown method and a logout; and a socket whose LoginReq fails.
@@ -103,32 +132,35 @@ func TestMetrics(t *testing.T) {
 	}
 
 	var m map[string]float64
-	waitFor(t, "the two closed sockets to be gone", func() bool {
+	waitFor(t, "the three closed sockets to be gone", func() bool {
 		m = scrape(t, g.URL+"/metrics")
 		return m[`qconnect_websockets_open`] == 2
 	})
 	want := map[string]float64{
-		`qconnect_logins_total{outcome="ok"}`:                          6, // two raw, one SDK, three socket LoginReqs
-		`qconnect_logins_total{outcome="invalidCredentials"}`:          2, // one REST, one socket
-		`qconnect_requests_total{code="ok",method="auth/login"}`:       6,
-		`qconnect_requests_total{code="ok",method="auth/logout"}`:      1,
-		`qconnect_requests_total{code="ok",method="auth/ping"}`:        3,
-		`qconnect_request_duration_seconds_count{method="auth/ping"}`:  3,
-		`qconnect_requests_total{code="ok",method="monPublic/getMem"}`: 2,
-		`qconnect_result_rows_total{method="monPublic/getMem"}`:        float64(int64(getMemRows) + wsGet.Meta.RowCount),
-		`qconnect_requests_total{code="unknownMethod",method="other"}`: 2,
-		`qconnect_requests_total{code="ok",method="monPublic/pubMem"}`: 2,
-		`qconnect_result_rows_total{method="monPublic/pubMem"}`:        5,
-		`qconnect_publishes_total`:                                     2,
-		`qconnect_published_rows_total`:                                5,
-		`qconnect_websockets_open`:                                     2,
-		`qconnect_subscriptions_open`:                                  1,
-		`qconnect_stream_upstreams_open`:                               1,
-		`qconnect_slow_consumer_cutoffs_total`:                         0,
-		`qconnect_publish_failures_total`:                              0,
-		`qconnect_sessions_live`:                                       5, // 3 REST + 2 socket logins (the third logged out)
-		`qconnect_backend_pool_connections{state="in_use"}`:            0,
-		`qconnect_calls_in_flight`:                                     0,
+		`qconnect_logins_total{outcome="ok"}`:                              7, // two raw, one SDK, four socket LoginReqs
+		`qconnect_logins_total{outcome="invalidCredentials"}`:              2, // one REST, one socket
+		`qconnect_requests_total{code="ok",method="auth/login"}`:           7,
+		`qconnect_requests_total{code="ok",method="auth/logout"}`:          1,
+		`qconnect_requests_total{code="ok",method="auth/ping"}`:            4, // 3 REST, 1 socket
+		`qconnect_request_duration_seconds_count{method="auth/ping"}`:      4,
+		`qconnect_requests_total{code="ok",method="monPublic/sub"}`:        3, // 2 SubscribeReq, 1 UnsubscribeReq
+		`qconnect_requests_total{code="forbidden",method="monPublic/sub"}`: 1,
+		`qconnect_requests_total{code="invalidParams",method="other"}`:     1, // the unsubscribe of an ended subscription
+		`qconnect_requests_total{code="ok",method="monPublic/getMem"}`:     2,
+		`qconnect_result_rows_total{method="monPublic/getMem"}`:            float64(int64(getMemRows) + wsGet.Meta.RowCount),
+		`qconnect_requests_total{code="unknownMethod",method="other"}`:     2,
+		`qconnect_requests_total{code="ok",method="monPublic/pubMem"}`:     2,
+		`qconnect_result_rows_total{method="monPublic/pubMem"}`:            5,
+		`qconnect_publishes_total`:                                         2,
+		`qconnect_published_rows_total`:                                    5,
+		`qconnect_websockets_open`:                                         2,
+		`qconnect_subscriptions_open`:                                      1,
+		`qconnect_stream_upstreams_open`:                                   1,
+		`qconnect_slow_consumer_cutoffs_total`:                             0,
+		`qconnect_publish_failures_total`:                                  0,
+		`qconnect_sessions_live`:                                           5, // 3 REST + 2 socket logins (one logged out; a socket's own session ends with it)
+		`qconnect_backend_pool_connections{state="in_use"}`:                0,
+		`qconnect_calls_in_flight`:                                         0,
 	}
 	for k, v := range want {
 		if got, ok := m[k]; !ok || got != v {

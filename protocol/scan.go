@@ -176,7 +176,34 @@ type strSpan struct {
 // text returns the decoded string.
 func (s *scanner) text(sp strSpan) string {
 	if !sp.escaped {
-		return string(s.data[sp.start:sp.end])
+		b := s.data[sp.start:sp.end]
+		// The envelope's keys and the common request types, without
+		// allocating a copy (a switch on string(b) does not allocate).
+		switch string(b) {
+		case "type":
+			return "type"
+		case "id":
+			return "id"
+		case "date":
+			return "date"
+		case "msg":
+			return "msg"
+		case "PingReq":
+			return "PingReq"
+		case "ExecuteReq":
+			return "ExecuteReq"
+		case "SubscribeReq":
+			return "SubscribeReq"
+		case "UnsubscribeReq":
+			return "UnsubscribeReq"
+		case "LoginReq":
+			return "LoginReq"
+		case "LogoutReq":
+			return "LogoutReq"
+		case "AuthReq":
+			return "AuthReq"
+		}
+		return string(b)
 	}
 	var out string
 	_ = json.Unmarshal(s.data[sp.start-1:sp.end+1], &out)

@@ -4,10 +4,14 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha1"
+	"crypto/subtle"
+	"encoding"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"strings"
+	"sync"
 )
 
 // SuffixLen is the number of trailing session-id characters carried in the
@@ -114,7 +118,8 @@ func ParseAuthorization(v string) (Credential, error) {
 	if len(sig) != base64.StdEncoding.EncodedLen(sha1.Size) {
 		return Credential{}, ErrMalformedAuthorization
 	}
-	if raw, err := base64.StdEncoding.DecodeString(sig); err != nil || len(raw) != sha1.Size {
+	var raw [sigLen]byte // DecodedLen(28) = 21
+	if n, err := base64.StdEncoding.Decode(raw[:], []byte(sig)); err != nil || n != sha1.Size {
 		return Credential{}, ErrMalformedAuthorization
 	}
 	return Credential{
@@ -122,4 +127,100 @@ func ParseAuthorization(v string) (Credential, error) {
 		Suffix:    head[len(head)-SuffixLen:],
 		Signature: sig,
 	}, nil
+}
+
+// Key is a session id prepared for HMAC-SHA1: the hash states after the
+// inner and outer key blocks, computed once, so that checking a signature
+// hashes only the string to sign (two blocks fewer, and no allocation per
+// call). Verify gives the same answers as the function Verify. Safe for
+// concurrent use.
+type Key struct {
+	inner, outer []byte // marshalled sha1 states
+}
+
+// NewKey prepares sessionID as an HMAC-SHA1 key (RFC 2104: a key longer
+// than the block is hashed first).
+func NewKey(sessionID string) *Key {
+	key := []byte(sessionID)
+	if len(key) > sha1.BlockSize {
+		s := sha1.Sum(key)
+		key = s[:]
+	}
+	var ipad, opad [sha1.BlockSize]byte
+	copy(ipad[:], key)
+	copy(opad[:], key)
+	for i := range ipad {
+		ipad[i] ^= 0x36
+		opad[i] ^= 0x5c
+	}
+	state := func(pad []byte) []byte {
+		h := sha1.New()
+		h.Write(pad)
+		b, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			panic("protocol: sha1 state cannot be marshalled: " + err.Error())
+		}
+		return b
+	}
+	return &Key{inner: state(ipad[:]), outer: state(opad[:])}
+}
+
+// sigLen is the length of a Base64 HMAC-SHA1 signature.
+const sigLen = 28
+
+// macState is a SHA-1 hash with the buffers one HMAC needs, pooled so that
+// a check allocates nothing.
+type macState struct {
+	h        hash.Hash
+	msg      []byte
+	inner    [sha1.Size]byte
+	out      [sha1.Size]byte
+	restorer encoding.BinaryUnmarshaler
+}
+
+var macStates = sync.Pool{New: func() any {
+	h := sha1.New()
+	return &macState{h: h, restorer: h.(encoding.BinaryUnmarshaler), msg: make([]byte, 0, 512)}
+}}
+
+// Verify reports whether signature (Base64, as in the Authorization value)
+// is the HMAC-SHA1 of in's string to sign under this key, whose session id
+// is sessionID (the last line of the string to sign). The comparison is
+// constant-time.
+func (k *Key) Verify(in SignInput, sessionID, signature string) bool {
+	if len(signature) != sigLen {
+		return false
+	}
+	var got [sigLen]byte // DecodedLen(28) = 21 ≥ 20
+	n, err := base64.StdEncoding.Decode(got[:], []byte(signature))
+	if err != nil || n != sha1.Size {
+		return false
+	}
+	mac := k.mac(in, sessionID)
+	return subtle.ConstantTimeCompare(got[:n], mac[:]) == 1
+}
+
+// mac is the HMAC-SHA1 of in's string to sign.
+func (k *Key) mac(in SignInput, sessionID string) [sha1.Size]byte {
+	st := macStates.Get().(*macState)
+	defer macStates.Put(st)
+	if err := st.restorer.UnmarshalBinary(k.inner); err != nil {
+		panic("protocol: sha1 state cannot be restored: " + err.Error())
+	}
+	msg := st.msg[:0]
+	for i, s := range [...]string{in.Verb, in.Path, in.Username, in.BodyMD5, in.ContentType, in.Date, sessionID} {
+		if i > 0 {
+			msg = append(msg, '\n')
+		}
+		msg = append(msg, s...)
+	}
+	st.h.Write(msg)
+	if cap(msg) <= 4096 {
+		st.msg = msg[:0]
+	}
+	inner := st.h.Sum(st.inner[:0])
+	_ = st.restorer.UnmarshalBinary(k.outer)
+	st.h.Write(inner)
+	st.h.Sum(st.out[:0])
+	return st.out
 }

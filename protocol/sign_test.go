@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"github.com/qconnect/qconnect/internal/testenv"
+	"strings"
 	"testing"
 )
 
@@ -110,6 +111,34 @@ func BenchmarkVerify(b *testing.B) {
 		in.BodyMD5 = BodyMD5(body)
 		if !Verify(in, v.SessionID, c.Signature) {
 			b.Fatal("verify failed")
+		}
+	}
+}
+
+// Key.Verify answers as Verify does: for right and wrong signatures, for
+// keys shorter and longer than the SHA-1 block, and for malformed Base64.
+func TestKeyVerifyMatchesVerify(t *testing.T) {
+	in := SignInput{Verb: "POST", Path: "/connect/api/auth/ping", Username: "alice",
+		BodyMD5: BodyMD5([]byte(`{"type":"PingReq"}`)), ContentType: "application/json", Date: "Fri, 26 Jul 2019 15:59:00 GMT"}
+	for _, id := range []string{"", "k", "0123456789abcdef0123456789abcdef0123456789A", strings.Repeat("x", 64), strings.Repeat("long", 40)} {
+		k := NewKey(id)
+		good := Sign(in, id)
+		if !k.Verify(in, id, good) || !Verify(in, id, good) {
+			t.Fatalf("key %q: the right signature is refused", id)
+		}
+		other := in
+		other.Date = "Fri, 26 Jul 2019 15:59:01 GMT"
+		bad := Sign(other, id)
+		for _, sig := range []string{bad, good[:27] + "A", "", "not base64 at all!!!!!!!!!!!", good + "="} {
+			if k.Verify(in, id, sig) != Verify(in, id, sig) {
+				t.Fatalf("key %q, signature %q: Key.Verify %v, Verify %v", id, sig, k.Verify(in, id, sig), Verify(in, id, sig))
+			}
+		}
+		if k.Verify(in, id, bad) {
+			t.Fatalf("key %q: a signature of another date was accepted", id)
+		}
+		if k.Verify(in, id+"x", good) {
+			t.Fatalf("key %q: a signature was accepted with another session id in the string to sign", id)
 		}
 	}
 }

@@ -11,6 +11,11 @@
 //	    requests/s in all (0: as fast as they go): the replay-cache soak.
 //	load post -url http://127.0.0.1:9090/ -c 32 -d 10s
 //	    the same request loop without signing, against the bare handler.
+//	load post -sign -url http://127.0.0.1:9090/ -c 32 -d 10s
+//	    the request loop of ping exactly (the same envelope, MD5, HMAC and
+//	    Authorization header, with a made-up session id), against the bare
+//	    handler: both sides of bench/ping.sh then cost the load generator
+//	    the same, and only the server differs.
 //	load call -url ... -method marketData/getVwap -params '{"syms":["AAPL"]}' -c 32 -d 10s
 //	    signed method calls.
 //
@@ -57,6 +62,7 @@ func main() {
 	fs.IntVar(&perClient, "n", 0, "requests per client, then stop (0: until -d)")
 	users := fs.String("users", "", "call/ping: comma-separated usernames (same password), the clients spread over them")
 	oneSession := fs.Bool("one-session", false, "ping/call: all clients share one session")
+	sign := fs.Bool("sign", false, "post: sign each request as ping does (with a made-up session id)")
 	fs.Float64Var(&pace, "rate", 0, "requests per second in all (0: unpaced)")
 	_ = fs.Parse(os.Args[2:])
 	if *users != "" {
@@ -75,6 +81,11 @@ func main() {
 		g, n, _ := strings.Cut(*method, "/")
 		report(drive(*conc, *dur, signedClients(*url, *user, *pass, *conc, "/connect/api/"+g+"/"+n, n+"Req", "["+*params+"]")))
 	case "post":
+		if *sign {
+			sharedSession = "bare-handler-has-no-sessions-this-is-made-up"
+			report(drive(*conc, *dur, signedClients(strings.TrimSuffix(*url, "/"), *user, *pass, *conc, "/connect/api/auth/ping", "PingReq", "[]")))
+			break
+		}
 		report(drive(*conc, *dur, plainClients(*url, *conc)))
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", mode)

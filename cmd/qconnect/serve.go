@@ -24,6 +24,7 @@ import (
 	"github.com/qconnect/qconnect/internal/auth"
 	"github.com/qconnect/qconnect/internal/catalog"
 	"github.com/qconnect/qconnect/internal/engine/duckdb"
+	"github.com/qconnect/qconnect/internal/logbuf"
 	"github.com/qconnect/qconnect/internal/metrics"
 	"github.com/qconnect/qconnect/internal/server"
 )
@@ -43,6 +44,7 @@ const (
 	envDocs        = "QCONNECT_DOCS"
 	envLogFormat   = "QCONNECT_LOG_FORMAT"
 	envLogLevel    = "QCONNECT_LOG_LEVEL"
+	envLogDelay    = "QCONNECT_LOG_DELAY"
 	envMaxBody     = "QCONNECT_MAX_BODY"
 	envSkew        = "QCONNECT_CLOCK_SKEW"
 	envTimeout     = "QCONNECT_TIMEOUT"
@@ -79,6 +81,7 @@ type serveOptions struct {
 	maxBody, rowCap                                  int64
 	skew, timeout, idle, lifetime, loginWindow       time.Duration
 	drain                                            time.Duration
+	logDelay                                         time.Duration
 	maxConc, maxConcUser, maxSessions, loginFails    int
 	replayMax, resultCacheMB, memQueue               int
 	memBudget, memPerCall, pprofAddr                 string
@@ -111,6 +114,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.StringVar(&o.docs, "docs", "public", s.add("docs", envDocs, "who may read /connect/index.html and openapi.json: public, login or off"))
 	fs.StringVar(&o.logFormat, "log-format", "text", s.add("log-format", envLogFormat, "log format: text or json"))
 	fs.StringVar(&o.logLevel, "log-level", "info", s.add("log-level", envLogLevel, "log level: debug, info, warn or error"))
+	fs.DurationVar(&o.logDelay, "log-delay", logbuf.DefaultDelay, s.add("log-delay", envLogDelay, "longest a log line waits to be written together with others (0: every line at once, one write each)"))
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, s.add("max-body", envMaxBody, "request body limit in bytes"))
 	fs.DurationVar(&o.skew, "clock-skew", 300*time.Second, s.add("clock-skew", envSkew, "allowed difference between a request's date and the server clock"))
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, s.add("timeout", envTimeout, "default per-call timeout (a method may set its own)"))
@@ -182,7 +186,7 @@ func (o *serveOptions) demoMode() (bool, error) {
 	return false, usageErrorf("--demo must be auto, true or false, not %q", o.demo)
 }
 
-func (o *serveOptions) logger(w *os.File) (*slog.Logger, error) {
+func (o *serveOptions) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return nil, usageErrorf("--log-level must be debug, info, warn or error, not %q", o.logLevel)
@@ -216,7 +220,19 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if logOut == nil {
 		logOut = os.Stderr
 	}
-	log, err := o.logger(logOut)
+	// The log (a line per request) is written by one goroutine that
+	// gathers the lines of up to --log-delay (logbuf): one system call for
+	// many requests under load. Everything pending is written on return.
+	if o.logDelay < 0 || o.logDelay > time.Second {
+		return usageErrorf("--log-delay must be between 0 and 1s, not %s", o.logDelay)
+	}
+	delay := o.logDelay
+	if delay == 0 {
+		delay = -1 // logbuf: at once
+	}
+	logBuf := logbuf.New(logOut, 0, delay)
+	defer logBuf.Close()
+	log, err := o.logger(logBuf)
 	if err != nil {
 		return err
 	}
@@ -405,6 +421,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	if tlsCfg != nil {
 		base = "https://" + ln.Addr().String()
 	}
+	logBuf.Flush() // what was logged while starting is on stderr before the banner
 	fmt.Fprintf(e.stdout, "qconnect gateway listening on %s\n", base)
 	fmt.Fprintf(e.stdout, "  API docs:  %s/connect/index.html\n", base)
 	switch {

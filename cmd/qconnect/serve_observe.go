@@ -46,10 +46,18 @@ func (o *observeOptions) handler(gw http.Handler, m *metrics.Metrics) http.Handl
 	if !o.metrics || o.metricsListen != "" {
 		return gw
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Handler())
-	mux.Handle("/", gw)
-	return mux
+	// A plain check rather than a second ServeMux in front of the
+	// gateway's: every API request would pay for two pattern matches.
+	// Paths that need cleaning reach the gateway's mux, which redirects
+	// them to the clean path.
+	mh := m.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			mh.ServeHTTP(w, r)
+			return
+		}
+		gw.ServeHTTP(w, r)
+	})
 }
 
 // serveMetrics serves /metrics on its own address, until ctx ends.

@@ -1,5 +1,6 @@
 // Package audit writes the gateway's audit log: one JSON line per login,
-// logout, call and publish (REST), with the time, user, client address,
+// logout, call and publish (REST and WebSocket) and per WebSocket subscribe
+// and unsubscribe (PROTOCOL appendix 36), with the time, user, client address,
 // method, parameters (values longer than a limit cut, parameters declared
 // secret: true in the catalog redacted), status, wire code, rows, bytes,
 // milliseconds and request id.
@@ -176,11 +177,12 @@ type Record struct {
 	ID     string                     `json:"id"`
 }
 
-// ObserveRequest writes the record of a login, logout, call or publish
-// (server.Observer); other requests are not audited.
+// ObserveRequest writes the record of a login, logout, call, publish,
+// subscribe or unsubscribe (server.Observer); other requests (pings, meta,
+// documentation) are not audited.
 func (l *Log) ObserveRequest(r *server.RequestRecord) {
 	switch r.Kind {
-	case "login", "logout", "call", "publish":
+	case "login", "logout", "call", "publish", "subscribe", "unsubscribe":
 	default:
 		return
 	}
@@ -204,7 +206,7 @@ var redacted = json.RawMessage(`"[redacted]"`)
 
 // params is the call's msg[0] object, each value cut or redacted.
 func (l *Log) params(r *server.RequestRecord) map[string]json.RawMessage {
-	if len(r.Msg) == 0 || (r.Kind != "call" && r.Kind != "publish") {
+	if len(r.Msg) == 0 || (r.Kind != "call" && r.Kind != "publish" && r.Kind != "subscribe") {
 		return nil
 	}
 	var obj map[string]json.RawMessage

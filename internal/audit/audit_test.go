@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/internal/server"
 )
 
@@ -81,5 +82,48 @@ func TestReopen(t *testing.T) {
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("audit file mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+// TestWebSocketSubscriptions: SubscribeReq and UnsubscribeReq records are
+// audited (PROTOCOL appendix 36) with their method, status and parameters
+// (secret ones redacted); pings are not.
+func TestWebSocketSubscriptions(t *testing.T) {
+	sub := &qconnect.Method{Group: "g", Name: "sub", Streaming: true,
+		Params: []qconnect.Param{{Name: "token", Type: qconnect.Symbol, Secret: true}, {Name: "syms", Type: qconnect.Symbol, List: true}}}
+	cat, err := qconnect.NewCatalog([]*qconnect.Method{sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l, err := Open(path, Options{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	l.ObserveRequest(&server.RequestRecord{Time: at, Duration: 1500 * time.Microsecond, Kind: "subscribe", Verb: "WS", Path: "/connect/ws",
+		Method: "g/sub", User: "ann", Addr: "10.0.0.1", ID: "s-1", Status: 200, Rows: 7, Bytes: 900,
+		Msg: []json.RawMessage{json.RawMessage(`{"token":"hush","syms":["A"]}`)}})
+	l.ObserveRequest(&server.RequestRecord{Time: at, Kind: "subscribe", Verb: "WS", Method: "g/nope", User: "ann", ID: "s-2", Status: 404, Code: "unknownMethod"})
+	l.ObserveRequest(&server.RequestRecord{Time: at, Kind: "unsubscribe", Verb: "WS", Method: "g/sub", User: "ann", ID: "u-1", Status: 200, Bytes: 120})
+	l.ObserveRequest(&server.RequestRecord{Time: at, Kind: "ping", Verb: "WS", Method: "auth/ping", User: "ann", ID: "p-1", Status: 200})
+	l.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	want := []string{
+		`{"time":"2026-01-02T03:04:05Z","event":"subscribe","user":"ann","addr":"10.0.0.1","method":"g/sub","params":{"syms":["A"],"token":"[redacted]"},"status":200,"code":"","rows":7,"bytes":900,"ms":1.5,"id":"s-1"}`,
+		`{"time":"2026-01-02T03:04:05Z","event":"subscribe","user":"ann","addr":"","method":"g/nope","status":404,"code":"unknownMethod","rows":0,"bytes":0,"ms":0,"id":"s-2"}`,
+		`{"time":"2026-01-02T03:04:05Z","event":"unsubscribe","user":"ann","addr":"","method":"g/sub","status":200,"code":"","rows":0,"bytes":120,"ms":0,"id":"u-1"}`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), data)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d:\n got %s\nwant %s", i+1, lines[i], want[i])
+		}
 	}
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -13,11 +14,27 @@ type MemoryStore struct {
 	mu     sync.Mutex
 	byID   map[string]Session
 	byUser map[string]map[string]struct{}
+	// bySuffix indexes ids by user and the last protocol.SuffixLen
+	// characters of the id (suffixKey), for BySuffix: the signed-request
+	// path asks for exactly those.
+	bySuffix map[string][]string
 }
+
+// suffixLen is protocol.SuffixLen (auth does not import protocol).
+const suffixLen = 5
+
+func suffixOf(id string) string {
+	if len(id) <= suffixLen {
+		return id
+	}
+	return id[len(id)-suffixLen:]
+}
+
+func suffixKey(user, suffix string) string { return user + "\x00" + suffix }
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{byID: map[string]Session{}, byUser: map[string]map[string]struct{}{}}
+	return &MemoryStore{byID: map[string]Session{}, byUser: map[string]map[string]struct{}{}, bySuffix: map[string][]string{}}
 }
 
 // Put stores s, replacing a session with the same id.
@@ -34,6 +51,8 @@ func (m *MemoryStore) Put(_ context.Context, s Session) error {
 		m.byUser[s.User] = ids
 	}
 	ids[s.ID] = struct{}{}
+	k := suffixKey(s.User, suffixOf(s.ID))
+	m.bySuffix[k] = append(m.bySuffix[k], s.ID)
 	return nil
 }
 
@@ -54,6 +73,33 @@ func (m *MemoryStore) ByUser(_ context.Context, user string) ([]Session, error) 
 	}
 	m.mu.Unlock()
 	sortSessions(out)
+	return out, nil
+}
+
+// BySuffix returns the user's sessions whose id ends in suffix, in no
+// particular order (SuffixLister). A protocol.SuffixLen-character suffix
+// (what an Authorization value carries) is looked up in an index; any
+// other is matched against each of the user's sessions.
+func (m *MemoryStore) BySuffix(_ context.Context, user, suffix string) ([]Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(suffix) != suffixLen {
+		var out []Session
+		for id := range m.byUser[user] {
+			if strings.HasSuffix(id, suffix) {
+				out = append(out, m.byID[id])
+			}
+		}
+		return out, nil
+	}
+	ids := m.bySuffix[suffixKey(user, suffix)]
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out := make([]Session, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, m.byID[id])
+	}
 	return out, nil
 }
 
@@ -108,5 +154,18 @@ func (m *MemoryStore) unindex(s Session) {
 		if len(ids) == 0 {
 			delete(m.byUser, s.User)
 		}
+	}
+	k := suffixKey(s.User, suffixOf(s.ID))
+	ids := m.bySuffix[k]
+	for i, id := range ids {
+		if id == s.ID {
+			ids = append(ids[:i:i], ids[i+1:]...)
+			break
+		}
+	}
+	if len(ids) == 0 {
+		delete(m.bySuffix, k)
+	} else {
+		m.bySuffix[k] = ids
 	}
 }

@@ -151,7 +151,13 @@ func (s *Sessions) Candidates(ctx context.Context, user, suffix string) ([]Sessi
 // live lists the user's unexpired sessions ending in suffix ("" = all),
 // ending the expired ones.
 func (s *Sessions) live(ctx context.Context, user, suffix string, now time.Time) ([]Session, error) {
-	all, err := s.store.ByUser(ctx, user)
+	var all []Session
+	var err error
+	if sl, ok := s.store.(SuffixLister); ok && suffix != "" {
+		all, err = sl.BySuffix(ctx, user, suffix)
+	} else {
+		all, err = s.store.ByUser(ctx, user)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +200,25 @@ func (s *Sessions) Get(ctx context.Context, id string) (Session, error) {
 		return Session{}, sessionEnded()
 	}
 	return sess, nil
+}
+
+// TouchLive is Touch for a session just returned by Candidates (so known
+// to be live a moment ago): it skips reading the session again. A session
+// that has ended since is an invalidSession *qconnect.Error wrapping
+// ErrNoSession, as with Touch.
+func (s *Sessions) TouchLive(ctx context.Context, sess Session) error {
+	now := s.cfg.Now()
+	if s.expired(sess, now) {
+		if err := s.End(ctx, sess.ID); err != nil {
+			return err
+		}
+		return sessionEnded()
+	}
+	err := s.store.Touch(ctx, sess.ID, now)
+	if errors.Is(err, ErrNoSession) {
+		return sessionEnded()
+	}
+	return err
 }
 
 // Touch records activity on a live session, restarting its idle timer (it
@@ -318,6 +343,13 @@ func sortSessions(ss []Session) {
 // session just opened on another gateway is found at once.
 type FreshLister interface {
 	ByUserFresh(ctx context.Context, user string) ([]Session, error)
+}
+
+// SuffixLister is a Store that can list a user's sessions by the suffix of
+// their id (the part an Authorization value carries) without listing them
+// all; Candidates uses it. BySuffix returns them in any order.
+type SuffixLister interface {
+	BySuffix(ctx context.Context, user, suffix string) ([]Session, error)
 }
 
 func anySuffix(ss []Session, suffix string) bool {

@@ -276,3 +276,47 @@ func TestSessionsConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// Candidates finds a user's sessions by the suffix of their id, through the
+// memory store's suffix index, and forgets them when they end.
+func TestCandidatesBySuffix(t *testing.T) {
+	ctx := t.Context()
+	store := NewMemoryStore()
+	s := NewSessions(store, SessionConfig{MaxPerUser: 100})
+	var opened []Session
+	for range 40 {
+		sess, err := s.Open(ctx, "ann")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened = append(opened, sess)
+	}
+	other, _ := s.Open(ctx, "bob")
+	for _, sess := range opened {
+		got, err := s.Candidates(ctx, "ann", sess.ID[len(sess.ID)-5:])
+		if err != nil || !slices.ContainsFunc(got, func(g Session) bool { return g.ID == sess.ID }) {
+			t.Fatalf("Candidates(%q) = %v, %v; want it to hold the session", sess.ID[len(sess.ID)-5:], got, err)
+		}
+		for _, g := range got {
+			if g.User != "ann" || !strings.HasSuffix(g.ID, sess.ID[len(sess.ID)-5:]) {
+				t.Fatalf("Candidates returned %+v", g)
+			}
+		}
+		// A longer suffix (not what the protocol sends) still matches.
+		if got, _ := s.Candidates(ctx, "ann", sess.ID[len(sess.ID)-7:]); len(got) != 1 || got[0].ID != sess.ID {
+			t.Fatalf("7-character suffix: %v", got)
+		}
+	}
+	if got, _ := s.Candidates(ctx, "ann", other.ID[len(other.ID)-5:]); slices.ContainsFunc(got, func(g Session) bool { return g.ID == other.ID }) {
+		t.Fatal("another user's session was returned")
+	}
+	if err := s.End(ctx, opened[3].ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Candidates(ctx, "ann", opened[3].ID[len(opened[3].ID)-5:]); slices.ContainsFunc(got, func(g Session) bool { return g.ID == opened[3].ID }) {
+		t.Fatal("an ended session is still a candidate")
+	}
+	if n := len(store.bySuffix); n > 40 {
+		t.Fatalf("suffix index holds %d keys for 40 live sessions", n)
+	}
+}

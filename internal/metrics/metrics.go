@@ -11,6 +11,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,13 +45,29 @@ type Metrics struct {
 	rows    *prometheus.CounterVec
 	bytes   *prometheus.CounterVec
 	logins  *prometheus.CounterVec
+
+	// inst caches the instruments of each (method, code): label lookups
+	// hash the label values on every request otherwise. Its size is bounded
+	// by the label bounds (label: catalog methods and fixed routes; codes:
+	// the protocol's).
+	mu   sync.RWMutex
+	inst map[instKey]*instruments
+}
+
+type instKey struct{ method, code string }
+
+// instruments are the request instruments of one (method, code).
+type instruments struct {
+	reqs        prometheus.Counter
+	latency     prometheus.Observer
+	rows, bytes prometheus.Counter
 }
 
 // New registers every metric on a new registry.
 func New(src Sources) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), src: src}
+	m := &Metrics{reg: prometheus.NewRegistry(), src: src, inst: map[instKey]*instruments{}}
 	m.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qconnect_requests_total",
-		Help: "API requests (REST, and WebSocket logins, logouts, calls and publishes) by method (group/method, auth/..., meta/...) and wire code (ok on success)."}, []string{"method", "code"})
+		Help: "API requests (REST, and WebSocket logins, logouts, calls, publishes, subscribes, unsubscribes and pings) by method (group/method, auth/..., meta/...; other for names outside the catalog) and wire code (ok on success)."}, []string{"method", "code"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "qconnect_request_duration_seconds",
 		Help:    "Time from the request's arrival to the end of its response, by method.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}, []string{"method"})
@@ -119,21 +136,43 @@ func (m *Metrics) Handler() http.Handler {
 
 // ObserveRequest counts one finished request (server.Observer).
 func (m *Metrics) ObserveRequest(r *server.RequestRecord) {
-	if r.Method == "" {
+	if r.Method == "" && r.Kind == "" {
 		return // docs, assets, unknown routes
 	}
-	method := m.label(r.Method)
 	code := r.Code
 	if code == "" {
 		code = "ok"
 	}
-	m.reqs.WithLabelValues(method, code).Inc()
-	m.latency.WithLabelValues(method).Observe(r.Duration.Seconds())
-	m.rows.WithLabelValues(method).Add(float64(r.Rows))
-	m.bytes.WithLabelValues(method).Add(float64(r.Bytes))
+	in := m.instruments(r.Method, code)
+	in.reqs.Inc()
+	in.latency.Observe(r.Duration.Seconds())
+	in.rows.Add(float64(r.Rows))
+	in.bytes.Add(float64(r.Bytes))
 	if r.Kind == "login" {
-		m.logins.WithLabelValues(code).Inc()
+		m.logins.WithLabelValues(code).Inc() // rare: not cached
 	}
+}
+
+// instruments returns the cached instruments of a request's method (as
+// recorded, before label bounds it) and code.
+func (m *Metrics) instruments(method, code string) *instruments {
+	k := instKey{method, code}
+	m.mu.RLock()
+	in := m.inst[k]
+	m.mu.RUnlock()
+	if in != nil {
+		return in
+	}
+	label := m.label(method)
+	in = &instruments{reqs: m.reqs.WithLabelValues(label, code), latency: m.latency.WithLabelValues(label),
+		rows: m.rows.WithLabelValues(label), bytes: m.bytes.WithLabelValues(label)}
+	if label == "other" {
+		return in // made-up methods are not remembered: they would grow the cache
+	}
+	m.mu.Lock()
+	m.inst[k] = in
+	m.mu.Unlock()
+	return in
 }
 
 // label bounds the method label to the catalog's methods and the fixed

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,8 @@ type Client struct {
 	prefix string
 	opts   Options
 	errors atomic.Int64
+	closed chan struct{} // closed by Close: the guard's senders stop
+	close  sync.Once
 }
 
 // Open connects to the Redis at rawURL (redis://[user:password@]host:port/db
@@ -75,7 +78,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 		o.PoolSize = DefaultPoolSize
 	}
 	ro.PoolSize = o.PoolSize
-	c := &Client{rdb: redis.NewClient(ro), prefix: o.Prefix, opts: o}
+	c := &Client{rdb: redis.NewClient(ro), prefix: o.Prefix, opts: o, closed: make(chan struct{})}
 	pctx, cancel := context.WithTimeout(ctx, 2*o.Timeout)
 	defer cancel()
 	if err := c.rdb.Ping(pctx).Err(); err != nil {
@@ -86,7 +89,10 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 }
 
 // Close closes the connections.
-func (c *Client) Close() error { return c.rdb.Close() }
+func (c *Client) Close() error {
+	c.close.Do(func() { close(c.closed) })
+	return c.rdb.Close()
+}
 
 // Errors is the number of failed Redis operations so far.
 func (c *Client) Errors() int64 { return c.errors.Load() }

@@ -75,6 +75,41 @@ func testGuard(t *testing.T, srv server) {
 	if ok.Load() != 1 {
 		t.Fatalf("one id accepted %d times", ok.Load())
 	}
+	// The script flushed from Redis (a restart): the pipeline loads it
+	// again, and the check keeps its meaning.
+	if err := a.c.rdb.ScriptFlush(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if rate, err := a.CheckRate("s5", "after-flush", "eve", now); rate != nil || err != nil {
+		t.Fatalf("first use after SCRIPT FLUSH = %v, %v", rate, err)
+	}
+	if _, err := b.CheckRate("s5", "after-flush", "eve", now); !errors.Is(err, auth.ErrReplayed) {
+		t.Fatalf("replay after SCRIPT FLUSH = %v, want ErrReplayed", err)
+	}
+	// Many concurrent checks share pipelines: each gets its own answer.
+	var accepted, replayed atomic.Int32
+	for i := range 200 {
+		g := a
+		if i%2 == 1 {
+			g = b
+		}
+		wg.Go(func() {
+			// ids 0..99 twice each: exactly one of each pair is accepted.
+			_, err := g.CheckRate("s6", "many-"+string(rune('A'+i%100)), "fay", now)
+			switch {
+			case err == nil:
+				accepted.Add(1)
+			case errors.Is(err, auth.ErrReplayed):
+				replayed.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if accepted.Load() != 100 || replayed.Load() != 100 {
+		t.Fatalf("200 concurrent checks of 100 ids twice: %d accepted, %d replayed; want 100 and 100", accepted.Load(), replayed.Load())
+	}
 	// Redis gone: unavailable, never accepted unchecked.
 	srv.stop()
 	_, err = a.CheckRate("s4", "down", "dora", now)

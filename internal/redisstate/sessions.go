@@ -3,6 +3,7 @@ package redisstate
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,9 @@ type Sessions struct {
 type userEntry struct {
 	ss []auth.Session
 	at time.Time
+	// soonest is the earliest expiry among ss, by what was read: the cache
+	// is fresh (see fresh) while now + userCacheFor + touchEvery is before it.
+	soonest time.Time
 }
 
 type recentSession struct {
@@ -108,8 +112,9 @@ func (st *Sessions) forgetUser(user string) {
 }
 
 var (
-	_ auth.Store       = (*Sessions)(nil)
-	_ auth.FreshLister = (*Sessions)(nil)
+	_ auth.Store        = (*Sessions)(nil)
+	_ auth.FreshLister  = (*Sessions)(nil)
+	_ auth.SuffixLister = (*Sessions)(nil)
 )
 
 // expiry is when s ends unless touched: the earlier of idle and absolute.
@@ -240,6 +245,31 @@ func (st *Sessions) ByUser(ctx context.Context, user string) ([]auth.Session, er
 	return st.byUser(ctx, user, gen)
 }
 
+// BySuffix returns the user's sessions whose id ends in suffix
+// (auth.SuffixLister), from this gateway's cache under the same rules as
+// ByUser, without copying the user's other sessions.
+func (st *Sessions) BySuffix(ctx context.Context, user, suffix string) ([]auth.Session, error) {
+	now := time.Now()
+	st.mu.Lock()
+	e, ok := st.users[user]
+	gen := st.gen
+	st.mu.Unlock()
+	if !ok || now.Sub(e.at) >= userCacheFor || len(e.ss) > 0 && !now.Add(userCacheFor+touchEvery).Before(e.soonest) {
+		all, err := st.byUser(ctx, user, gen)
+		if err != nil {
+			return nil, err
+		}
+		e.ss = all
+	}
+	var out []auth.Session
+	for _, s := range e.ss {
+		if strings.HasSuffix(s.ID, suffix) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 // ByUserFresh is ByUser read from Redis, never from this gateway's cache
 // (auth.FreshLister).
 func (st *Sessions) ByUserFresh(ctx context.Context, user string) ([]auth.Session, error) {
@@ -272,7 +302,13 @@ func (st *Sessions) byUser(ctx context.Context, user string, gen uint64) ([]auth
 		}
 	}
 	if st.gen == gen {
-		st.users[user] = userEntry{ss: append([]auth.Session(nil), out...), at: now}
+		e := userEntry{ss: append([]auth.Session(nil), out...), at: now}
+		for i, s := range out {
+			if exp := st.expiry(s.Created, s.LastSeen); i == 0 || exp.Before(e.soonest) {
+				e.soonest = exp
+			}
+		}
+		st.users[user] = e
 	}
 	st.mu.Unlock()
 	return out, nil

@@ -81,7 +81,15 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			if rec.status >= 500 {
 				level = slog.LevelWarn
 			}
-			s.log.LogAttrs(r.Context(), level, "request",
+			ctx := r.Context()
+			if !s.log.Enabled(ctx, level) {
+				return
+			}
+			// A record built here rather than by Logger.LogAttrs, which
+			// captures the caller's PC (a stack walk per request) for a
+			// source location the gateway's handlers do not print.
+			line := slog.NewRecord(time.Now(), level, "request", 0)
+			line.AddAttrs(
 				slog.String("verb", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.String("method", info.method),
@@ -94,6 +102,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				slog.String("id", info.id),
 				slog.String("remote", clientAddr(r)),
 			)
+			_ = s.log.Handler().Handle(ctx, line)
 		}
 		defer func() {
 			if v := recover(); v != nil {

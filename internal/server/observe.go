@@ -19,7 +19,7 @@ import (
 type RequestRecord struct {
 	Time     time.Time // when the request arrived
 	Duration time.Duration
-	Kind     string // login, logout, ping, meta, call, publish, or "" (docs, assets, unknown routes)
+	Kind     string // login, logout, ping, meta, call, publish, subscribe, unsubscribe (WebSocket), or "" (docs, assets, unknown routes)
 	Verb     string
 	Path     string
 	Method   string // group/method, or auth/login, auth/logout, auth/ping, meta/...
@@ -121,10 +121,11 @@ func (s *Server) counted(n int) {
 	s.counters.publishedRows.Add(int64(n))
 }
 
-// wsRecord starts the record of a WebSocket login, logout, call or publish
-// (PROTOCOL 7): the same RequestRecord that REST hands to the observers,
-// with Verb "WS" and Path "/connect/ws". msg is what REST would record as
-// the envelope's msg ([params] of an ExecuteReq; nil for a login).
+// wsRecord starts the record of a WebSocket login, logout, call, publish,
+// subscribe, unsubscribe or ping (PROTOCOL 7; appendix 33 and 35): the same
+// RequestRecord that REST hands to the observers, with Verb "WS" and Path
+// "/connect/ws". msg is what REST would record as the envelope's msg
+// ([params] of an ExecuteReq or SubscribeReq; nil for a login).
 func (c *wsConn) wsRecord(kind, method, id string, msg []json.RawMessage) *RequestRecord {
 	return &RequestRecord{Time: time.Now(), Kind: kind, Verb: "WS", Path: "/connect/ws", Method: method,
 		User: c.user, Addr: c.remote, ID: id, Msg: msg}
@@ -135,17 +136,25 @@ func (c *wsConn) wsRecord(kind, method, id string, msg []json.RawMessage) *Reque
 // or protocol.Status of err's code); a nil frame with an error means the
 // socket went away before the answer (code clientGone, status 0, as REST).
 func (c *wsConn) wsFinish(o *RequestRecord, frame []byte, err error, rows int64) {
+	c.wsFinishBytes(o, int64(len(frame)), frame != nil, err, rows)
+}
+
+// wsFinishBytes is wsFinish for an answer of bytes bytes (several frames:
+// SubscribeResp and its SnapshotMsg); answered false means no answer was
+// queued: the socket went away (clientGone), or, for err slowConsumer, the
+// answer overflowed the socket's queue.
+func (c *wsConn) wsFinishBytes(o *RequestRecord, bytes int64, answered bool, err error, rows int64) {
 	if len(c.s.deps.Observers) == 0 {
 		return
 	}
-	o.Duration, o.Rows, o.Bytes = time.Since(o.Time), rows, int64(len(frame))
+	o.Duration, o.Rows, o.Bytes = time.Since(o.Time), rows, bytes
 	if o.User == "" {
 		o.User = c.user
 	}
 	switch e := qconnect.AsError(err); {
 	case err == nil:
 		o.Status = http.StatusOK
-	case frame == nil:
+	case !answered && e.Code != qconnect.CodeSlowConsumer:
 		o.Code = "clientGone"
 	default:
 		o.Status, o.Code = protocol.Status(e.Code), string(e.Code)

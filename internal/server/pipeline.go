@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -26,25 +27,42 @@ type authed struct {
 	// (ReplayRateGuard), and rateErr is its outcome.
 	rated   bool
 	rateErr error
+	rp      reply // the reply's type and id, made once
 }
 
-func (a *authed) reply() reply { return reply{reqType: a.req.Type, id: idPtr(a.req.ID)} }
+func (a *authed) reply() reply {
+	if a.rp.reqType == "" && a.rp.id == nil {
+		a.rp = reply{reqType: a.req.Type, id: idPtr(a.req.ID)}
+	}
+	return a.rp
+}
 
 // readBody reads the request body up to the configured limit. A larger body
 // is payloadTooLarge, whether announced by Content-Length or found while
 // reading.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	limit := s.cfg.MaxBodyBytes
-	tooLarge := qconnect.Errorf(qconnect.CodePayloadTooLarge,
-		"the request body is larger than the limit of %d bytes; send fewer parameters or ask the operator to raise the limit", limit)
+	tooLarge := func() error { // formatted only when needed
+		return qconnect.Errorf(qconnect.CodePayloadTooLarge,
+			"the request body is larger than the limit of %d bytes; send fewer parameters or ask the operator to raise the limit", limit)
+	}
 	if r.ContentLength > limit {
-		return nil, tooLarge
+		return nil, tooLarge()
+	}
+	if r.ContentLength >= 0 {
+		// The length is known and within the limit (net/http reads no more
+		// than it): one allocation of the right size.
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, qconnect.Errorf(qconnect.CodeBadRequest, "the request body could not be read: %v", err)
+		}
+		return body, nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		return nil, qconnect.Errorf(qconnect.CodeBadRequest, "the request body could not be read: %v", err)
 	}
@@ -94,14 +112,14 @@ func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed
 			ContentType: r.Header.Get("Content-Type"),
 			Date:        req.Date,
 		}
-		a := &authed{req: req, user: cred.Username}
+		a := &authed{req: req, user: cred.Username, rp: rp}
 		sess, now, err := s.verifyRate(r.Context(), cred, in, date, req.ID, a)
 		if err != nil {
 			s.writeError(w, r, rp, err)
 			return
 		}
 		setRequestInfo(r, func(i *requestInfo) { i.user, i.msg = cred.Username, req.Msg })
-		if err := s.deps.Sessions.Touch(r.Context(), sess.ID); err != nil {
+		if err := s.deps.Sessions.TouchLive(r.Context(), sess); err != nil {
 			s.writeError(w, r, rp, err)
 			return
 		}
@@ -131,7 +149,7 @@ func (s *Server) verifyRate(ctx context.Context, cred protocol.Credential, in pr
 	}
 	var sess *auth.Session
 	for i := range cands {
-		if protocol.Verify(in, cands[i].ID, cred.Signature) {
+		if s.keys.get(cands[i].ID).Verify(in, cands[i].ID, cred.Signature) {
 			sess = &cands[i]
 			break
 		}
@@ -163,6 +181,41 @@ func (s *Server) verifyRate(ctx context.Context, cred protocol.Credential, in pr
 			Message: "this session sent more requests within the replay window than the gateway remembers; slow down"}
 	}
 	return *sess, now, nil
+}
+
+// keyCache holds the prepared HMAC key of each session seen (protocol.Key),
+// so that a signature check hashes only the string to sign. A key is used
+// only for a session the store has just returned as live, so an entry left
+// behind by a session that ended elsewhere authenticates nothing; entries
+// are dropped when sessions end here, and all at once past maxKeys.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[string]*protocol.Key
+}
+
+const maxKeys = 100_000
+
+func (c *keyCache) get(sessionID string) *protocol.Key {
+	c.mu.Lock()
+	k := c.keys[sessionID]
+	c.mu.Unlock()
+	if k != nil {
+		return k
+	}
+	k = protocol.NewKey(sessionID)
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= maxKeys {
+		c.keys = map[string]*protocol.Key{}
+	}
+	c.keys[sessionID] = k
+	c.mu.Unlock()
+	return k
+}
+
+func (c *keyCache) forget(sessionID string) {
+	c.mu.Lock()
+	delete(c.keys, sessionID)
+	c.mu.Unlock()
 }
 
 // checkClock answers clockSkew when date is further than the allowed skew

@@ -27,9 +27,27 @@ func idPtr(id string) *string {
 	return &id
 }
 
+// nowDate is protocol.FormatDate(s.cfg.Now()), formatted once per second.
+func (s *Server) nowDate() string {
+	now := s.cfg.Now()
+	sec := now.Unix()
+	if d := s.date.Load(); d != nil && d.sec == sec {
+		return d.s
+	}
+	d := &dateNow{sec: sec, s: protocol.FormatDate(now)}
+	s.date.Store(d)
+	return d.s
+}
+
+// dateNow is one second's envelope date.
+type dateNow struct {
+	sec int64
+	s   string
+}
+
 // header is the envelope head of rp at the server's clock.
 func (s *Server) header(rp reply) encode.Header {
-	h := encode.Header{Type: protocol.ResponseType(rp.reqType), Date: protocol.FormatDate(s.cfg.Now())}
+	h := encode.Header{Type: protocol.ResponseType(rp.reqType), Date: s.nowDate()}
 	if rp.id != nil {
 		h.ID = *rp.id
 	}
@@ -96,9 +114,26 @@ func newRef() string {
 	return "r-" + hex.EncodeToString(b[:])
 }
 
+// rawMsg is an envelope msg already encoded as JSON (a handler on the hot
+// path builds it with append, skipping encoding/json).
+type rawMsg []byte
+
 // writeEnvelope writes a complete response envelope (encode.AppendEnvelope).
 func (s *Server) writeEnvelope(w http.ResponseWriter, status int, h encode.Header, msg any, e *qconnect.Error) {
-	body, err := encode.AppendEnvelope(make([]byte, 0, 256), h, msg, nil, e)
+	var body []byte
+	var err error
+	switch m := msg.(type) {
+	case rawMsg:
+		body = encode.AppendEnd(append(encode.AppendMsgKey(make([]byte, 0, 256), h), m...), e)
+	case []any:
+		if len(m) == 0 { // errors and empty results: no reflection
+			body = encode.AppendEnd(append(encode.AppendMsgKey(make([]byte, 0, 256), h), "[]"...), e)
+			break
+		}
+		body, err = encode.AppendEnvelope(make([]byte, 0, 256), h, msg, nil, e)
+	default:
+		body, err = encode.AppendEnvelope(make([]byte, 0, 256), h, msg, nil, e)
+	}
 	if err != nil {
 		s.log.Error("encoding a response envelope", slog.Any("error", err))
 		status = http.StatusInternalServerError
@@ -107,15 +142,23 @@ func (s *Server) writeEnvelope(w http.ResponseWriter, status int, h encode.Heade
 	}
 	body = append(body, '\n')
 	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	hd["Content-Type"] = hdrJSON
+	hd["Content-Length"] = []string{strconv.Itoa(len(body))}
 	noStore(hd)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 
+// Shared header values, set by assignment (canonical keys) rather than
+// Header.Set, which allocates a slice per call. net/http only reads them.
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrNoStore = []string{"no-store"}
+	hdrNoSniff = []string{"nosniff"}
+)
+
 // noStore marks API responses as private and not cacheable.
 func noStore(h http.Header) {
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Cache-Control"] = hdrNoStore
+	h["X-Content-Type-Options"] = hdrNoSniff
 }

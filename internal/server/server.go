@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/qconnect/qconnect"
@@ -163,6 +164,8 @@ type Server struct {
 	pub      pubState // the publishing pipelines (pipe.go)
 	drain    drain    // calls in flight, for EndCalls (call.go)
 	mux      *http.ServeMux
+	date     atomic.Pointer[dateNow] // respond.go
+	keys     keyCache                // pipeline.go
 }
 
 // New builds a server. It does not listen; use it as an http.Handler.
@@ -191,6 +194,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.mux = s.routes()
 	if deps.Sessions != nil {
 		deps.Sessions.OnEnd(s.replay.Forget)
+		deps.Sessions.OnEnd(s.keys.forget)
 		deps.Sessions.OnEnd(s.ws.sessionEnded)
 	}
 	return s

@@ -119,10 +119,12 @@ func (s *Server) handlePing(r *http.Request, a *authed) (any, error) {
 	if err := s.rate(a); err != nil {
 		return nil, err
 	}
-	return []any{map[string]any{
-		"idleTimeout": int64(s.deps.Sessions.IdleTimeout() / time.Second),
-		"expires":     protocol.FormatDate(s.deps.Sessions.Deadline(a.session)),
-	}}, nil
+	b := make([]byte, 0, 80)
+	b = append(b, `[{"expires":`...)
+	b = protocol.AppendJSONString(b, protocol.FormatDate(s.deps.Sessions.Deadline(a.session)))
+	b = append(b, `,"idleTimeout":`...)
+	b = strconv.AppendInt(b, int64(s.deps.Sessions.IdleTimeout()/time.Second), 10)
+	return rawMsg(append(b, "}]"...)), nil
 }
 
 // basicAuth guards the documentation with HTTP Basic and a user's password

@@ -166,7 +166,22 @@ func (c *wsConn) handle(typ websocket.MessageType, data []byte) {
 	}
 	rateErr := c.s.limits.allowRate(c.user, c.s.cfg.Now())
 	if rateErr != nil && req.Type != "ExecuteReq" {
-		c.send(c.errorFrame(rp, rateErr))
+		switch req.Type { // observed frames (appendix 36) are recorded refused too
+		case "SubscribeReq":
+			o := c.wsRecord("subscribe", "", req.ID, nil)
+			if group, name, msg, err := methodCall(req); err == nil {
+				o.Method, o.Msg = group+"/"+name, msg
+			}
+			c.wsAnswer(o, rp, nil, rateErr)
+		case "UnsubscribeReq":
+			c.wsAnswer(c.wsRecord("unsubscribe", "", req.ID, nil), rp, nil, rateErr)
+		case "PingReq":
+			c.wsAnswer(c.wsRecord("ping", "auth/ping", req.ID, nil), rp, nil, rateErr)
+		case "LogoutReq":
+			c.wsAnswer(c.wsRecord("logout", "auth/logout", req.ID, nil), rp, nil, rateErr)
+		default:
+			c.send(c.errorFrame(rp, rateErr))
+		}
 		return
 	}
 	switch req.Type {
@@ -224,16 +239,24 @@ func shorten(s string, n int) string {
 // ping answers PingReq like the REST ping (PROTOCOL 5) and refreshes the
 // session.
 func (c *wsConn) ping(rp reply) {
+	o := c.wsRecord("ping", "auth/ping", idOf(rp), nil) // observers: appendix 36
 	if err := c.s.deps.Sessions.Touch(c.ctx, c.session.ID); err != nil {
-		c.send(c.errorFrame(rp, err))
+		c.wsAnswer(o, rp, nil, err)
 		return
 	}
 	sess := c.session
 	sess.LastSeen = c.s.cfg.Now()
-	c.send(c.okFrame(rp, []any{map[string]any{
+	c.wsAnswer(o, rp, []any{map[string]any{
 		"idleTimeout": int64(c.s.deps.Sessions.IdleTimeout() / time.Second),
 		"expires":     protocol.FormatDate(c.s.deps.Sessions.Deadline(sess)),
-	}}))
+	}}, nil)
+}
+
+func idOf(rp reply) string {
+	if rp.id == nil {
+		return ""
+	}
+	return *rp.id
 }
 
 // logout ends the session: LogoutResp, then close 1000. The session's other

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -82,5 +84,85 @@ func TestWSObserved(t *testing.T) {
 	}
 	if o := got[logout]; o.Kind != "logout" || o.Method != "auth/logout" || o.User != "alice" || o.Status != 200 {
 		t.Errorf("logout: %+v", o)
+	}
+}
+
+// readRaw reads one frame and returns it parsed and as sent.
+func (w *wsClient) readRaw(typ string) (frame, []byte) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, data, err := w.c.Read(ctx)
+	if err != nil {
+		w.t.Fatalf("waiting for %s: %v", typ, err)
+	}
+	var f frame
+	if err := json.Unmarshal(data, &f); err != nil || f.Type != typ {
+		w.t.Fatalf("got %s, want a %s", data, typ)
+	}
+	return f, data
+}
+
+// TestWSSubscriptionsObserved: SubscribeReq, UnsubscribeReq and PingReq
+// reach the observers once each (PROTOCOL appendix 36) with REST's status
+// for the outcome, the subscription's method, its snapshot rows, and the
+// bytes of the answering frames (SubscribeResp plus SnapshotMsg).
+func TestWSSubscriptionsObserved(t *testing.T) {
+	rec := &recorder{}
+	ts, _, _ := wsTestServerWith(t, Config{}, &memTable{}, rec)
+	w := dialWS(t, ts)
+	w.login("alice")
+	row := func(sym string, p float64) map[string]any {
+		return map[string]any{"time": time.Now().UTC().Format(time.RFC3339Nano), "sym": sym, "price": p}
+	}
+	w.send("ExecuteReq", []any{map[string]any{"method": "t/pub", "params": map[string]any{"rows": []any{row("A", 1), row("B", 2), row("A", 3)}}}})
+	if f := w.expect("ExecuteResp"); !f.Success {
+		t.Fatalf("publish: %+v", f.Error)
+	}
+	subID := w.send("SubscribeReq", []any{map[string]any{"method": "t/sub", "params": map[string]any{"syms": []string{"A"}}}})
+	resp, respRaw := w.readRaw("SubscribeResp")
+	snap, snapRaw := w.readRaw("SnapshotMsg")
+	var sid struct {
+		SubscriptionID string `json:"subscriptionId"`
+	}
+	if !resp.Success || json.Unmarshal(resp.Msg[0], &sid) != nil {
+		t.Fatalf("subscribe: %s", respRaw)
+	}
+	var snapRows []json.RawMessage
+	if err := json.Unmarshal(snap.Msg[0], &snapRows); err != nil {
+		// a snapshot's msg is the rows themselves
+		snapRows = snap.Msg
+	}
+	unknownID := w.send("SubscribeReq", []any{map[string]any{"method": "t/nope"}})
+	w.expect("SubscribeResp")
+	unsubID := w.send("UnsubscribeReq", []any{map[string]string{"subscriptionId": sid.SubscriptionID}})
+	_, unsubRaw := w.readRaw("UnsubscribeResp")
+	againID := w.send("UnsubscribeReq", []any{map[string]string{"subscriptionId": sid.SubscriptionID}})
+	w.expect("UnsubscribeResp")
+	pingID := w.send("PingReq", []any{})
+	_, pingRaw := w.readRaw("PingResp")
+
+	got := rec.byID()
+	if o := got[subID]; o.Kind != "subscribe" || o.Method != "t/sub" || o.User != "alice" || o.Status != 200 || o.Code != "" ||
+		o.Rows != int64(len(snapRows)) || o.Rows == 0 || o.Bytes != int64(len(respRaw)+len(snapRaw)) || len(o.Msg) != 1 || o.Path != "/connect/ws" || o.Verb != "WS" {
+		t.Errorf("subscribe: %+v (snapshot rows %d, frames %d+%d bytes)", o, len(snapRows), len(respRaw), len(snapRaw))
+	}
+	if o := got[unknownID]; o.Kind != "subscribe" || o.Method != "t/nope" || o.Status != 404 || o.Code != "unknownMethod" || o.Rows != 0 {
+		t.Errorf("subscribe to an unknown method: %+v", o)
+	}
+	if o := got[unsubID]; o.Kind != "unsubscribe" || o.Method != "t/sub" || o.Status != 200 || o.Code != "" || o.Bytes != int64(len(unsubRaw)) {
+		t.Errorf("unsubscribe: %+v (frame %d bytes)", o, len(unsubRaw))
+	}
+	if o := got[againID]; o.Kind != "unsubscribe" || o.Method != "" || o.Status != 422 || o.Code != "invalidParams" {
+		t.Errorf("unsubscribe of an ended subscription: %+v", o)
+	}
+	if o := got[pingID]; o.Kind != "ping" || o.Method != "auth/ping" || o.Status != 200 || o.Bytes != int64(len(pingRaw)) {
+		t.Errorf("ping: %+v", o)
+	}
+	rec.mu.Lock()
+	n := len(rec.recs)
+	rec.mu.Unlock()
+	if n != 7 { // login, publish, 2 subscribes, 2 unsubscribes, ping
+		t.Errorf("%d records, want 7: %+v", n, got)
 	}
 }

@@ -224,21 +224,23 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 // updates from then on. Setting up runs on its own goroutine when there is
 // a snapshot to query.
 func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
+	o := c.wsRecord("subscribe", "", req.ID, nil) // observers: appendix 36
 	group, name, msg, err := methodCall(req)
 	if err != nil {
-		c.send(c.errorFrame(rp, err))
+		c.wsAnswer(o, rp, nil, err)
 		return
 	}
+	o.Method, o.Msg = group+"/"+name, msg
 	m, params, err := c.s.prepareCall(c.user, group, name, msg, true)
 	if err != nil {
-		c.send(c.errorFrame(rp, err))
+		c.wsAnswer(o, rp, nil, err)
 		return
 	}
 	c.mu.Lock()
 	if len(c.subs)+c.setups >= c.s.cfg.WSMaxSubscriptions {
 		c.mu.Unlock()
-		c.send(c.errorFrame(rp, qconnect.Errorf(qconnect.CodeBusy,
-			"this socket holds %d subscriptions, the most a socket may; unsubscribe from one or open another socket", c.s.cfg.WSMaxSubscriptions)))
+		c.wsAnswer(o, rp, nil, qconnect.Errorf(qconnect.CodeBusy,
+			"this socket holds %d subscriptions, the most a socket may; unsubscribe from one or open another socket", c.s.cfg.WSMaxSubscriptions))
 		return
 	}
 	c.setups++
@@ -263,7 +265,7 @@ func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
 	if hasSnapshot {
 		if release, err = c.s.limits.acquire(c.user, c.s.cfg.BusyRetryAfter); err != nil {
 			done()
-			c.send(c.errorFrame(rp, err))
+			c.wsAnswer(o, rp, nil, err)
 			return
 		}
 	}
@@ -274,7 +276,7 @@ func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
 		if release != nil {
 			release()
 		}
-		c.send(c.errorFrame(rp, err))
+		c.wsAnswer(o, rp, nil, err)
 		return
 	}
 	ws.id, ws.sub = sub.ID(), sub
@@ -288,17 +290,18 @@ func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
 	c.subs[ws.id] = ws
 	c.mu.Unlock()
 
-	finish := func(snapshot []byte, err error) {
+	finish := func(snapshot []byte, rows int64, err error) {
 		defer done()
 		if err != nil {
 			c.dropSub(ws)
-			c.send(c.errorFrame(rp, err))
+			c.wsAnswer(o, rp, nil, err)
 			return
 		}
 		c.mu.Lock()
 		if _, ok := c.subs[ws.id]; !ok || c.closing {
 			c.mu.Unlock()
 			sub.Close()
+			c.wsFinish(o, nil, context.Canceled, 0) // clientGone
 			return
 		}
 		// SubscribeResp and SnapshotMsg go in together, before any update:
@@ -316,14 +319,16 @@ func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
 		}
 		c.mu.Unlock()
 		if !ok {
+			c.wsFinishBytes(o, 0, false, &qconnect.Error{Code: qconnect.CodeSlowConsumer}, 0)
 			return
 		}
+		c.wsFinishBytes(o, int64(len(resp)+len(snapshot)), true, nil, rows)
 		if err := sub.Release(); err != nil {
 			c.endSub(ws, qconnect.AsError(err))
 		}
 	}
 	if !hasSnapshot {
-		finish(nil, nil)
+		finish(nil, 0, nil)
 		return
 	}
 	go func() {
@@ -332,8 +337,8 @@ func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
 		ctx, cancel := context.WithTimeout(c.ctx, timeout)
 		defer cancel()
 		head := []byte(`{"type":"SnapshotMsg","subscriptionId":"` + ws.id + `","date":"` + protocol.FormatDate(now) + `","msg":`)
-		frame, _, err := c.s.resultFrame(ctx, call.Method, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout, false)
-		finish(frame, err)
+		frame, rows, err := c.s.resultFrame(ctx, call.Method, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout, false)
+		finish(frame, rows, err)
 	}()
 }
 
@@ -351,9 +356,10 @@ func (c *wsConn) unsubscribe(req *protocol.Request, rp reply) {
 	var m struct {
 		SubscriptionID string `json:"subscriptionId"`
 	}
+	o := c.wsRecord("unsubscribe", "", req.ID, nil) // observers: appendix 36
 	if len(req.Msg) != 1 || json.Unmarshal(req.Msg[0], &m) != nil || m.SubscriptionID == "" {
-		c.send(c.errorFrame(rp, qconnect.Errorf(qconnect.CodeBadRequest,
-			`an UnsubscribeReq's msg is [{"subscriptionId": "<id from SubscribeResp>"}] (PROTOCOL 7)`)))
+		c.wsAnswer(o, rp, nil, qconnect.Errorf(qconnect.CodeBadRequest,
+			`an UnsubscribeReq's msg is [{"subscriptionId": "<id from SubscribeResp>"}] (PROTOCOL 7)`))
 		return
 	}
 	c.mu.Lock()
@@ -366,9 +372,10 @@ func (c *wsConn) unsubscribe(req *protocol.Request, rp reply) {
 	c.mu.Unlock()
 	if !ok {
 		msg := "subscriptionId: no subscription " + strconv.Quote(shorten(m.SubscriptionID, 40)) + " on this socket (already ended, or from another socket)"
-		c.send(c.errorFrame(rp, &qconnect.Error{Code: qconnect.CodeInvalidParams, Message: msg, Details: []string{msg}}))
+		c.wsAnswer(o, rp, nil, &qconnect.Error{Code: qconnect.CodeInvalidParams, Message: msg, Details: []string{msg}})
 		return
 	}
 	s.sub.Close()
-	c.send(c.okFrame(rp, []any{map[string]string{"subscriptionId": s.id}}))
+	o.Method = s.method.FullName()
+	c.wsAnswer(o, rp, []any{map[string]string{"subscriptionId": s.id}}, nil)
 }
