@@ -112,6 +112,14 @@ type Config struct {
 	// calls running at once (default DefaultMaxConns). A call beyond it
 	// waits for a connection until its context ends.
 	MaxConns int
+	// Uncompressed keeps the in-memory database's tables uncompressed
+	// (DuckDB's default). By default the engine replaces the main
+	// in-memory database by a compressed one (ATTACH ':memory:' (COMPRESS))
+	// and checkpoints it once the demo and --data tables are loaded, which
+	// compresses them as a database file would be (bit packing, ALP,
+	// dictionaries): the default demo's tables take about 35 MB instead
+	// of 248 MB. Rows appended later stay uncompressed until a CHECKPOINT.
+	Uncompressed bool
 	// ResultCacheBytes, when positive, keeps complete results of up to
 	// 1/16 of it each, up to that many bytes in all, and answers repeated
 	// calls (same method, parameters and row limit) from them until a table
@@ -285,6 +293,11 @@ func (e *Engine) load(ctx context.Context, cfg Config, alias string) error {
 		return fmt.Errorf("duckdb: connect: %s", e.safeMessage(err))
 	}
 	defer conn.Close()
+	if !cfg.Uncompressed {
+		if err := compressMemory(ctx, conn, e.pool.setup); err != nil {
+			return fmt.Errorf("duckdb: making the in-memory database compressed: %s: retry with --duckdb-compress=false", e.safeMessage(err))
+		}
+	}
 
 	origin := map[string]string{} // lower-case table name → where it came from
 	if alias != "" {
@@ -320,6 +333,13 @@ func (e *Engine) load(ctx context.Context, cfg Config, alias string) error {
 			return err
 		}
 	}
+	if !cfg.Uncompressed && (cfg.Demo || cfg.DataDir != "") {
+		start := time.Now()
+		if err := conn.ExecContext(ctx, `CHECKPOINT memory`); err != nil {
+			return fmt.Errorf("duckdb: compressing the loaded tables: %s: retry, or use --duckdb-compress=false", e.safeMessage(err))
+		}
+		e.log.Info("tables compressed", "elapsed", time.Since(start).Round(time.Millisecond))
+	}
 	names, err := listTables(ctx, conn, "memory")
 	if err != nil {
 		return fmt.Errorf("duckdb: listing tables: %w", err)
@@ -339,6 +359,28 @@ func (e *Engine) load(ctx context.Context, cfg Config, alias string) error {
 			return fmt.Errorf("duckdb: listing views: %w", err)
 		}
 		e.cache = newResultCache(cfg.ResultCacheBytes, names, views, alias != "" && cfg.ReadWrite)
+	}
+	return nil
+}
+
+// compressMemory replaces the empty main in-memory database ("memory") by
+// a compressed in-memory database of the same name, so that everything
+// that names it (the search path, appends, the catalog queries) is
+// unchanged. It must run on the first connection, before anything is
+// created in "memory"; it then runs the connection's setup again (the
+// search path named the database it replaced).
+func compressMemory(ctx context.Context, conn *conn, setup []string) error {
+	for _, q := range append([]string{
+		`ATTACH ':memory:' AS qconnect_boot`,
+		`USE qconnect_boot`,
+		`DETACH memory`,
+		`ATTACH ':memory:' AS memory (COMPRESS)`,
+		`USE memory`,
+		`DETACH qconnect_boot`,
+	}, setup...) {
+		if err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
 	}
 	return nil
 }
