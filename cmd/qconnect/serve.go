@@ -286,9 +286,10 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// Engine.
 	fmt.Fprintf(e.stdout, "qconnect: loading %s (this can take a while; the gateway listens once it is ready)\n", o.dataDescription(demo))
 	started := time.Now()
+	loadLimit, memLimit := o.engine.memoryLimits(o.memLimit, demo)
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
-		Threads: o.threads, MemoryLimit: o.engine.memoryLimit(o.memLimit, demo), Uncompressed: !o.engine.compress, ResultCacheBytes: int64(o.resultCacheMB) << 20, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
+		Threads: o.threads, MemoryLimit: memLimit, LoadMemoryLimit: loadLimit, Uncompressed: !o.engine.compress, ResultCacheBytes: int64(o.resultCacheMB) << 20, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("the data could not be loaded, the gateway did not start:\n%v", err)

@@ -41,3 +41,17 @@ FROM pragma_storage_info('memory.main.trade') WHERE segment_type IN ('TIMESTAMP'
 		}
 	}
 }
+
+// TestLoadMemoryLimit: the load runs under LoadMemoryLimit, and
+// MemoryLimit is DuckDB's limit once Open returns.
+func TestLoadMemoryLimit(t *testing.T) {
+	t.Parallel()
+	e := openEngine(t, Config{Demo: true, DemoTrades: 5_000, Now: testNow, LoadMemoryLimit: "1GB", MemoryLimit: "100MB"})
+	var limit string
+	if err := e.DB().QueryRow(`SELECT current_setting('memory_limit')`).Scan(&limit); err != nil {
+		t.Fatal(err)
+	}
+	if limit != "95.3 MiB" && limit != "100.0 MB" && limit != "95.3MiB" {
+		t.Errorf("memory_limit after Open = %q, want 100MB", limit)
+	}
+}

@@ -105,6 +105,12 @@ type Config struct {
 	// in-memory tables to TempDir, so it bounds the engine's memory whatever
 	// the size of a result.
 	MemoryLimit string
+	// LoadMemoryLimit, when set, is DuckDB's memory limit while Open
+	// loads the demo and --data tables (generating a large demo sorts
+	// tens of millions of rows, and some of its steps cannot spill);
+	// MemoryLimit applies once they are loaded and compressed, and DuckDB
+	// then moves what does not fit to TempDir.
+	LoadMemoryLimit string
 	// TempDir is where DuckDB spills (default: a fresh directory under the
 	// system's temporary directory, removed by Close).
 	TempDir string
@@ -160,7 +166,9 @@ func Open(ctx context.Context, cfg Config) (_ *Engine, err error) {
 	if cfg.Threads > 0 {
 		settings = append(settings, [2]string{"threads", strconv.Itoa(cfg.Threads)})
 	}
-	if cfg.MemoryLimit != "" {
+	if cfg.LoadMemoryLimit != "" {
+		settings = append(settings, [2]string{"memory_limit", cfg.LoadMemoryLimit})
+	} else if cfg.MemoryLimit != "" {
 		settings = append(settings, [2]string{"memory_limit", cfg.MemoryLimit})
 	}
 	// jemalloc's background threads give memory DuckDB freed (after the
@@ -339,6 +347,15 @@ func (e *Engine) load(ctx context.Context, cfg Config, alias string) error {
 			return fmt.Errorf("duckdb: compressing the loaded tables: %s: retry, or use --duckdb-compress=false", e.safeMessage(err))
 		}
 		e.log.Info("tables compressed", "elapsed", time.Since(start).Round(time.Millisecond))
+	}
+	if cfg.LoadMemoryLimit != "" {
+		q := `RESET GLOBAL memory_limit` // DuckDB's default
+		if cfg.MemoryLimit != "" {
+			q = `SET GLOBAL memory_limit = '` + sqlString(cfg.MemoryLimit) + `'`
+		}
+		if err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("duckdb: memory limit %q: %s: check --duckdb-memory-limit", cfg.MemoryLimit, e.safeMessage(err))
+		}
 	}
 	names, err := listTables(ctx, conn, "memory")
 	if err != nil {
