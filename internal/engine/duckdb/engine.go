@@ -10,7 +10,9 @@
 // an alias derived from its file name, and put on the search path, so
 // method queries name its tables without qualification. Demo tables and
 // --data tables live in the in-memory database: users' files are never
-// modified.
+// modified. That database is compressed (Config.Uncompressed): DuckDB's own
+// is swapped at Open for ATTACH ':memory:' AS memory (COMPRESS), and the
+// loaded tables are checkpointed, which compresses them as a file would be.
 //
 // --data: a CSV file is loaded into an in-memory table once at Open (CSV is
 // slow to parse, so re-reading it on every call would dominate the call;
@@ -31,7 +33,9 @@
 // chunks straight into batches of Config.BatchSize rows of the qconnect
 // value conventions. DuckDB computes the result as it is read, keeping a
 // buffer of about 1MB ahead, so a call's memory is bounded by the batch
-// size whatever the result size; the Go side holds one batch at a time.
+// size whatever the result size; the Go side holds two batches, the one
+// the caller encodes and the next one, decoded meanwhile on a goroutine of
+// its own (rows.go), so that DuckDB's fetch and the encoding overlap.
 //
 // # Time zone
 //
