@@ -29,7 +29,9 @@
 #      time as CSVWithNames over HTTP on loopback (ClickHouse from Debian,
 #      installed if missing, temporary directories), and the ratios; and a
 #      CPU profile of the gateway during the getTrades CSV export
-#      (--pprof-listen, 10 s), whose top lines are printed.
+#      (--pprof-listen, 10 s), whose top lines are printed; then ROUNDS
+#      (default 3) rounds alternating the ClickHouse export with the
+#      gateway's (CLI --csv-raw), each side under the same load.
 # Then the small-call throughput: getVwap for one symbol, 32 clients (and 1
 # client, for the latency of one call), with bench/load, against a gateway
 # with the default demo size.
@@ -111,16 +113,21 @@ for N in $SIZES; do
   wait "$prof" || true
   raw=$(export_one getTrades csv --csv-raw)
   arrow=$(export_one getTrades arrow)
-  stop_gateway
   copy=$(timeout 900 "$out/copy" -trades "$N" -memory-limit "$MEM" -out "$out/copy.csv")
   rm -f "$out/copy.csv"
-  ch=$(timeout 900 bench/export/clickhouse.sh "$N" 18123)
+  # ClickHouse, then ROUNDS rounds alternating its export with the
+  # gateway's (CLI --csv-raw, the body as received, as curl writes
+  # ClickHouse's), so that both meet the same load.
+  ch=$(ROUNDS=${ROUNDS:-3} PEER_CMD="'$out/qconnect' call 127.0.0.1:$PORT kxSupport 12345678 marketData/getTrades --csv-raw --format csv -o '$out/alt.csv' 2>/dev/null; rm -f '$out/alt.csv'" \
+    timeout 1800 bench/export/clickhouse.sh "$N" 18123)
+  stop_gateway
   echo "  pprof top of the gateway during the CSV export of getTrades (10 s, demo size $N):"
   go tool pprof -top -nodecount=25 "$out/qconnect" "$out/cpu.pprof" 2>/dev/null | sed 's/^/    /' || true
   python3 - "$N" "$sorted" "$scan" "$copy" "$arrow" "$ch" "$raw" <<'PY'
 import json, sys
 n, sorted_, scan, copy, arrow, ch, raw = sys.argv[1:]
-ch = json.loads(ch)
+ch_lines = [json.loads(l) for l in ch.splitlines() if l.strip()]
+ch, rounds = ch_lines[0], ch_lines[1:]
 c = json.loads(copy)
 def parse(s):
     rows, size, secs, before, peak, md5 = s.split()
@@ -145,6 +152,12 @@ print(f"  gateway Arrow export of getTrades: {asize/1e6:.0f} MB in {asecs:.2f} s
 print(f"  ClickHouse {ch['version']} stored MergeTree, ORDER BY time, CSVWithNames over HTTP: {ch['rows']:,} rows, "
       f"{ch['bytes']/1e6:.0f} MB in {ch['seconds']:.2f} s = {ch['rowsPerSec']:,} rows/s; gateway CSV / ClickHouse {gw / ch['rowsPerSec']:.2f}x, "
       f"gateway CSV raw / ClickHouse {graw / ch['rowsPerSec']:.2f}x (goal >= 1.0)")
+for r in rounds:
+    print(f"  round {r['round']}, alternating: ClickHouse {r['clickhouseRowsPerSec']:,} rows/s, gateway CSV raw {r['peerRowsPerSec']:,} rows/s: "
+          f"{r['peerRowsPerSec'] / r['clickhouseRowsPerSec']:.2f}x")
+if rounds:
+    ratios = sorted(r['peerRowsPerSec'] / r['clickhouseRowsPerSec'] for r in rounds)
+    print(f"  median of {len(rounds)} alternating rounds: gateway CSV raw / ClickHouse {ratios[len(ratios) // 2]:.2f}x (goal >= 1.0)")
 if rows != c["rows"] or srows != rows:
     print(f"  MISMATCH: getTrades sent {rows} rows, getTradesScan {srows}, COPY wrote {c['rows']}")
 PY
