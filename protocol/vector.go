@@ -35,26 +35,25 @@ func TextAppender(t qconnect.Type) VectorAppender {
 	case qconnect.Float, qconnect.Real:
 		// Reals are held as float64 too and formatted as such, so that
 		// every value round-trips exactly.
-		const bits = 64
 		return func(dst []byte, v *qconnect.Vector, i int) ([]byte, bool) {
 			if v.IsNull(i) {
 				return dst, false
 			}
-			return appendFloat(dst, v.Floats[i], bits)
+			return AppendFloat(dst, v.Floats[i])
 		}
 	case qconnect.Timestamp:
 		return func(dst []byte, v *qconnect.Vector, i int) ([]byte, bool) {
 			if v.IsNull(i) {
 				return dst, false
 			}
-			return time.Unix(0, v.Ints[i]).UTC().AppendFormat(dst, TimestampLayout), true
+			return AppendTimestamp(dst, v.Ints[i]), true
 		}
 	case qconnect.Date:
 		return func(dst []byte, v *qconnect.Vector, i int) ([]byte, bool) {
 			if v.IsNull(i) {
 				return dst, false
 			}
-			return time.Unix(v.Ints[i]*86400, 0).UTC().AppendFormat(dst, DateLayout), true
+			return AppendDate(dst, v.Ints[i]), true
 		}
 	case qconnect.Time:
 		return func(dst []byte, v *qconnect.Vector, i int) ([]byte, bool) {

@@ -9,6 +9,11 @@
 # table), fills it with ROWS generated rows, waits for its merges, then times
 #   curl 'http://127.0.0.1:PORT/' --data-binary 'SELECT * FROM trade ORDER BY time FORMAT CSVWithNames'
 # to a file. Prints one JSON line: rows, bytes, seconds, rowsPerSec, version.
+# With ROUNDS=n and PEER_CMD (a command exporting the same rows from the
+# peer under test, e.g. the gateway), it then alternates n more rounds of
+# the ClickHouse export and PEER_CMD, and prints one JSON line per round
+# with both times: on a shared machine the load moves between minutes, and
+# alternating gives each side the same conditions.
 # ClickHouse 18.16 (Debian 12) has no DateTime64: time is a DateTime (seconds).
 set -euo pipefail
 N=${1:?rows}
@@ -68,3 +73,15 @@ bytes=$(stat -c %s "$dir/out.csv")
 lines=$(($(wc -l <"$dir/out.csv") - 1))
 awk -v r="$lines" -v b="$bytes" -v a="$t0" -v z="$t1" -v v="$version" -v n="$rows" \
   'BEGIN {printf "{\"rows\":%d,\"tableRows\":%d,\"bytes\":%d,\"seconds\":%.3f,\"rowsPerSec\":%d,\"version\":\"%s\"}\n", r, n, b, z - a, r / (z - a), v}'
+for r in $(seq "${ROUNDS:-0}"); do
+  [ -n "${PEER_CMD:-}" ] || break
+  rm -f "$dir/out.csv"
+  a=$(date +%s.%N)
+  curl -sSf "http://127.0.0.1:$PORT/" --data-binary "SELECT * FROM trade ORDER BY time FORMAT CSVWithNames" -o "$dir/out.csv"
+  b=$(date +%s.%N)
+  rm -f "$dir/out.csv"
+  bash -c "$PEER_CMD" >/dev/null
+  c=$(date +%s.%N)
+  awk -v r="$r" -v n="$lines" -v a="$a" -v b="$b" -v c="$c" \
+    'BEGIN {printf "{\"round\":%d,\"clickhouseRowsPerSec\":%d,\"peerRowsPerSec\":%d}\n", r, n / (b - a), n / (c - b)}'
+done

@@ -97,6 +97,7 @@ type serveOptions struct {
 	tls                                              tlsOptions       // HTTPS (serve_tls.go)
 	retention                                        retentionOptions // serve_retention.go
 	proxy                                            proxyOptions     // serve_proxy.go
+	engine                                           engineOptions    // serve_engine.go
 }
 
 func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
@@ -137,9 +138,10 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.DurationVar(&o.loginWindow, "login-window", 5*time.Minute, s.add("login-window", envLoginWindow, "the login throttling window"))
 	fs.DurationVar(&o.drain, "shutdown-timeout", 30*time.Second, s.add("shutdown-timeout", envDrain, "how long SIGINT/SIGTERM waits for in-flight calls"))
 	fs.IntVar(&o.threads, "duckdb-threads", 0, s.add("duckdb-threads", envThreads, "DuckDB worker threads (0 = DuckDB's default)"))
-	fs.StringVar(&o.memLimit, "duckdb-memory-limit", "", s.add("duckdb-memory-limit", envMemLimit, `DuckDB memory limit, e.g. "2GB" (default DuckDB's, 80% of RAM); beyond it sorts and tables spill to disk`))
+	fs.StringVar(&o.memLimit, "duckdb-memory-limit", "", s.add("duckdb-memory-limit", envMemLimit, `DuckDB memory limit, e.g. "2GB" (default DuckDB's, 80% of RAM; in demo mode --demo-memory-limit); beyond it sorts and tables spill to disk`))
 	fs.StringVar(&o.tempDir, "duckdb-temp-dir", "", s.add("duckdb-temp-dir", envTempDir, "where DuckDB spills (default: a fresh directory under the system temp directory, removed at exit)"))
 	o.ws.flags(fs, s)
+	o.engine.flags(fs, s)
 	o.login.flags(fs, s)
 	o.redis.flags(fs, s)
 	o.observe.flags(fs, s)
@@ -300,9 +302,10 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	// Engine.
 	fmt.Fprintf(e.stdout, "qconnect: loading %s (this can take a while; the gateway listens once it is ready)\n", o.dataDescription(demo))
 	started := time.Now()
+	loadLimit, memLimit := o.engine.memoryLimits(o.memLimit, demo)
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
-		Threads: o.threads, MemoryLimit: o.memLimit, ResultCacheBytes: int64(o.resultCacheMB) << 20, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
+		Threads: o.threads, MemoryLimit: memLimit, LoadMemoryLimit: loadLimit, Uncompressed: !o.engine.compress, ResultCacheBytes: int64(o.resultCacheMB) << 20, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("the data could not be loaded, the gateway did not start:\n%v", err)

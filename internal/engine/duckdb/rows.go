@@ -15,26 +15,53 @@ import (
 type rows struct{ *cursor }
 
 // cursor streams a call's result in batches decoded straight from DuckDB's
-// data chunks into the vectors of one qconnect.Batch, reused between calls
-// of Next.
+// data chunks into the vectors of two qconnect.Batches, reused in turn.
+//
+// Prefetching: the first Next decodes its batch itself. When the result
+// goes on, a producer goroutine then decodes the next batch into the other
+// slot while the caller encodes the one it was given, so that DuckDB's
+// fetch and the caller's encoding overlap (on a multi-core machine they
+// otherwise alternate on one goroutine). At most one batch is decoded
+// ahead: the producer is handed a slot only when Next is called again,
+// which is when the caller gives up the batch it held (the Rows.Next
+// contract), so no batch is written while the caller may read it.
+// Between hand-offs only the producer touches the stream and the fill
+// state (st, vecs, left, eof); the channels order those accesses.
 type cursor struct {
-	mu      sync.Mutex
-	engine  *Engine
-	method  *qconnect.Method
-	qctx    context.Context // the context of Query, which bounds the whole call
-	conn    *conn           // held until released; nil after
-	st      *stream
-	plan    columnPlan
-	size    int   // rows per batch
-	left    int64 // rows the call still wants when it has a Limit; -1 without
-	vecs    []vec // the current chunk's vector of each declared column
-	batch   *qconnect.Batch
-	targets []target // per column: the batch vector and its reused memory
-	err     error    // sticky
-	eof     bool
+	mu     sync.Mutex
+	engine *Engine
+	method *qconnect.Method
+	qctx   context.Context // the context of Query, which bounds the whole call
+	conn   *conn           // held until released; nil after
+	st     *stream
+	plan   columnPlan
+	size   int   // rows per batch
+	left   int64 // rows the call still wants when it has a Limit; -1 without
+	vecs   []vec // the current chunk's vector of each declared column
+	slots  [2]slot
+	cur    int   // the slot of the batch the last Next returned
+	err    error // sticky
+	eof    bool
+
+	work     chan int      // slots to fill, to the producer; nil until it starts
+	done     chan fillDone // the producer's outcome of each slot
+	inflight bool          // a slot was handed to the producer and its outcome not received
 
 	intr      interrupter
 	stopWatch func() bool // stops the watch of qctx
+}
+
+// slot is one batch and the decoders' memory for it.
+type slot struct {
+	batch   *qconnect.Batch
+	targets []target // per column: the batch vector and its reused memory
+}
+
+// fillDone is the outcome of filling a slot: rows decoded, and the error
+// that stopped the fill.
+type fillDone struct {
+	n   int
+	err error
 }
 
 // interrupter interrupts the statement running on a connection, until it
@@ -85,7 +112,7 @@ func (c *cursor) Next(ctx context.Context) (*qconnect.Batch, error) {
 	switch {
 	case c.err != nil:
 		return nil, c.err
-	case c.eof:
+	case !c.inflight && c.eof:
 		return nil, io.EOF
 	case c.conn == nil:
 		return nil, internalError("duckdb: Rows.Next after Close")
@@ -93,6 +120,48 @@ func (c *cursor) Next(ctx context.Context) (*qconnect.Batch, error) {
 	if err := c.ctxErr(ctx); err != nil {
 		return nil, c.fail(ctx, err)
 	}
+	if c.work == nil {
+		return c.first(ctx)
+	}
+	// The producer is filling the other slot: wait for it. When this
+	// call's own context ends first, interrupt the statement, and wait
+	// for the producer to stop.
+	var d fillDone
+	select {
+	case d = <-c.done:
+	case <-ctx.Done():
+		c.intr.interrupt()
+		<-c.done
+		c.inflight = false
+		return nil, c.fail(ctx, ctx.Err())
+	}
+	c.inflight = false
+	filled := 1 - c.cur
+	switch {
+	case d.err != nil:
+		c.fail(ctx, d.err)
+		if d.n == 0 {
+			return nil, c.err
+		}
+	case c.eof:
+		c.release()
+		if d.n == 0 {
+			return nil, io.EOF
+		}
+	default:
+		// The caller has given up the batch of the previous call: the
+		// producer refills its slot while this one is encoded.
+		c.inflight = true
+		c.work <- c.cur
+	}
+	c.cur = filled
+	return c.slots[filled].batch, nil
+}
+
+// first decodes the first batch on the caller's goroutine (so that errors
+// at the start of the result, a sort that fails, come from it), and starts
+// the producer for the following ones when the result goes on.
+func (c *cursor) first(ctx context.Context) (*qconnect.Batch, error) {
 	// unwatch stops the watch of ctx and reports whether it interrupted.
 	unwatch := func() bool { return false }
 	if done := ctx.Done(); done != nil && done != c.qctx.Done() {
@@ -111,20 +180,13 @@ func (c *cursor) Next(ctx context.Context) (*qconnect.Batch, error) {
 			return true
 		}
 	}
-	if c.batch == nil {
-		c.batch = qconnect.NewBatch(c.plan.cols, c.size)
-		c.targets = make([]target, len(c.plan.cols))
-	}
-	for j := range c.batch.Cols {
-		c.batch.Cols[j].Reset(c.size)
-		c.targets[j].v, c.targets[j].size = &c.batch.Cols[j], c.size
-	}
-	n, err := c.fill(ctx)
+	n, err := c.fillSlot(ctx, &c.slots[0])
 	if unwatch() && err == nil {
 		// The interrupt may have come after the last fetch: the statement
 		// would fail on the next one. The call is over anyway.
 		err = ctx.Err()
 	}
+	c.cur = 0
 	switch {
 	case err != nil:
 		c.fail(ctx, err)
@@ -136,12 +198,42 @@ func (c *cursor) Next(ctx context.Context) (*qconnect.Batch, error) {
 		if n == 0 {
 			return nil, io.EOF
 		}
+	default:
+		c.work = make(chan int, 1)
+		c.done = make(chan fillDone, 1)
+		go c.produce(c.work, c.done)
+		c.inflight = true
+		c.work <- 1
 	}
-	c.batch.Len = n
-	for j := range c.batch.Cols {
-		truncate(&c.batch.Cols[j], n)
+	return c.slots[0].batch, nil
+}
+
+// produce fills each slot it is handed, under the call's context (a
+// Next with a context of its own interrupts the statement itself), until
+// work is closed.
+func (c *cursor) produce(work <-chan int, done chan<- fillDone) {
+	for i := range work {
+		n, err := c.fillSlot(c.qctx, &c.slots[i])
+		done <- fillDone{n, err}
 	}
-	return c.batch, nil
+}
+
+// fillSlot decodes the next rows of the result into slot s's batch.
+func (c *cursor) fillSlot(ctx context.Context, s *slot) (int, error) {
+	if s.batch == nil {
+		s.batch = qconnect.NewBatch(c.plan.cols, c.size)
+		s.targets = make([]target, len(c.plan.cols))
+	}
+	for j := range s.batch.Cols {
+		s.batch.Cols[j].Reset(c.size)
+		s.targets[j].v, s.targets[j].size = &s.batch.Cols[j], c.size
+	}
+	n, err := c.fill(ctx, s.targets)
+	s.batch.Len = n
+	for j := range s.batch.Cols {
+		truncate(&s.batch.Cols[j], n)
+	}
+	return n, err
 }
 
 // truncate cuts the fixed-width slices of a vector sized for a whole batch
@@ -166,7 +258,7 @@ func truncate(v *qconnect.Vector, n int) {
 // fill decodes rows into the batch until it is full, the call's Limit is
 // reached or the result ends (c.eof). It returns the rows decoded and the
 // error that stopped it.
-func (c *cursor) fill(ctx context.Context) (int, error) {
+func (c *cursor) fill(ctx context.Context, targets []target) (int, error) {
 	n := 0
 	for n < c.size && c.left != 0 {
 		if c.st.pos >= c.st.size {
@@ -190,7 +282,7 @@ func (c *cursor) fill(ctx context.Context) (int, error) {
 			k = int(min(int64(k), c.left))
 		}
 		for j, dec := range c.plan.dec {
-			if err := dec(&c.targets[j], c.vecs[j], c.st.pos, k, n); err != nil {
+			if err := dec(&targets[j], c.vecs[j], c.st.pos, k, n); err != nil {
 				return n, qconnect.Errorf(qconnect.CodeAnalyticError, "method %s: column %s: %v", c.method.FullName(), c.plan.cols[j].Name, err)
 			}
 		}
@@ -233,11 +325,20 @@ func (c *cursor) Close() error {
 	return nil
 }
 
-// release stops the interrupts, destroys the result and statement and
-// returns the connection to the pool, exactly once.
+// release stops the producer (interrupting the statement when it is
+// decoding a batch ahead), stops the interrupts, destroys the result and
+// statement and returns the connection to the pool, exactly once.
 func (c *cursor) release() {
 	if c.conn == nil {
 		return
+	}
+	if c.inflight {
+		c.intr.interrupt()
+		<-c.done
+		c.inflight = false
+	}
+	if c.work != nil {
+		close(c.work)
 	}
 	if c.stopWatch != nil {
 		c.stopWatch()
