@@ -11,7 +11,7 @@ import (
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/internal/auth"
 	gw "github.com/qconnect/qconnect/internal/server"
-	"github.com/qconnect/qconnect/protocol"
+	"github.com/qconnect/qconnect/internal/testenv"
 )
 
 // TestReplayTakesNoRateTokenMiniredis and ...RedisServer: through the
@@ -47,13 +47,7 @@ func testReplayTakesNoRateToken(t *testing.T, srv server) {
 		t.Fatal(err)
 	}
 	ping := func(id string) (int, string) {
-		date := protocol.FormatDate(time.Now())
-		body := []byte(`{"type":"PingReq","id":"` + id + `","date":"` + date + `","msg":[]}`)
-		in := protocol.SignInput{Verb: "POST", Path: "/connect/api/auth/ping", Username: "alice",
-			BodyMD5: protocol.BodyMD5(body), ContentType: "application/json", Date: date}
-		req := httptest.NewRequest("POST", "/connect/api/auth/ping", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", protocol.Authorization("alice", sess.ID, protocol.Sign(in, sess.ID)))
+		req := testenv.SignedPing("alice", sess.ID, id, time.Now())
 		w := httptest.NewRecorder()
 		g.ServeHTTP(w, req)
 		return w.Code, w.Body.String()

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/internal/auth"
-	"github.com/qconnect/qconnect/protocol"
+	"github.com/qconnect/qconnect/internal/testenv"
 )
 
 // BenchmarkSignedPing measures the server's cost of one signed auth/ping:
@@ -35,13 +34,7 @@ func BenchmarkSignedPing(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		date := protocol.FormatDate(time.Now())
-		body := []byte(`{"type":"PingReq","id":"` + strconv.Itoa(i) + `","date":"` + date + `","msg":[]}`)
-		in := protocol.SignInput{Verb: "POST", Path: "/connect/api/auth/ping", Username: "alice",
-			BodyMD5: protocol.BodyMD5(body), ContentType: "application/json", Date: date}
-		req := httptest.NewRequest("POST", "/connect/api/auth/ping", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", protocol.Authorization("alice", sess.ID, protocol.Sign(in, sess.ID)))
+		req := testenv.SignedPing("alice", sess.ID, strconv.Itoa(i), time.Now())
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, req)
 		if w.Code != 200 {

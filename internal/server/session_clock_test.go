@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/internal/auth"
-	"github.com/qconnect/qconnect/protocol"
+	"github.com/qconnect/qconnect/internal/testenv"
 )
 
 // manualClock is an injected clock the test moves by hand.
@@ -53,13 +52,7 @@ func TestSessionIdleAndLifetimeClock(t *testing.T) {
 	n := 0
 	ping := func(id string) int {
 		n++
-		date := protocol.FormatDate(clock.Now())
-		body := []byte(`{"type":"PingReq","id":"p` + strconv.Itoa(n) + `","date":"` + date + `","msg":[]}`)
-		in := protocol.SignInput{Verb: "POST", Path: "/connect/api/auth/ping", Username: "alice",
-			BodyMD5: protocol.BodyMD5(body), ContentType: "application/json", Date: date}
-		req := httptest.NewRequest("POST", "/connect/api/auth/ping", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", protocol.Authorization("alice", id, protocol.Sign(in, id)))
+		req := testenv.SignedPing("alice", id, "p"+strconv.Itoa(n), clock.Now())
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, req)
 		return w.Code
