@@ -5,8 +5,8 @@
 # Writes a users file of 10 users (u0..u9, the demo password, group demo),
 # starts the gateway in demo mode (1M trades, no feed) with
 # --memory-budget BUDGET (DuckDB's memory limit and the call admission;
-# "" for none), --max-concurrent 256 and --max-concurrent-per-user 64 so
-# that only the budget holds calls back, and a 10-minute timeout; then
+# "" for the default settings: in demo mode the --demo-memory-limit
+# budget), --max-concurrent 256 and --max-concurrent-per-user 64 so that only the budget holds calls back, and a 10-minute timeout; then
 # starts CALLS signed marketData/getTrades calls at once (whole day, 1M rows
 # each, JSON), one per client, clients spread over the 10 users, and
 # reports the answers by HTTP status (502 would be DuckDB's "Out of Memory",
@@ -34,7 +34,7 @@ gw=$!
 for _ in $(seq 600); do grep -q listening "$out/gw.out" 2>/dev/null && break; sleep 0.2; done
 kb() { awk -v f="$1:" '$1 == f {print int($2/1024)}' "/proc/$gw/status"; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3)"
-echo "budget: ${B:-none}; $N concurrent whole-day getTrades from 10 users; serve flags: ${*:-}"
+echo "budget: ${B:-the default (demo mode: --demo-memory-limit)}; $N concurrent whole-day getTrades from 10 users; serve flags: ${*:-}"
 before=$(kb VmRSS)
 echo 5 >"/proc/$gw/clear_refs"
 t0=$(date +%s)

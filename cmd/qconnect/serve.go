@@ -129,7 +129,7 @@ func (o *serveOptions) flags(fs *flag.FlagSet) *settings {
 	fs.IntVar(&o.maxSessions, "max-sessions-per-user", 16, s.add("max-sessions-per-user", envMaxSessions, "sessions a user may hold; a login beyond ends the oldest"))
 	fs.StringVar(&o.pprofAddr, "pprof-listen", "", s.add("pprof-listen", "QCONNECT_PPROF_LISTEN", "loopback address serving Go's profiler at /debug/pprof/ (default: off)"))
 	fs.StringVar(&o.memBudget, "memory-budget", "", s.add("memory-budget", envMemBudget, `the gateway's memory budget, e.g. "1GB": DuckDB's memory limit, and calls run only while they hold a share of it (--memory-per-call), waiting in a queue otherwise (default: none)`))
-	fs.StringVar(&o.memPerCall, "memory-per-call", "", s.add("memory-per-call", envMemPerCall, "a call's share of --memory-budget (default: an eighth of it)"))
+	fs.StringVar(&o.memPerCall, "memory-per-call", "", s.add("memory-per-call", envMemPerCall, "a call's share of --memory-budget (default: an eighth of it, at least 32MiB)"))
 	fs.IntVar(&o.memQueue, "memory-queue", 1024, s.add("memory-queue", envMemQueue, "calls that may wait for a share of --memory-budget; more get busy"))
 	fs.DurationVar(&o.memQueueTimeout, "memory-queue-timeout", 60*time.Second, s.add("memory-queue-timeout", envMemQueueTO, "longest wait for a share of --memory-budget before busy"))
 	fs.IntVar(&o.resultCacheMB, "result-cache-mb", 64, s.add("result-cache-mb", envResultCache, "MB of small DuckDB results kept to answer repeated calls until their tables are published to; 0 turns it off"))
@@ -281,31 +281,17 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 		return fmt.Errorf("the users file is invalid, the gateway did not start:\n%v", err)
 	}
 
-	budget, err := parseBytes(o.memBudget)
+	memory, err := o.memory(demo)
 	if err != nil {
-		return usageErrorf("--memory-budget: %v", err)
-	}
-	perCall, err := parseBytes(o.memPerCall)
-	if err != nil {
-		return usageErrorf("--memory-per-call: %v", err)
-	}
-	if perCall > 0 && budget == 0 {
-		return usageErrorf("--memory-per-call needs --memory-budget")
-	}
-	if budget > 0 && perCall > budget {
-		return usageErrorf("--memory-per-call (%s) is larger than --memory-budget (%s): no call could run", o.memPerCall, o.memBudget)
-	}
-	if budget > 0 && o.memLimit == "" {
-		o.memLimit = fmt.Sprintf("%dMiB", max(budget>>20, 1)) // DuckDB's share is the whole budget
+		return err
 	}
 
 	// Engine.
 	fmt.Fprintf(e.stdout, "qconnect: loading %s (this can take a while; the gateway listens once it is ready)\n", o.dataDescription(demo))
 	started := time.Now()
-	loadLimit, memLimit := o.engine.memoryLimits(o.memLimit, demo)
 	eng, err := duckdb.Open(ctx, duckdb.Config{
 		Path: o.duckdbPath, DataDir: o.data, Demo: demo, Seed: o.demoSeed, DemoTrades: o.demoSize,
-		Threads: o.threads, MemoryLimit: memLimit, LoadMemoryLimit: loadLimit, Uncompressed: !o.engine.compress, ResultCacheBytes: int64(o.resultCacheMB) << 20, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
+		Threads: o.threads, MemoryLimit: memory.limit, LoadMemoryLimit: memory.loadLimit, Uncompressed: !o.engine.compress, ResultCacheBytes: int64(o.resultCacheMB) << 20, TempDir: o.tempDir, MaxConns: o.maxConc, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("the data could not be loaded, the gateway did not start:\n%v", err)
@@ -366,7 +352,7 @@ func (o *serveOptions) run(ctx context.Context, e *env) error {
 	cfg := server.Config{
 		MaxBodyBytes: o.maxBody, ClockSkew: o.skew, DefaultTimeout: o.timeout, DefaultRowCap: o.rowCap,
 		MaxConcurrent: o.maxConc, MaxConcurrentPerUser: o.maxConcUser, RatePerUser: o.rate, RateBurst: o.burst,
-		MemoryBudget: budget, MemoryPerCall: perCall, MemoryQueue: o.memQueue, MemoryQueueTimeout: o.memQueueTimeout,
+		MemoryBudget: memory.budget, MemoryPerCall: memory.perCall, MemoryQueue: o.memQueue, MemoryQueueTimeout: o.memQueueTimeout,
 		ReplayMaxIDs: o.replayMax, LoginMaxFailures: o.loginFails, LoginWindow: o.loginWindow, Docs: docsMode, Logger: log,
 	}
 	o.ws.apply(&cfg)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"strings"
 	"testing"
 )
 
@@ -43,6 +44,48 @@ func TestEngineMemoryLimits(t *testing.T) {
 		load, run := o.memoryLimits(c.given, c.demo)
 		if load != c.load || run != c.run {
 			t.Errorf("memoryLimits(%q, demo %v) with --demo-memory-limit %q = %q, %q; want %q, %q", c.given, c.demo, c.demoOption, load, run, c.load, c.run)
+		}
+	}
+}
+
+// TestMemorySettings: demo mode without a memory setting gets the demo's
+// limit as DuckDB's limit AND as the gateway's budget (so concurrent calls
+// queue instead of failing for memory); a given budget is DuckDB's limit
+// too; a given DuckDB limit alone sets no budget; bad values are usage
+// errors naming their flag.
+func TestMemorySettings(t *testing.T) {
+	for _, c := range []struct {
+		name                          string
+		demo                          bool
+		budget, perCall, limit, demoL string
+		want                          memorySettings
+		err                           string
+	}{
+		{name: "demo defaults", demo: true, demoL: "100MB",
+			want: memorySettings{budget: 100_000_000, loadLimit: demoLoadMemoryLimit, limit: "100MB"}},
+		{name: "demo, share given", demo: true, demoL: "100MB", perCall: "50MB",
+			want: memorySettings{budget: 100_000_000, perCall: 50_000_000, loadLimit: demoLoadMemoryLimit, limit: "100MB"}},
+		{name: "demo, no demo limit", demo: true, want: memorySettings{}},
+		{name: "demo, DuckDB limit given", demo: true, demoL: "100MB", limit: "2GB",
+			want: memorySettings{limit: "2GB"}},
+		{name: "budget given", demo: true, demoL: "100MB", budget: "1GiB",
+			want: memorySettings{budget: 1 << 30, limit: "1024MiB"}},
+		{name: "not demo", want: memorySettings{}},
+		{name: "share without budget", perCall: "10MB", err: "--memory-per-call needs --memory-budget"},
+		{name: "share over budget", budget: "10MB", perCall: "20MB", err: "no call could run"},
+		{name: "bad demo limit", demo: true, demoL: "lots", err: "--demo-memory-limit"},
+	} {
+		o := serveOptions{memBudget: c.budget, memPerCall: c.perCall, memLimit: c.limit}
+		o.engine.demoMemoryLimit = c.demoL
+		got, err := o.memory(c.demo)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: error %v, want one containing %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: memory() = %+v, %v; want %+v", c.name, got, err, c.want)
 		}
 	}
 }

@@ -105,3 +105,19 @@ func TestAdmissionTimesOutWithBusy(t *testing.T) {
 	}
 	r()
 }
+
+// TestMemoryShareDefault: a call's default share is an eighth of the budget,
+// but never less than MinMemoryPerCall (nor more than the whole budget).
+func TestMemoryShareDefault(t *testing.T) {
+	for _, c := range []struct{ budget, want int64 }{
+		{1 << 30, 1 << 27},              // 1 GiB: an eighth
+		{100_000_000, MinMemoryPerCall}, // the demo's 100MB: 32 MiB, so 2 calls at once
+		{16 << 20, 16 << 20},            // below the floor: the whole budget
+	} {
+		cfg := Config{MemoryBudget: c.budget}
+		cfg.setDefaults()
+		if cfg.MemoryPerCall != c.want {
+			t.Errorf("budget %d: share %d, want %d", c.budget, cfg.MemoryPerCall, c.want)
+		}
+	}
+}

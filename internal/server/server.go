@@ -31,6 +31,12 @@ const (
 	DocsOff    DocsMode = "off"    // not served (404)
 )
 
+// MinMemoryPerCall is the smallest default share of a memory budget: a
+// call's sort or aggregate needs a few of DuckDB's blocks per thread to
+// spill at all, and shares of a small budget cut finer than this made
+// concurrent whole-day calls fail for memory (BENCHMARKS.md, issue 11).
+const MinMemoryPerCall = 32 << 20
+
 // Config holds the server's limits. The zero value of every field means the
 // documented default.
 type Config struct {
@@ -49,7 +55,7 @@ type Config struct {
 	// runs only while it holds a share of MemoryPerCall bytes of it, and
 	// waits for one in a FIFO queue otherwise.
 	MemoryBudget       int64         // bytes; 0 = no admission by memory
-	MemoryPerCall      int64         // default MemoryBudget/8
+	MemoryPerCall      int64         // default MemoryBudget/8, at least MinMemoryPerCall (at most the budget)
 	MemoryQueue        int           // calls waiting at most; beyond, busy; default 1024
 	MemoryQueueTimeout time.Duration // longest wait, then busy; default 60 s
 
@@ -95,7 +101,7 @@ func (c *Config) setDefaults() {
 	orDefault(&c.RateBurst, 400)
 	orDefault(&c.BusyRetryAfter, time.Second)
 	if c.MemoryBudget > 0 {
-		orDefault(&c.MemoryPerCall, max(c.MemoryBudget/8, 1))
+		orDefault(&c.MemoryPerCall, max(c.MemoryBudget/8, min(MinMemoryPerCall, c.MemoryBudget)))
 		orDefault(&c.MemoryQueue, 1024)
 		orDefault(&c.MemoryQueueTimeout, 60*time.Second)
 	}
