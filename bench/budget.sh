@@ -6,7 +6,8 @@
 # starts the gateway in demo mode (1M trades, no feed) with
 # --memory-budget BUDGET (DuckDB's memory limit and the call admission;
 # "" for the default settings: in demo mode the --demo-memory-limit
-# budget), --max-concurrent 256 and --max-concurrent-per-user 64 so that only the budget holds calls back, and a 10-minute timeout; then
+# budget), --max-concurrent 256 and --max-concurrent-per-user 64 so that
+# only the budget holds calls back, and a 10-minute timeout; then
 # starts CALLS signed marketData/getTrades calls at once (whole day, 1M rows
 # each, JSON), one per client, clients spread over the 10 users, and
 # reports the answers by HTTP status (502 would be DuckDB's "Out of Memory",
