@@ -12,9 +12,8 @@ const (
 	envDemoMemoryLimit = "QCONNECT_DEMO_MEMORY_LIMIT"
 )
 
-// defaultDemoMemoryLimit is DuckDB's memory limit, and the gateway's memory
-// budget, in demo mode when neither --duckdb-memory-limit nor
-// --memory-budget is given: with the compressed
+// defaultDemoMemoryLimit is DuckDB's memory limit in demo mode when neither
+// --duckdb-memory-limit nor --memory-budget is given: with the compressed
 // tables it keeps the gateway under 300 MB of RSS with the default demo and
 // during a whole-day export of a 10M-trade demo (BENCHMARKS.md, issue 11);
 // beyond it DuckDB spills sorts and cold table blocks to its temp directory.
@@ -33,7 +32,7 @@ type engineOptions struct {
 
 func (o *engineOptions) flags(fs *flag.FlagSet, s *settings) {
 	fs.BoolVar(&o.compress, "duckdb-compress", true, s.add("duckdb-compress", envCompress, "keep the in-memory tables (demo, --data CSV) compressed, as a database file would be (false: DuckDB's uncompressed in-memory tables)"))
-	fs.StringVar(&o.demoMemoryLimit, "demo-memory-limit", defaultDemoMemoryLimit, s.add("demo-memory-limit", envDemoMemoryLimit, `in demo mode, when neither --duckdb-memory-limit nor --memory-budget is given: DuckDB's memory limit and the gateway's memory budget (calls wait for a share, see --memory-per-call) ("" = no budget, DuckDB's default limit, 80% of RAM)`))
+	fs.StringVar(&o.demoMemoryLimit, "demo-memory-limit", defaultDemoMemoryLimit, s.add("demo-memory-limit", envDemoMemoryLimit, `in demo mode, DuckDB's memory limit when neither --duckdb-memory-limit nor --memory-budget is given ("" = DuckDB's default, 80% of RAM)`))
 }
 
 // memoryLimits are DuckDB's memory limits while loading and after: the
@@ -57,10 +56,10 @@ type memorySettings struct {
 
 // memory resolves --memory-budget, --memory-per-call,
 // --duckdb-memory-limit and --demo-memory-limit. A budget is also DuckDB's
-// limit unless --duckdb-memory-limit says otherwise. In demo mode without
-// any of the three, the demo's memory limit is both DuckDB's limit (after
-// the load) and the budget, so calls wait their turn for memory instead of
-// failing for DuckDB's (README "Demo memory").
+// limit unless --duckdb-memory-limit says otherwise; in demo mode without
+// either, DuckDB's limit is the demo's (after the load) and there is no
+// budget (README "Demo memory": calls are not queued for memory, so long
+// streams run side by side; heavy concurrent sorts can get busy).
 func (o *serveOptions) memory(demo bool) (memorySettings, error) {
 	var m memorySettings
 	var err error
@@ -75,13 +74,8 @@ func (o *serveOptions) memory(demo bool) (memorySettings, error) {
 		given = fmt.Sprintf("%dMiB", max(m.budget>>20, 1)) // DuckDB's share is the whole budget
 	}
 	m.loadLimit, m.limit = o.engine.memoryLimits(given, demo)
-	if m.budget == 0 && o.memLimit == "" && m.limit != "" {
-		if m.budget, err = parseBytes(m.limit); err != nil {
-			return m, usageErrorf("--demo-memory-limit: %v", err)
-		}
-	}
 	if m.perCall > 0 && m.budget == 0 {
-		return m, usageErrorf("--memory-per-call needs --memory-budget (or demo mode's --demo-memory-limit)")
+		return m, usageErrorf("--memory-per-call needs --memory-budget")
 	}
 	if m.budget > 0 && m.perCall > m.budget {
 		return m, usageErrorf("--memory-per-call (%s) is larger than the memory budget (%d bytes): no call could run", o.memPerCall, m.budget)

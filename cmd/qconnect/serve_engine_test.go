@@ -49,10 +49,9 @@ func TestEngineMemoryLimits(t *testing.T) {
 }
 
 // TestMemorySettings: demo mode without a memory setting gets the demo's
-// limit as DuckDB's limit AND as the gateway's budget (so concurrent calls
-// queue instead of failing for memory); a given budget is DuckDB's limit
-// too; a given DuckDB limit alone sets no budget; bad values are usage
-// errors naming their flag.
+// limit as DuckDB's limit (after a larger load limit) and no budget; a
+// given budget is DuckDB's limit too; a given DuckDB limit alone sets no
+// budget; bad values are usage errors naming their flag.
 func TestMemorySettings(t *testing.T) {
 	for _, c := range []struct {
 		name                          string
@@ -62,9 +61,9 @@ func TestMemorySettings(t *testing.T) {
 		err                           string
 	}{
 		{name: "demo defaults", demo: true, demoL: "100MB",
-			want: memorySettings{budget: 100_000_000, loadLimit: demoLoadMemoryLimit, limit: "100MB"}},
-		{name: "demo, share given", demo: true, demoL: "100MB", perCall: "50MB",
-			want: memorySettings{budget: 100_000_000, perCall: 50_000_000, loadLimit: demoLoadMemoryLimit, limit: "100MB"}},
+			want: memorySettings{loadLimit: demoLoadMemoryLimit, limit: "100MB"}},
+		{name: "demo, budget and share given", demo: true, demoL: "100MB", budget: "200MiB", perCall: "50MiB",
+			want: memorySettings{budget: 200 << 20, perCall: 50 << 20, limit: "200MiB"}},
 		{name: "demo, no demo limit", demo: true, want: memorySettings{}},
 		{name: "demo, DuckDB limit given", demo: true, demoL: "100MB", limit: "2GB",
 			want: memorySettings{limit: "2GB"}},
@@ -73,7 +72,7 @@ func TestMemorySettings(t *testing.T) {
 		{name: "not demo", want: memorySettings{}},
 		{name: "share without budget", perCall: "10MB", err: "--memory-per-call needs --memory-budget"},
 		{name: "share over budget", budget: "10MB", perCall: "20MB", err: "no call could run"},
-		{name: "bad demo limit", demo: true, demoL: "lots", err: "--demo-memory-limit"},
+		{name: "bad budget", budget: "lots", err: "--memory-budget"},
 	} {
 		o := serveOptions{memBudget: c.budget, memPerCall: c.perCall, memLimit: c.limit}
 		o.engine.demoMemoryLimit = c.demoL
