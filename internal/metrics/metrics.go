@@ -126,6 +126,7 @@ func (m *Metrics) AddServer(s *server.Server) {
 	counter("qconnect_slow_consumer_cutoffs_total", "WebSockets cut off for an overflowing queue, and subscriptions ended because this gateway fell behind the shared stream.", func(st server.Stats) float64 { return float64(st.SlowConsumerCuts) })
 	counter("qconnect_publishes_total", "Publishes stored (REST, WebSocket, demo feed; relayed ones on the gateway that received them).", func(st server.Stats) float64 { return float64(st.Publishes) })
 	counter("qconnect_published_rows_total", "Rows in the publishes stored.", func(st server.Stats) float64 { return float64(st.PublishedRows) })
+	counter("qconnect_busy_retries_total", "Queries run again because the backend was busy (out of memory or spill space) while other calls ran; the call waited for one of them to end.", func(st server.Stats) float64 { return float64(st.BusyRetries) })
 	counter("qconnect_publish_failures_total", "Publishes accepted and then not stored (the write failed); each is also logged.", func(st server.Stats) float64 { return float64(st.PublishFailures) })
 }
 

@@ -138,17 +138,14 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 		s.failCall(ctx, w, r, a, m, timeout, err)
 		return
 	}
-	rows, err := backend.Query(ctx, qconnect.Call{Method: m, Params: params, User: a.user, Now: a.now, Limit: rowCap + 1})
-	if err != nil {
-		s.failCall(ctx, w, r, a, m, timeout, err)
-		return
-	}
-	defer rows.Close()
-	batch, nextErr := rows.Next(ctx)
+	ended := s.callEnds.start()
+	defer ended()
+	rows, batch, nextErr := s.queryFirst(ctx, backend, qconnect.Call{Method: m, Params: params, User: a.user, Now: a.now, Limit: rowCap + 1})
 	if nextErr != nil && nextErr != io.EOF {
 		s.failCall(ctx, w, r, a, m, timeout, nextErr)
 		return
 	}
+	defer rows.Close()
 
 	format := encode.Negotiate(r.Header.Get("Accept"))
 	h := w.Header()

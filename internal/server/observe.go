@@ -46,6 +46,7 @@ type counters struct {
 	publishes       atomic.Int64
 	publishedRows   atomic.Int64
 	publishFailures atomic.Int64 // accepted publishes whose commit failed
+	busyRetries     atomic.Int64 // queries run again after a busy failure (retry.go)
 }
 
 // Stats are the gateway's counts at one instant, for metrics.
@@ -59,6 +60,7 @@ type Stats struct {
 	PublishedRows    int64
 	PublishFailures  int64 // publishes accepted and then not stored (pipe.go)
 	InFlight         int   // calls running now (of Config.MaxConcurrent)
+	BusyRetries      int64 // queries run again after the backend was busy (retry.go)
 }
 
 // Stats returns the gateway's counts now.
@@ -67,7 +69,8 @@ func (s *Server) Stats() Stats {
 	st := Stats{Subscriptions: hs.Subscriptions, Upstreams: hs.Upstreams,
 		SlowConsumerCuts: s.counters.slowCuts.Load(), Publishes: s.counters.publishes.Load(),
 		PublishedRows:   s.counters.publishedRows.Load(),
-		PublishFailures: s.counters.publishFailures.Load(), InFlight: len(s.limits.global)}
+		PublishFailures: s.counters.publishFailures.Load(), InFlight: len(s.limits.global),
+		BusyRetries: s.counters.busyRetries.Load()}
 	s.ws.mu.Lock()
 	conns := make([]*wsConn, 0, len(s.ws.conns))
 	for c := range s.ws.conns {

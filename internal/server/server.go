@@ -162,6 +162,7 @@ type Server struct {
 	log      *slog.Logger
 	replay   ReplayGuard
 	admit    *admission // nil without a memory budget
+	callEnds callEnds   // REST calls running, for retries after busy (retry.go)
 	throttle auth.Throttle
 	hashes   *hashGate // bounds the password hashes running at once
 	limits   *limiter
