@@ -11,7 +11,7 @@ import (
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/internal/auth"
 	gw "github.com/qconnect/qconnect/internal/server"
-	"github.com/qconnect/qconnect/internal/testenv"
+	"github.com/qconnect/qconnect/internal/testenv/signed"
 )
 
 // TestReplayTakesNoRateTokenMiniredis and ...RedisServer: through the
@@ -47,7 +47,7 @@ func testReplayTakesNoRateToken(t *testing.T, srv server) {
 		t.Fatal(err)
 	}
 	ping := func(id string) (int, string) {
-		req := testenv.SignedPing("alice", sess.ID, id, time.Now())
+		req := signed.Ping("alice", sess.ID, id, time.Now())
 		w := httptest.NewRecorder()
 		g.ServeHTTP(w, req)
 		return w.Code, w.Body.String()

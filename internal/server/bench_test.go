@@ -10,7 +10,7 @@ import (
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/internal/auth"
-	"github.com/qconnect/qconnect/internal/testenv"
+	"github.com/qconnect/qconnect/internal/testenv/signed"
 )
 
 // BenchmarkSignedPing measures the server's cost of one signed auth/ping:
@@ -34,7 +34,7 @@ func BenchmarkSignedPing(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		req := testenv.SignedPing("alice", sess.ID, strconv.Itoa(i), time.Now())
+		req := signed.Ping("alice", sess.ID, strconv.Itoa(i), time.Now())
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, req)
 		if w.Code != 200 {

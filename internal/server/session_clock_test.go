@@ -11,7 +11,7 @@ import (
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/internal/auth"
-	"github.com/qconnect/qconnect/internal/testenv"
+	"github.com/qconnect/qconnect/internal/testenv/signed"
 )
 
 // manualClock is an injected clock the test moves by hand.
@@ -52,7 +52,7 @@ func TestSessionIdleAndLifetimeClock(t *testing.T) {
 	n := 0
 	ping := func(id string) int {
 		n++
-		req := testenv.SignedPing("alice", id, "p"+strconv.Itoa(n), clock.Now())
+		req := signed.Ping("alice", id, "p"+strconv.Itoa(n), clock.Now())
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, req)
 		return w.Code

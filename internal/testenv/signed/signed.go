@@ -1,4 +1,7 @@
-package testenv
+// Package signed builds signed requests for in-process tests. It is apart
+// from testenv because protocol's own tests use testenv, and this package
+// uses protocol.
+package signed
 
 import (
 	"bytes"
@@ -9,10 +12,10 @@ import (
 	"github.com/qconnect/qconnect/protocol"
 )
 
-// SignedPing returns a REST PingReq (POST /connect/api/auth/ping) with
+// Ping returns a REST PingReq (POST /connect/api/auth/ping) with
 // request id id and the date of now, signed for user with the session
 // sessionID (PROTOCOL 3), ready for a handler's ServeHTTP in a test.
-func SignedPing(user, sessionID, id string, now time.Time) *http.Request {
+func Ping(user, sessionID, id string, now time.Time) *http.Request {
 	date := protocol.FormatDate(now)
 	body := []byte(`{"type":"PingReq","id":"` + id + `","date":"` + date + `","msg":[]}`)
 	in := protocol.SignInput{Verb: "POST", Path: "/connect/api/auth/ping", Username: user,
