@@ -13,6 +13,7 @@ import (
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/client"
+	"github.com/qconnect/qconnect/internal/apidoc"
 	"github.com/qconnect/qconnect/internal/encode"
 	"github.com/qconnect/qconnect/protocol"
 )
@@ -217,7 +218,7 @@ func paramUse(p client.ParamInfo) string {
 		if s, ok := p.Default.(string); ok {
 			if strings.TrimSuffix(p.Type, "[]") == string(qconnect.Timespan) {
 				if d, err := time.ParseDuration(s); err == nil {
-					return "default " + shortSpan(d)
+					return "default " + apidoc.ShortDuration(d)
 				}
 			}
 			return "default " + s
@@ -240,7 +241,7 @@ func paramConstraints(p client.ParamInfo) string {
 	}
 	bound := func(v float64) string {
 		if strings.TrimSuffix(p.Type, "[]") == string(qconnect.Timespan) { // bounds of a timespan are in seconds (PROTOCOL 6)
-			return shortSpan(time.Duration(v * float64(time.Second)))
+			return apidoc.ShortDuration(time.Duration(v * float64(time.Second)))
 		}
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	}
@@ -257,19 +258,6 @@ func paramConstraints(p client.ParamInfo) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// shortSpan prints a duration with units and without zero tails: 10s, 5m,
-// 1h30m, 24h, 1.5s.
-func shortSpan(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
 
 // plural is "1 row", "2 rows", "1,000 rows": n with thousands separators
 // and the noun in the right number (nouns taking -s).

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/qconnect/qconnect/internal/apidoc"
 )
 
 // serveIntro is the hand-written head of `qconnect serve --help`; the
@@ -85,7 +87,7 @@ func writeServeHelp(w io.Writer, fs *flag.FlagSet, st *settings) {
 			var extra []string
 			if def := f.DefValue; def != "" && def != "0" && def != "false" {
 				if d, err := time.ParseDuration(def); err == nil && name == "duration" {
-					def = shortSpan(d)
+					def = apidoc.ShortDuration(d)
 				}
 				extra = append(extra, "default "+def)
 			}

@@ -168,10 +168,10 @@ func columnSchema(c qconnect.Column) (*object, error) {
 func spanBounds(p qconnect.Param) string {
 	var parts []string
 	if p.Min != nil {
-		parts = append(parts, "at least "+shortDuration(seconds(*p.Min)))
+		parts = append(parts, "at least "+ShortDuration(seconds(*p.Min)))
 	}
 	if p.Max != nil {
-		parts = append(parts, "at most "+shortDuration(seconds(*p.Max)))
+		parts = append(parts, "at most "+ShortDuration(seconds(*p.Max)))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -96,7 +96,7 @@ func elemJSON(t qconnect.Type, v any) (any, error) {
 		}
 	case qconnect.Timespan:
 		if d, ok := v.(time.Duration); ok {
-			return shortDuration(d), nil
+			return ShortDuration(d), nil
 		}
 	case qconnect.Dict:
 		if m, ok := v.(map[string]any); ok {
@@ -106,8 +106,9 @@ func elemJSON(t qconnect.Type, v any) (any, error) {
 	return nil, bad
 }
 
-// shortDuration is d in Go duration syntax without zero tails: 5m, 1h, 1h30m.
-func shortDuration(d time.Duration) string {
+// ShortDuration is d in Go duration syntax without zero tails: 10s, 5m,
+// 1h30m, 24h, 1.5s. The CLI prints durations the same way.
+func ShortDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
@@ -210,7 +211,7 @@ func exampleElem(p qconnect.Param, w exampleWindow) any {
 		if p.Min == nil && p.Max == nil {
 			return exampleSpan
 		}
-		return shortDuration(seconds(clamp(p, 300, false)))
+		return ShortDuration(seconds(clamp(p, 300, false)))
 	case qconnect.Dict:
 		return map[string]any{}
 	}

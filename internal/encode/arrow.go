@@ -123,13 +123,7 @@ func notArrow(c qconnect.Column, value, what string) error {
 }
 
 func (w *arrowWriter) WriteBatch(b *qconnect.Batch) error {
-	if w.finished {
-		return errFinished
-	}
-	if w.out.err != nil {
-		return w.out.err
-	}
-	if err := checkBatch(b, w.cols); err != nil || b.Len == 0 {
+	if ok, err := batchToWrite(w.finished, w.out, b, w.cols); !ok {
 		return err
 	}
 	arrays := make([]arrow.Array, len(w.cols))

@@ -54,13 +54,7 @@ func newCSVWriter(out *sink, cols []qconnect.Column, end Ending) *csvWriter {
 }
 
 func (w *csvWriter) WriteBatch(b *qconnect.Batch) error {
-	if w.finished {
-		return errFinished
-	}
-	if w.out.err != nil {
-		return w.out.err
-	}
-	if err := checkBatch(b, w.cols); err != nil || b.Len == 0 {
+	if ok, err := batchToWrite(w.finished, w.out, b, w.cols); !ok {
 		return err
 	}
 	w.start()

@@ -45,13 +45,7 @@ func (w *jsonWriter) start() {
 }
 
 func (w *jsonWriter) WriteBatch(b *qconnect.Batch) error {
-	if w.finished {
-		return errFinished
-	}
-	if w.out.err != nil {
-		return w.out.err
-	}
-	if err := checkBatch(b, w.cols); err != nil || b.Len == 0 {
+	if ok, err := batchToWrite(w.finished, w.out, b, w.cols); !ok {
 		return err
 	}
 	w.start()

@@ -123,6 +123,23 @@ func New(f Format, w io.Writer, h Header, cols []qconnect.Column, end Ending) (W
 	return nil, fmt.Errorf("encode: unknown format %q: use json, ndjson, csv or arrow", f)
 }
 
+// batchToWrite is the common start of every WriteBatch: it reports whether
+// b has rows to write, and otherwise the error that stops it (nil for an
+// empty batch): errFinished after Finish, the sink's sticky write error, or
+// a batch that does not match the columns.
+func batchToWrite(finished bool, out *sink, b *qconnect.Batch, cols []qconnect.Column) (bool, error) {
+	if finished {
+		return false, errFinished
+	}
+	if out.err != nil {
+		return false, out.err
+	}
+	if err := checkBatch(b, cols); err != nil {
+		return false, err
+	}
+	return b.Len > 0, nil
+}
+
 // checkBatch checks that b has one vector of the right storage, and of
 // b.Len values, per column.
 func checkBatch(b *qconnect.Batch, cols []qconnect.Column) error {
