@@ -138,8 +138,8 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 		s.failCall(ctx, w, r, a, m, timeout, err)
 		return
 	}
-	ended := s.callEnds.start()
-	defer ended()
+	s.callEnds.start()
+	defer s.callEnds.end()
 	rows, batch, nextErr := s.queryFirst(ctx, backend, qconnect.Call{Method: m, Params: params, User: a.user, Now: a.now, Limit: rowCap + 1})
 	if nextErr != nil && nextErr != io.EOF {
 		s.failCall(ctx, w, r, a, m, timeout, nextErr)

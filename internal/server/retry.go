@@ -28,23 +28,21 @@ type callEnds struct {
 	ended   chan struct{} // closed at the next end; nil until someone waits
 }
 
-// start counts a call; the returned func (call it once) ends it.
-func (c *callEnds) start() func() {
+// start counts a call; end ends it (once per start).
+func (c *callEnds) start() {
 	c.mu.Lock()
 	c.running++
 	c.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			c.mu.Lock()
-			c.running--
-			if c.ended != nil {
-				close(c.ended)
-				c.ended = nil
-			}
-			c.mu.Unlock()
-		})
+}
+
+func (c *callEnds) end() {
+	c.mu.Lock()
+	c.running--
+	if c.ended != nil {
+		close(c.ended)
+		c.ended = nil
 	}
+	c.mu.Unlock()
 }
 
 // wait blocks until another call ends and reports true; it reports false

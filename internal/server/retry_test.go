@@ -62,13 +62,13 @@ func TestBusyWaitsForAnotherCall(t *testing.T) {
 	b := &poolBackend{}
 	ctx := t.Context()
 
-	endA := s.callEnds.start()
+	s.callEnds.start()
 	rowsA, _, err := s.queryFirst(ctx, b, qconnect.Call{})
 	if err != io.EOF || rowsA == nil {
 		t.Fatalf("first call: %v", err)
 	}
 
-	endB := s.callEnds.start()
+	s.callEnds.start()
 	done := make(chan error, 1)
 	go func() {
 		rows, _, err := s.queryFirst(ctx, b, qconnect.Call{})
@@ -93,24 +93,24 @@ func TestBusyWaitsForAnotherCall(t *testing.T) {
 		runtime.Gosched()
 	}
 	rowsA.Close()
-	endA()
+	s.callEnds.end()
 	if err := <-done; err != io.EOF {
 		t.Fatalf("the second call after the first ended: %v, want its rows", err)
 	}
-	endB()
+	s.callEnds.end()
 	if n := s.counters.busyRetries.Load(); n != 1 {
 		t.Errorf("busy retries %d, want 1", n)
 	}
 
 	// Alone: busy at once.
 	b.held = true
-	end := s.callEnds.start()
+	s.callEnds.start()
 	_, _, err = s.queryFirst(ctx, b, qconnect.Call{})
 	var qe *qconnect.Error
 	if !errors.As(err, &qe) || qe.Code != qconnect.CodeBusy {
 		t.Fatalf("alone: %v, want busy", err)
 	}
-	end()
+	s.callEnds.end()
 
 	// Two calls, the unit held by no call: each sees only a waiter or
 	// nothing besides itself, and both get busy.
@@ -120,8 +120,8 @@ func TestBusyWaitsForAnotherCall(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			end := s.callEnds.start()
-			defer end()
+			s.callEnds.start()
+			defer s.callEnds.end()
 			_, _, errs[i] = s.queryFirst(ctx, b, qconnect.Call{})
 		}()
 	}

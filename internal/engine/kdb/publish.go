@@ -104,23 +104,9 @@ func qColumn(c qconnect.Column, rows [][]any, j int) (any, error) {
 		}
 		switch c.Type {
 		case qconnect.Int:
-			o := make([]int32, n)
-			for i, x := range out {
-				o[i] = int32(x)
-				if x == ipc.NullLong {
-					o[i] = ipc.NullInt
-				}
-			}
-			return o, nil
+			return narrowed(out, ipc.NullInt), nil
 		case qconnect.Short:
-			o := make([]int16, n)
-			for i, x := range out {
-				o[i] = int16(x)
-				if x == ipc.NullLong {
-					o[i] = ipc.NullShort
-				}
-			}
-			return o, nil
+			return narrowed(out, ipc.NullShort), nil
 		}
 		return out, nil
 	case qconnect.Float, qconnect.Real:
@@ -165,4 +151,17 @@ func qColumn(c qconnect.Column, rows [][]any, j int) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("type %s cannot be published to kdb+", c.Type)
+}
+
+// narrowed converts a column of longs to a narrower integer column, long
+// nulls to its null.
+func narrowed[T int16 | int32](longs []int64, null T) []T {
+	o := make([]T, len(longs))
+	for i, x := range longs {
+		o[i] = T(x)
+		if x == ipc.NullLong {
+			o[i] = null
+		}
+	}
+	return o
 }
