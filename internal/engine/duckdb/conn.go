@@ -240,13 +240,9 @@ func (s *stmt) Close() error {
 	return nil
 }
 
-// bindNamed prepares query and binds args to it: a namedArg by name, any
-// other value by position.
-func (c *conn) bindNamed(query string, args []any) (*stmt, error) {
-	s, err := c.prepare(query)
-	if err != nil {
-		return nil, err
-	}
+// argList is args as bind arguments: a namedArg by name, any other value
+// by position.
+func argList(args []any) []arg {
 	list := make([]arg, len(args))
 	for i, a := range args {
 		if n, ok := a.(namedArg); ok {
@@ -255,6 +251,17 @@ func (c *conn) bindNamed(query string, args []any) (*stmt, error) {
 			list[i] = arg{Ordinal: i + 1, Value: a}
 		}
 	}
+	return list
+}
+
+// bindNamed prepares query and binds args to it: a namedArg by name, any
+// other value by position.
+func (c *conn) bindNamed(query string, args []any) (*stmt, error) {
+	s, err := c.prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	list := argList(args)
 	if err := s.Bind(list); err != nil {
 		s.Close()
 		return nil, err
@@ -340,14 +347,7 @@ func (c *conn) queryRows(ctx context.Context, query string, args ...any) ([]qcon
 	if err != nil {
 		return nil, nil, err
 	}
-	list := make([]arg, len(args))
-	for i, a := range args {
-		if n, ok := a.(namedArg); ok {
-			list[i] = arg{Name: n.name, Value: n.value}
-		} else {
-			list[i] = arg{Ordinal: i + 1, Value: a}
-		}
-	}
+	list := argList(args)
 	stop := c.watch(ctx)
 	defer stop()
 	st, err := startStream(ctx, s, list)
@@ -381,6 +381,19 @@ func (c *conn) queryRows(ctx context.Context, query string, args ...any) ([]qcon
 		}
 		st.pos = st.size
 	}
+}
+
+// queryNames runs a query of one text column and returns its values.
+func (c *conn) queryNames(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := c.queryStrings(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		names[i] = r[0]
+	}
+	return names, nil
 }
 
 // queryStrings runs a query whose columns are all VARCHAR and returns its

@@ -409,15 +409,7 @@ func compressMemory(ctx context.Context, conn *conn, setup []string) error {
 // listViews lists the views of every database (a query naming one is not
 // cached: a view over files reads them anew each time).
 func listViews(ctx context.Context, conn *conn) ([]string, error) {
-	rows, err := conn.queryStrings(ctx, `SELECT view_name FROM duckdb_views() WHERE NOT internal`)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(rows))
-	for i, r := range rows {
-		names[i] = r[0]
-	}
-	return names, nil
+	return conn.queryNames(ctx, `SELECT view_name FROM duckdb_views() WHERE NOT internal`)
 }
 
 // CacheStats returns the result cache's hits and misses (0, 0 without one).
@@ -430,17 +422,9 @@ func (e *Engine) CacheStats() (hits, misses int64) {
 
 // listTables lists the tables and views of the main schema of a database.
 func listTables(ctx context.Context, conn *conn, database string) ([]string, error) {
-	rows, err := conn.queryStrings(ctx, `SELECT table_name FROM duckdb_tables() WHERE database_name = $db AND schema_name = 'main' AND NOT temporary
+	return conn.queryNames(ctx, `SELECT table_name FROM duckdb_tables() WHERE database_name = $db AND schema_name = 'main' AND NOT temporary
 UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = $db AND schema_name = 'main' AND NOT temporary AND NOT internal`,
 		named("db", database))
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(rows))
-	for i, r := range rows {
-		names[i] = r[0]
-	}
-	return names, nil
 }
 
 // sqlString escapes s for use inside a single-quoted SQL string literal.
