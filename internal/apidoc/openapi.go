@@ -160,13 +160,9 @@ func methodOperation(m *qconnect.Method, schemas *object, w exampleWindow) (*obj
 	if err != nil {
 		return nil, fmt.Errorf("apidoc: %w", err)
 	}
-	op := obj("tags", []any{m.Group}, "operationId", base)
-	sum := summary(m.Description)
-	if sum != "" {
-		op.set("summary", sum)
-	}
+	op := operation(m, base)
 	desc := strings.TrimSpace(m.Description)
-	if desc != "" && desc != sum {
+	if desc != "" && desc != summary(m.Description) {
 		op.set("description", desc)
 	}
 	op.set("requestBody", obj("required", true, "content", obj(contentType, obj(
@@ -237,6 +233,16 @@ func requestTypeSchema(m *qconnect.Method) *object {
 	return obj("type", "string", "minLength", 1, "maxLength", 64,
 		"description", "The method name + `Req` (servers accept any non-empty value).",
 		"examples", []any{requestType(m)})
+}
+
+// operation starts the OpenAPI operation of m: its tag (the group), its
+// operationId and, when the description has one, its summary.
+func operation(m *qconnect.Method, base string) *object {
+	op := obj("tags", []any{m.Group}, "operationId", base)
+	if sum := summary(m.Description); sum != "" {
+		op.set("summary", sum)
+	}
+	return op
 }
 
 // summary is the first sentence of a description, at most 120 characters.

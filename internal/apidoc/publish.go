@@ -150,11 +150,7 @@ func publishOperation(m *qconnect.Method, schemas *object) (*object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apidoc: %w", err)
 	}
-	op := obj("tags", []any{m.Group}, "operationId", base)
-	sum := summary(m.Description)
-	if sum != "" {
-		op.set("summary", sum)
-	}
+	op := operation(m, base)
 	op.set("description", strings.TrimSpace(strings.TrimSpace(m.Description)+"\n\n"+publishDescription))
 	op.set("requestBody", obj("required", true, "content", obj(contentType, obj(
 		"schema", schemaRef(base+"_Request"),
