@@ -92,11 +92,8 @@ func (s *Server) signed(h func(w http.ResponseWriter, r *http.Request, a *authed
 			s.writeError(w, r, rp, qconnect.Errorf(qconnect.CodeMalformedAuthorization, "%v", err))
 			return
 		}
-		req, err := protocol.ParseRequest(body)
-		rp = reply{reqType: req.Type, id: idPtr(req.ID)}
-		setRequestInfo(r, func(i *requestInfo) { i.id = req.ID })
-		if err != nil {
-			s.writeError(w, r, rp, err)
+		req, rp, ok := s.parseEnvelope(w, r, body)
+		if !ok {
 			return
 		}
 		date, err := protocol.ParseDate(req.Date)

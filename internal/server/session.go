@@ -30,11 +30,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, rp, err)
 		return
 	}
-	req, err := protocol.ParseRequest(body)
-	rp = reply{reqType: req.Type, id: idPtr(req.ID)}
-	setRequestInfo(r, func(i *requestInfo) { i.id = req.ID })
-	if err != nil {
-		s.writeError(w, r, rp, err)
+	req, rp, ok := s.parseEnvelope(w, r, body)
+	if !ok {
 		return
 	}
 	sess, err := s.openSession(r.Context(), req, clientAddr(r), func(user string) {
@@ -153,4 +150,19 @@ func (s *Server) basicAuth(next http.Handler) http.Handler {
 		w.Header().Set("WWW-Authenticate", `Basic realm="qconnect docs", charset="UTF-8"`)
 		http.Error(w, "log in with your qconnect username and password to read the API documentation", http.StatusUnauthorized)
 	})
+}
+
+// parseEnvelope parses a REST request's envelope (PROTOCOL 2) and records
+// its id for the request log. It returns the reply that answers it (type
+// and id as far as they could be read); on a malformed envelope it has
+// written the error and reports false.
+func (s *Server) parseEnvelope(w http.ResponseWriter, r *http.Request, body []byte) (*protocol.Request, reply, bool) {
+	req, err := protocol.ParseRequest(body)
+	rp := reply{reqType: req.Type, id: idPtr(req.ID)}
+	setRequestInfo(r, func(i *requestInfo) { i.id = req.ID })
+	if err != nil {
+		s.writeError(w, r, rp, err)
+		return nil, rp, false
+	}
+	return req, rp, true
 }
