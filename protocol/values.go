@@ -312,3 +312,19 @@ func ParseTimespan(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// JSONRowKeys returns, per column, what precedes its value in a JSON row
+// object (PROTOCOL 4.3): the column's name as a JSON string and ':', with
+// a ',' in front of every key but the first.
+func JSONRowKeys(cols []qconnect.Column) [][]byte {
+	keys := make([][]byte, len(cols))
+	for i, c := range cols {
+		var k []byte
+		if i > 0 {
+			k = append(k, ',')
+		}
+		k = AppendJSONString(k, c.Name)
+		keys[i] = append(k, ':')
+	}
+	return keys
+}

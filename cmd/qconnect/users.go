@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -163,17 +162,7 @@ func precheck(path, name string, mustExist bool, groups []string) error {
 	case !mustExist && d.HasUser(name):
 		return fmt.Errorf("user %q already exists in %s; change the password with `qconnect users passwd --users %s %s`", name, path, path, name)
 	}
-	defined := d.Groups()
-	for _, g := range groups {
-		if !slices.Contains(defined, g) {
-			have := "none are defined yet"
-			if len(defined) > 0 {
-				have = "defined: " + strings.Join(defined, ", ")
-			}
-			return fmt.Errorf("group %q is not defined in %s (%s); define it under groups: first or fix the name", g, path, have)
-		}
-	}
-	return nil
+	return auth.UndefinedGroup(path, d.Groups(), groups)
 }
 
 // readNewPassword reads the new password of name: one line of standard input

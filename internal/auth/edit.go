@@ -23,6 +23,21 @@ users: {}
 groups: {}
 `
 
+// UndefinedGroup returns an error naming the first of groups that is not
+// among the groups defined in the users file at path, or nil.
+func UndefinedGroup(path string, defined, groups []string) error {
+	for _, g := range groups {
+		if !slices.Contains(defined, g) {
+			have := "none are defined yet"
+			if len(defined) > 0 {
+				have = "defined: " + strings.Join(defined, ", ")
+			}
+			return fmt.Errorf("group %q is not defined in %s (%s); define it under groups: first or fix the name", g, path, have)
+		}
+	}
+	return nil
+}
+
 // AddUser adds username with a bcrypt hash of password (cost 0 means
 // DefaultCost) and the given groups to the users file at path, creating the
 // file if it is missing. It fails if the user exists or a group is not
@@ -40,15 +55,8 @@ func AddUser(path, username, password string, groups []string, cost int) error {
 		if _, v := findKey(users, username); v != nil {
 			return fmt.Errorf("user %q already exists in %s; change the password with `qconnect users passwd --users %s %s`", username, path, path, username)
 		}
-		defined := doc.keys("groups")
-		for _, g := range groups {
-			if !slices.Contains(defined, g) {
-				have := "none are defined yet"
-				if len(defined) > 0 {
-					have = "defined: " + strings.Join(defined, ", ")
-				}
-				return fmt.Errorf("group %q is not defined in %s (%s); define it under groups: first or fix the name", g, path, have)
-			}
+		if err := UndefinedGroup(path, doc.keys("groups"), groups); err != nil {
+			return err
 		}
 		hash, err := HashPassword(password, cost)
 		if err != nil {

@@ -20,16 +20,10 @@ type jsonWriter struct {
 }
 
 func newJSONWriter(out *sink, ndjson bool, h Header, cols []qconnect.Column) *jsonWriter {
-	w := &jsonWriter{out: out, ndjson: ndjson, h: h, cols: cols, keys: make([][]byte, len(cols)),
+	w := &jsonWriter{out: out, ndjson: ndjson, h: h, cols: cols, keys: protocol.JSONRowKeys(cols),
 		values: make([]protocol.VectorAppender, len(cols))}
 	for i, c := range cols {
 		w.values[i] = protocol.JSONAppender(c.Type)
-		var k []byte
-		if i > 0 {
-			k = append(k, ',')
-		}
-		k = protocol.AppendJSONString(k, c.Name)
-		w.keys[i] = append(k, ':')
 	}
 	return w
 }

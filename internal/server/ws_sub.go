@@ -114,15 +114,18 @@ func (c *wsConn) execute(req *protocol.Request, rp reply, rateErr error) {
 		c.send(frame)
 		return
 	}
+	fail := func(err error) { // answered, unless the socket is gone
+		if c.ctx.Err() == nil {
+			c.wsAnswer(o, rp, nil, err)
+		} else {
+			c.wsFinish(o, nil, err, 0)
+		}
+	}
 	go func() {
 		defer release()
 		admitted, err := c.s.admit.acquire(c.ctx)
 		if err != nil {
-			if c.ctx.Err() == nil {
-				c.wsAnswer(o, rp, nil, err)
-			} else {
-				c.wsFinish(o, nil, err, 0)
-			}
+			fail(err)
 			return
 		}
 		defer admitted()
@@ -134,11 +137,7 @@ func (c *wsConn) execute(req *protocol.Request, rp reply, rateErr error) {
 		call := qconnect.Call{Method: m, Params: params, User: c.user, Now: now, Limit: rowCap + 1}
 		frame, rows, err := c.s.resultFrame(ctx, m, call, head, rowCap, c.s.cfg.WSMaxFrameBytes, start, timeout, true)
 		if err != nil {
-			if c.ctx.Err() == nil {
-				c.wsAnswer(o, rp, nil, err)
-			} else {
-				c.wsFinish(o, nil, err, 0)
-			}
+			fail(err)
 			return
 		}
 		c.wsFinish(o, frame, nil, rows)

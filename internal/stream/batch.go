@@ -53,15 +53,9 @@ type RowEncoder struct {
 
 // NewRowEncoder returns an encoder for rows of cols.
 func NewRowEncoder(cols []qconnect.Column) *RowEncoder {
-	e := &RowEncoder{cols: cols, keys: make([][]byte, len(cols)), vals: make([]protocol.VectorAppender, len(cols))}
+	e := &RowEncoder{cols: cols, keys: protocol.JSONRowKeys(cols), vals: make([]protocol.VectorAppender, len(cols))}
 	for i, c := range cols {
 		e.vals[i] = protocol.JSONAppender(c.Type)
-		var k []byte
-		if i > 0 {
-			k = append(k, ',')
-		}
-		k = protocol.AppendJSONString(k, c.Name)
-		e.keys[i] = append(k, ':')
 	}
 	return e
 }
