@@ -229,6 +229,19 @@ func (b *Batch) Row(i int) []any {
 	return row
 }
 
+// Rows returns every row of the batch as boxed values (see Row); nil for a
+// nil batch.
+func (b *Batch) Rows() [][]any {
+	if b == nil {
+		return nil
+	}
+	rows := make([][]any, b.Len)
+	for i := range rows {
+		rows[i] = b.Row(i)
+	}
+	return rows
+}
+
 // Clone returns a deep copy of the batch that does not share memory with
 // it, for keeping rows past the next call of Rows.Next.
 func (b *Batch) Clone() *Batch {

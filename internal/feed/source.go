@@ -90,10 +90,7 @@ func (s *Source) Emit(ctx context.Context, table string, cols []qconnect.Column,
 	if b == nil || b.Len == 0 {
 		return nil
 	}
-	rows := make([][]any, b.Len)
-	for i := range rows {
-		rows[i] = b.Row(i)
-	}
+	rows := b.Rows()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.storeLocked(ctx, table, cols, rows, b)

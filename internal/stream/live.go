@@ -28,7 +28,7 @@ func (up *upstream) pump(ctx context.Context, feed qconnect.Feed) {
 		switch ev.Kind {
 		case qconnect.LiveUpdate:
 			if ev.Batch != nil {
-				lost = up.publish(cols, boxRows(ev.Batch), now)
+				lost = up.publish(cols, ev.Batch.Rows(), now)
 			}
 		case qconnect.LiveSnapshot, qconnect.LiveReset:
 			kind := KindSnapshot
@@ -37,7 +37,7 @@ func (up *upstream) pump(ctx context.Context, feed qconnect.Feed) {
 			}
 			var rows [][]any
 			if ev.Batch != nil {
-				rows = up.project(cols, boxRows(ev.Batch))
+				rows = up.project(cols, ev.Batch.Rows())
 			}
 			b := &Batch{Kind: kind, Columns: up.enc.Columns(), Rows: rows, JSON: up.enc.arrayJSON(rows), Time: now}
 			up.mu.Lock()
@@ -52,16 +52,6 @@ func (up *upstream) pump(ctx context.Context, feed qconnect.Feed) {
 			up.hub.reap(up)
 		}
 	}
-}
-
-// boxRows boxes the rows of a batch: the hub filters, projects and
-// conflates rows of the qconnect value convention.
-func boxRows(b *qconnect.Batch) [][]any {
-	rows := make([][]any, b.Len)
-	for i := range rows {
-		rows[i] = b.Row(i)
-	}
-	return rows
 }
 
 // project filters rows of cols and takes the upstream's columns by name.

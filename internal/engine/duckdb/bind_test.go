@@ -107,7 +107,7 @@ func explain(t *testing.T, e *Engine, m *qconnect.Method, params map[string]any)
 				}
 			}
 			b.Len = s.size
-			for _, r := range rowsOf(b) {
+			for _, r := range b.Rows() {
 				for _, v := range r {
 					plan.WriteString(v.(string) + "\n")
 				}

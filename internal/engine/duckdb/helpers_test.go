@@ -66,7 +66,7 @@ func drain(rows qconnect.Rows) ([][]any, error) {
 		if err != nil {
 			return out, err
 		}
-		out = append(out, rowsOf(batch)...)
+		out = append(out, batch.Rows()...)
 	}
 }
 
@@ -83,16 +83,4 @@ func wantCode(t *testing.T, err error, code qconnect.Code) *qconnect.Error {
 		t.Fatalf("code %s (%v), want %s", qe.Code, err, code)
 	}
 	return qe
-}
-
-// rowsOf boxes the rows of a batch (nil for none).
-func rowsOf(b *qconnect.Batch) [][]any {
-	if b == nil {
-		return nil
-	}
-	out := make([][]any, b.Len)
-	for i := range out {
-		out[i] = b.Row(i)
-	}
-	return out
 }

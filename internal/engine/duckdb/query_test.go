@@ -196,7 +196,7 @@ func TestQueryBatchesBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		sizes = append(sizes, batch.Len)
-		for _, r := range rowsOf(batch) {
+		for _, r := range batch.Rows() {
 			if r[0] != next {
 				t.Fatalf("row %v, want %d", r[0], next)
 			}

@@ -38,7 +38,7 @@ func TestQueryStreams(t *testing.T) {
 		if batch.Len != 1000 {
 			t.Errorf("batch of %d rows, want 1000", batch.Len)
 		}
-		for _, r := range rowsOf(batch) {
+		for _, r := range batch.Rows() {
 			if r[0] != next || r[1] != "row "+strconv.FormatInt(next, 10) {
 				t.Fatalf("row %v, want [%d row %d]", r, next, next)
 			}
@@ -106,7 +106,7 @@ func TestMidStreamError(t *testing.T) {
 			nextErr = err
 			break
 		}
-		for _, r := range rowsOf(batch) {
+		for _, r := range batch.Rows() {
 			if r[0] != got {
 				t.Fatalf("row %v, want %d", r[0], got)
 			}

@@ -458,7 +458,7 @@ func checkLive(h Harness, src qconnect.LiveSource) error {
 		if ev.Kind != qconnect.LiveSnapshot {
 			return fmt.Errorf("first event kind %d, want the snapshot", ev.Kind)
 		}
-		if got := rowsOf(ev.Batch); fmt.Sprint(got) != fmt.Sprint(h.Snapshot) {
+		if got := ev.Batch.Rows(); fmt.Sprint(got) != fmt.Sprint(h.Snapshot) {
 			return fmt.Errorf("snapshot %v, want %v", got, h.Snapshot)
 		}
 	}
@@ -481,7 +481,7 @@ func checkLive(h Harness, src qconnect.LiveSource) error {
 			if ev.Batch == nil || ev.Batch.Len < 1 || len(ev.Batch.Cols) != len(cols) {
 				return fmt.Errorf("update batch %+v does not match the %d columns", ev.Batch, len(cols))
 			}
-			got = append(got, rowsOf(ev.Batch)...)
+			got = append(got, ev.Batch.Rows()...)
 		case qconnect.LiveSnapshot:
 			if h.Snapshot == nil || len(got) > 0 {
 				return fmt.Errorf("a snapshot after %d updated rows without a reset", len(got))
@@ -498,17 +498,6 @@ func checkLive(h Harness, src qconnect.LiveSource) error {
 		return fmt.Errorf("second Close: %w", err)
 	}
 	return nil
-}
-
-func rowsOf(b *qconnect.Batch) [][]any {
-	if b == nil {
-		return nil
-	}
-	out := make([][]any, b.Len)
-	for i := range out {
-		out[i] = b.Row(i)
-	}
-	return out
 }
 
 // liveRows makes the k-th update of the live case: two rows whose values
