@@ -128,11 +128,7 @@ func testUserCache(t *testing.T, srv server) {
 	ctx := context.Background()
 	clk := newClock()
 	cfg := auth.SessionConfig{IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour, MaxPerUser: 16}
-	a, b := newGateway(t, srv, clk, cfg), newGateway(t, srv, clk, cfg)
-	b.watch(t)
-	if err := a.store.Subscribed(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	a, b := watchedPair(t, srv, clk, cfg, "b")
 	s1, err := a.s.Open(ctx, "erin")
 	if err != nil {
 		t.Fatal(err)

@@ -111,6 +111,23 @@ func newGateway(t *testing.T, srv server, clk *clock, cfg auth.SessionConfig) *g
 
 // watch runs the gateway's Watch, ending announced sessions locally as the
 // server's wiring does.
+// watchedPair starts two gateways on srv with the same clock and settings;
+// the one named by watcher (a or b) watches session ends, and the pair is
+// returned once that watch is subscribed.
+func watchedPair(t *testing.T, srv server, clk *clock, cfg auth.SessionConfig, watcher string) (a, b *gateway) {
+	t.Helper()
+	a, b = newGateway(t, srv, clk, cfg), newGateway(t, srv, clk, cfg)
+	if watcher == "a" {
+		a.watch(t)
+	} else {
+		b.watch(t)
+	}
+	if err := a.store.Subscribed(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
 func (g *gateway) watch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -140,11 +157,7 @@ func testSessionsAcrossGateways(t *testing.T, srv server) {
 	ctx := context.Background()
 	clk := newClock()
 	cfg := auth.SessionConfig{IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour, MaxPerUser: 16}
-	a, b := newGateway(t, srv, clk, cfg), newGateway(t, srv, clk, cfg)
-	b.watch(t)
-	if err := a.store.Subscribed(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	a, b := watchedPair(t, srv, clk, cfg, "b")
 	sess, err := a.s.Open(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -192,11 +205,7 @@ func testSessionCap(t *testing.T, srv server) {
 	ctx := context.Background()
 	clk := newClock()
 	cfg := auth.SessionConfig{MaxPerUser: 4}
-	a, b := newGateway(t, srv, clk, cfg), newGateway(t, srv, clk, cfg)
-	a.watch(t)
-	if err := a.store.Subscribed(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	a, b := watchedPair(t, srv, clk, cfg, "a")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var opened []auth.Session
@@ -290,11 +299,7 @@ func testSweep(t *testing.T, srv server) {
 	ctx := context.Background()
 	clk := newClock()
 	cfg := auth.SessionConfig{IdleTimeout: time.Minute}
-	a, b := newGateway(t, srv, clk, cfg), newGateway(t, srv, clk, cfg)
-	b.watch(t)
-	if err := a.store.Subscribed(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	a, b := watchedPair(t, srv, clk, cfg, "b")
 	idle, _ := a.s.Open(ctx, "dave")
 	kept, _ := a.s.Open(ctx, "dave")
 	clk.Advance(50 * time.Second)
