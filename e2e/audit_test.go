@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -60,19 +59,11 @@ func TestAuditLog(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	cat := filepath.Join(dir, "catalog.yaml")
-	users := filepath.Join(dir, "users.yaml")
 	logPath := filepath.Join(dir, "audit.jsonl")
 	if err := os.WriteFile(cat, []byte(auditCatalog), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(users, []byte("groups:\n  g:\n    allow: [audit]\n    write: [audit/pub]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, stderr, code := testenv.Run(t, ctx, "pw-auditor\n", "users", "add", "--users", users, "--groups", "g", "--password-stdin", "--cost", "4", "auditor"); code != 0 {
-		t.Fatalf("users add: %s", stderr)
-	}
+	users := cliUsers(t, "groups:\n  g:\n    allow: [audit]\n    write: [audit/pub]\n", [3]string{"auditor", "g", "pw-auditor"})
 	g := testenv.StartGateway(t, "--demo=true", "--demo-feed=false", "--catalog", cat, "--users", users,
 		"--audit-log", logPath, "--audit-max-value", "20")
 

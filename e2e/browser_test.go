@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"github.com/qconnect/qconnect/internal/testenv/browser"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/qconnect/qconnect/internal/testenv/browser"
 )
 
 // chromium starts one headless Debian Chromium for the test (a fresh

@@ -164,16 +164,33 @@ func expect(t *testing.T, what string, r *result, status int, code string) {
 // groups) and returns its path.
 func usersFile(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "users.yaml")
-	groups := "groups:\n  analysts:\n    allow: [monPublic, test]\n    deny: [test/secret]\n  nobody:\n    allow: []\n"
+	return makeUsers(t, "groups:\n  analysts:\n    allow: [monPublic, test]\n    deny: [test/secret]\n  nobody:\n    allow: []\n",
+		[2]string{"alice", "analysts"}, [2]string{"bob", "nobody"})
+}
+
+// makeUsers is cliUsers with each user's password name + "-password".
+func makeUsers(t *testing.T, groups string, users ...[2]string) string {
+	t.Helper()
+	withPw := make([][3]string, len(users))
+	for i, u := range users {
+		withPw[i] = [3]string{u[0], u[1], u[0] + "-password"}
+	}
+	return cliUsers(t, groups, withPw...)
+}
+
+// cliUsers writes a users file with the given groups section (YAML), adds
+// each user {name, group, password} with the CLI (`users add`), and returns
+// the file's path.
+func cliUsers(t *testing.T, groups string, users ...[3]string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "users.yaml")
 	if err := os.WriteFile(path, []byte(groups), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, u := range [][2]string{{"alice", "analysts"}, {"bob", "nobody"}} {
-		if _, stderr, code := testenv.Run(t, ctx, u[0]+"-password"+"\n", "users", "add", "--users", path,
+	for _, u := range users {
+		if _, stderr, code := testenv.Run(t, ctx, u[2]+"\n", "users", "add", "--users", path,
 			"--groups", u[1], "--password-stdin", "--cost", "4", u[0]); code != 0 {
 			t.Fatalf("users add %s: exit %d: %s", u[0], code, stderr)
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -17,26 +15,6 @@ import (
 // mdTrades is the demo size the marketData tests start the gateway with:
 // that many trades and three times as many quotes.
 const mdTrades = 10000
-
-// makeUsers writes a users file with the given groups section (YAML) and
-// adds each user {name, group} with the CLI; the password is
-// name + "-password".
-func makeUsers(t *testing.T, groups string, users ...[2]string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "users.yaml")
-	if err := os.WriteFile(path, []byte(groups), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, u := range users {
-		if _, stderr, code := testenv.Run(t, ctx, u[0]+"-password\n", "users", "add", "--users", path,
-			"--groups", u[1], "--password-stdin", "--cost", "4", u[0]); code != 0 {
-			t.Fatalf("users add %s: exit %d: %s", u[0], code, stderr)
-		}
-	}
-	return path
-}
 
 // mdGateway serves the demo catalog (marketData) over mdTrades demo trades,
 // without the demo feed (it would append trades between the calls that a

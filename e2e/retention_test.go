@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -37,18 +36,11 @@ const retentionCatalog = `groups:
 func TestRetentionUnderSteadyPublish(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cat, users := filepath.Join(dir, "catalog.yaml"), filepath.Join(dir, "users.yaml")
+	cat := filepath.Join(dir, "catalog.yaml")
 	if err := os.WriteFile(cat, []byte(retentionCatalog), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(users, []byte("groups:\n  g:\n    allow: [r]\n    write: [r/pub]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, stderr, code := testenv.Run(t, ctx, "pw-publisher\n", "users", "add", "--users", users, "--groups", "g", "--password-stdin", "--cost", "4", "p"); code != 0 {
-		t.Fatalf("users add: %s", stderr)
-	}
+	users := cliUsers(t, "groups:\n  g:\n    allow: [r]\n    write: [r/pub]\n", [3]string{"p", "g", "pw-publisher"})
 	g := testenv.StartGateway(t, "--demo=true", "--demo-feed=false", "--catalog", cat, "--users", users, "--retention-interval", "100ms")
 	s := login(t, g, "p", "pw-publisher")
 	count := func() (int64, time.Time) {

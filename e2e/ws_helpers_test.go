@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,21 +23,9 @@ import (
 // may only call monPublic/getMem. Their passwords are pw-trader, pw-viewer.
 func wsUsersFile(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "users.yaml")
-	groups := "groups:\n  traders:\n    allow: [monPublic, marketData]\n    write: [monPublic/pubMem, marketData/pubTrades, marketData/pubQuotes]\n" +
-		"  viewers:\n    allow: [monPublic/getMem]\n"
-	if err := os.WriteFile(path, []byte(groups), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, u := range [][2]string{{"trader", "traders"}, {"viewer", "viewers"}} {
-		if _, stderr, code := testenv.Run(t, ctx, "pw-"+u[0]+"\n", "users", "add", "--users", path,
-			"--groups", u[1], "--password-stdin", "--cost", "4", u[0]); code != 0 {
-			t.Fatalf("users add %s: exit %d: %s", u[0], code, stderr)
-		}
-	}
-	return path
+	return cliUsers(t, "groups:\n  traders:\n    allow: [monPublic, marketData]\n    write: [monPublic/pubMem, marketData/pubTrades, marketData/pubQuotes]\n"+
+		"  viewers:\n    allow: [monPublic/getMem]\n",
+		[3]string{"trader", "traders", "pw-trader"}, [3]string{"viewer", "viewers", "pw-viewer"})
 }
 
 // wsGateway starts the gateway in demo mode (the demo catalog's streaming
