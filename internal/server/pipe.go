@@ -238,7 +238,7 @@ func (p *pubPipe) settle(ctx context.Context) error {
 // ending first is its error.
 func (s *Server) settled(ctx context.Context, backend qconnect.Backend) error {
 	s.pub.mu.Lock()
-	pipes := make([]*pubPipe, 0, len(s.pub.pipes))
+	pipes := make([]*pubPipe, 0, 8) // on the stack for up to 8 tables: this runs before every call
 	for _, p := range s.pub.pipes {
 		pipes = append(pipes, p)
 	}
