@@ -47,11 +47,29 @@ type Options struct {
 // deployment. Safe for concurrent use.
 type Client struct {
 	rdb    *redis.Client
+	ro     *redis.Options // as parsed from the URL, for connections of our own (scriptConn)
 	prefix string
 	opts   Options
 	errors atomic.Int64
 	closed chan struct{} // closed by Close: the guard's senders stop
 	close  sync.Once
+
+	mu      sync.Mutex
+	closers []func() // run by Close: connections of our own
+}
+
+// onClose registers f to run when the client is closed (at once if it is).
+func (c *Client) onClose(f func()) {
+	c.mu.Lock()
+	select {
+	case <-c.closed:
+		c.mu.Unlock()
+		f()
+		return
+	default:
+	}
+	c.closers = append(c.closers, f)
+	c.mu.Unlock()
 }
 
 // Open connects to the Redis at rawURL (redis://[user:password@]host:port/db
@@ -78,7 +96,8 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 		o.PoolSize = DefaultPoolSize
 	}
 	ro.PoolSize = o.PoolSize
-	c := &Client{rdb: redis.NewClient(ro), prefix: o.Prefix, opts: o, closed: make(chan struct{})}
+	own := *ro
+	c := &Client{rdb: redis.NewClient(ro), ro: &own, prefix: o.Prefix, opts: o, closed: make(chan struct{})}
 	pctx, cancel := context.WithTimeout(ctx, 2*o.Timeout)
 	defer cancel()
 	if err := c.rdb.Ping(pctx).Err(); err != nil {
@@ -90,7 +109,16 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 
 // Close closes the connections.
 func (c *Client) Close() error {
-	c.close.Do(func() { close(c.closed) })
+	c.close.Do(func() {
+		c.mu.Lock()
+		close(c.closed)
+		fs := c.closers
+		c.closers = nil
+		c.mu.Unlock()
+		for _, f := range fs {
+			f()
+		}
+	})
 	return c.rdb.Close()
 }
 
