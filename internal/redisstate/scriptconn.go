@@ -30,7 +30,8 @@ import (
 type scriptConn struct {
 	ro      *redis.Options // network, address, credentials, database and TLS of the Client
 	timeout time.Duration
-	src     string // the script, loaded again on NOSCRIPT
+	src     string        // the script, loaded again on NOSCRIPT
+	idle    time.Duration // a connection idle for longer is checked before use (scriptConnIdleCheck)
 
 	mu     sync.Mutex // guards conn against close
 	conn   net.Conn
@@ -48,7 +49,7 @@ const scriptConnIdleCheck = time.Second
 var errScriptConnClosed = redis.ErrClosed
 
 func newScriptConn(ro *redis.Options, timeout time.Duration, src string) *scriptConn {
-	return &scriptConn{ro: ro, timeout: timeout, src: src}
+	return &scriptConn{ro: ro, timeout: timeout, src: src, idle: scriptConnIdleCheck}
 }
 
 // close closes the connection; later calls fail with redis.ErrClosed.
@@ -80,7 +81,7 @@ func (s *scriptConn) get() (net.Conn, error) {
 	if closed {
 		return nil, errScriptConnClosed
 	}
-	if c != nil && time.Since(s.used) > scriptConnIdleCheck && !s.alive(c) {
+	if c != nil && time.Since(s.used) > s.idle && !s.alive(c) {
 		s.drop(c)
 		c = nil
 	}
@@ -102,16 +103,18 @@ func (s *scriptConn) get() (net.Conn, error) {
 }
 
 // alive reports whether an idle connection is still open: nothing is
-// expected from Redis, so a read that does not time out at once means the
-// peer has closed it (or sent something unexpected).
+// expected from Redis, so anything to read (its end, or an unexpected
+// answer) means it cannot be used. Connections without a socket to peek
+// at (TLS) count as alive.
 func (s *scriptConn) alive(c net.Conn) bool {
 	if s.r.Buffered() > 0 {
 		return false
 	}
-	c.SetReadDeadline(time.Now().Add(-time.Second))
-	_, err := s.r.Peek(1)
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	c.SetReadDeadline(time.Time{}) // a past deadline would refuse the peek itself
+	return !peekDead(c)
 }
 
 // dial connects and authenticates (RESP2: AUTH, SELECT as the URL asks).
