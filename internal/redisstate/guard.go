@@ -110,7 +110,6 @@ type guardBatcher struct {
 	g     *Guard
 	queue chan *guardCall
 	start sync.Once
-	conns []*scriptConn // one per sender
 }
 
 // do runs one check through the batcher and returns its
@@ -121,7 +120,6 @@ func (b *guardBatcher) do(hash [16]byte, user string, now int64) (int64, error) 
 		for range guardSenders {
 			sc := newScriptConn(b.c.ro, b.c.opts.Timeout, guardBatchSrc)
 			b.c.onClose(sc.close)
-			b.conns = append(b.conns, sc)
 			go b.send(sc)
 		}
 	})
@@ -151,14 +149,6 @@ func (b *guardBatcher) do(hash [16]byte, user string, now int64) (int64, error) 
 	call.err, call.user = nil, ""
 	guardCalls.Put(call)
 	return wait, err
-}
-
-// idleCheck sets after how long idle the senders' connections are checked
-// before use (tests: 0, always). Call it between checks.
-func (b *guardBatcher) idleCheck(d time.Duration) {
-	for _, sc := range b.conns {
-		sc.idle = d
-	}
 }
 
 // send is one sender goroutine. It never ends, so that every queued check

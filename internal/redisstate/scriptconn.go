@@ -30,26 +30,19 @@ import (
 type scriptConn struct {
 	ro      *redis.Options // network, address, credentials, database and TLS of the Client
 	timeout time.Duration
-	src     string        // the script, loaded again on NOSCRIPT
-	idle    time.Duration // a connection idle for longer is checked before use (scriptConnIdleCheck)
+	src     string // the script, loaded again on NOSCRIPT
 
 	mu     sync.Mutex // guards conn against close
 	conn   net.Conn
 	closed bool
 
-	r    *bufio.Reader
-	used time.Time // when the connection last answered
+	r *bufio.Reader
 }
-
-// scriptConnIdleCheck: a connection idle for longer is checked before use
-// (Redis may have closed it, e.g. on a restart), so that the first call
-// after a quiet period does not fail for a connection known to be dead.
-const scriptConnIdleCheck = time.Second
 
 var errScriptConnClosed = redis.ErrClosed
 
 func newScriptConn(ro *redis.Options, timeout time.Duration, src string) *scriptConn {
-	return &scriptConn{ro: ro, timeout: timeout, src: src, idle: scriptConnIdleCheck}
+	return &scriptConn{ro: ro, timeout: timeout, src: src}
 }
 
 // close closes the connection; later calls fail with redis.ErrClosed.
@@ -81,7 +74,10 @@ func (s *scriptConn) get() (net.Conn, error) {
 	if closed {
 		return nil, errScriptConnClosed
 	}
-	if c != nil && time.Since(s.used) > s.idle && !s.alive(c) {
+	// Redis may have closed the connection since its last answer (a restart,
+	// a client timeout): checked before each call (one non-blocking peek), so
+	// that a call does not fail for a connection already known to be dead.
+	if c != nil && !s.alive(c) {
 		s.drop(c)
 		c = nil
 	}
@@ -102,7 +98,7 @@ func (s *scriptConn) get() (net.Conn, error) {
 	return c, nil
 }
 
-// alive reports whether an idle connection is still open: nothing is
+// alive reports whether a connection between calls is still open: nothing is
 // expected from Redis, so anything to read (its end, or an unexpected
 // answer) means it cannot be used. Connections without a socket to peek
 // at (TLS) count as alive.
@@ -164,7 +160,6 @@ func (s *scriptConn) dial() (net.Conn, error) {
 			return nil, fmt.Errorf("%s: %s", cmd[0], line[1:])
 		}
 	}
-	s.used = time.Now()
 	return c, nil
 }
 
@@ -192,7 +187,6 @@ func (s *scriptConn) run(req []byte, out []int64) ([]int64, error) {
 			return out[:0], err
 		}
 		if !noscript {
-			s.used = time.Now()
 			return out, nil
 		}
 		if attempt > 0 {
