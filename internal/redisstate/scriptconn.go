@@ -174,7 +174,7 @@ func (s *scriptConn) run(req []byte, out []int64) ([]int64, error) {
 	}
 	c.SetDeadline(time.Now().Add(s.timeout))
 	for attempt := 0; ; attempt++ {
-		if _, err := c.Write(req); err != nil {
+		if err := writeRequest(c, req); err != nil {
 			s.drop(c)
 			return out[:0], err
 		}
