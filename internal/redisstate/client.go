@@ -72,8 +72,9 @@ func (c *Client) onClose(f func()) {
 	c.mu.Unlock()
 }
 
-// Open connects to the Redis at rawURL (redis://[user:password@]host:port/db
-// or rediss:// for TLS) and checks that it answers.
+// Open connects to the Redis at rawURL (redis://[user:password@]host:port/db,
+// rediss:// for TLS, or unix://[user:password@]/path/redis.sock?db=N) and
+// checks that it answers.
 func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
@@ -86,7 +87,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 	}
 	ro, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("--redis %q is not a Redis URL (redis://host:port/db): %v", redact(rawURL), err)
+		return nil, fmt.Errorf("--redis %q is not a Redis URL (redis://host:port/db or unix:///path/redis.sock?db=N): %v", redact(rawURL), err)
 	}
 	ro.DialTimeout = o.Timeout
 	ro.ReadTimeout = o.Timeout
