@@ -100,14 +100,14 @@ func (s *scriptConn) get() (net.Conn, error) {
 
 // alive reports whether a connection between calls is still open: nothing is
 // expected from Redis, so anything to read (its end, or an unexpected
-// answer) means it cannot be used. Connections without a socket to peek
-// at (TLS) count as alive.
+// answer) means it cannot be used. TLS connections count as alive (a
+// dead one fails its next call, which is answered unavailable).
 func (s *scriptConn) alive(c net.Conn) bool {
 	if s.r.Buffered() > 0 {
 		return false
 	}
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
+	if _, ok := c.(*tls.Conn); ok {
+		return true // TLS records (session tickets) may arrive unasked: a peek proves nothing
 	}
 	c.SetReadDeadline(time.Time{}) // a past deadline would refuse the peek itself
 	return !peekDead(c)
