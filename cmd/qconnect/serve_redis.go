@@ -30,7 +30,7 @@ type redisOptions struct {
 }
 
 func (o *redisOptions) flags(fs *flag.FlagSet, s *settings) {
-	fs.StringVar(&o.url, "redis", "", s.add("redis", envRedis, "redis://host:port/db: keep sessions, the replay cache, login throttling and rate limits in this Redis, shared by every gateway using it (default: this process's memory)"))
+	fs.StringVar(&o.url, "redis", "", s.add("redis", envRedis, "redis://host:port/db (or unix:///path/redis.sock?db=N): keep sessions, the replay cache, login throttling and rate limits in this Redis, shared by every gateway using it (default: this process's memory)"))
 	fs.StringVar(&o.prefix, "redis-prefix", redisstate.DefaultPrefix, s.add("redis-prefix", envRedisPrefix, "prefix of every Redis key and channel; gateways of one deployment use the same"))
 	fs.Int64Var(&o.streamLen, "redis-stream-length", redisstate.DefaultStreamMaxLen, s.add("redis-stream-length", envRedisStream, "publishes kept per table in Redis for gateways that fall behind; one further behind ends its subscriptions with slowConsumer"))
 	fs.DurationVar(&o.timeout, "redis-timeout", redisstate.DefaultTimeout, s.add("redis-timeout", envRedisTimeout, "bound on each Redis command; past it the request gets unavailable (503)"))

@@ -47,15 +47,34 @@ type Options struct {
 // deployment. Safe for concurrent use.
 type Client struct {
 	rdb    *redis.Client
+	ro     *redis.Options // as parsed from the URL, for connections of our own (scriptConn)
 	prefix string
 	opts   Options
 	errors atomic.Int64
 	closed chan struct{} // closed by Close: the guard's senders stop
 	close  sync.Once
+
+	mu      sync.Mutex
+	closers []func() // run by Close: connections of our own
 }
 
-// Open connects to the Redis at rawURL (redis://[user:password@]host:port/db
-// or rediss:// for TLS) and checks that it answers.
+// onClose registers f to run when the client is closed (at once if it is).
+func (c *Client) onClose(f func()) {
+	c.mu.Lock()
+	select {
+	case <-c.closed:
+		c.mu.Unlock()
+		f()
+		return
+	default:
+	}
+	c.closers = append(c.closers, f)
+	c.mu.Unlock()
+}
+
+// Open connects to the Redis at rawURL (redis://[user:password@]host:port/db,
+// rediss:// for TLS, or unix://[user:password@]/path/redis.sock?db=N) and
+// checks that it answers.
 func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
@@ -68,7 +87,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 	}
 	ro, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("--redis %q is not a Redis URL (redis://host:port/db): %v", redact(rawURL), err)
+		return nil, fmt.Errorf("--redis %q is not a Redis URL (redis://host:port/db or unix:///path/redis.sock?db=N): %v", redact(rawURL), err)
 	}
 	ro.DialTimeout = o.Timeout
 	ro.ReadTimeout = o.Timeout
@@ -78,7 +97,8 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 		o.PoolSize = DefaultPoolSize
 	}
 	ro.PoolSize = o.PoolSize
-	c := &Client{rdb: redis.NewClient(ro), prefix: o.Prefix, opts: o, closed: make(chan struct{})}
+	own := *ro
+	c := &Client{rdb: redis.NewClient(ro), ro: &own, prefix: o.Prefix, opts: o, closed: make(chan struct{})}
 	pctx, cancel := context.WithTimeout(ctx, 2*o.Timeout)
 	defer cancel()
 	if err := c.rdb.Ping(pctx).Err(); err != nil {
@@ -90,7 +110,16 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 
 // Close closes the connections.
 func (c *Client) Close() error {
-	c.close.Do(func() { close(c.closed) })
+	c.close.Do(func() {
+		c.mu.Lock()
+		close(c.closed)
+		fs := c.closers
+		c.closers = nil
+		c.mu.Unlock()
+		for _, f := range fs {
+			f()
+		}
+	})
 	return c.rdb.Close()
 }
 

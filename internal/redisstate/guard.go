@@ -1,7 +1,6 @@
 package redisstate
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -21,18 +20,20 @@ import (
 // runs first: a replayed id is refused and takes no token. Safe for
 // concurrent use.
 type Guard struct {
-	c      *Client
-	b      *guardBatcher
-	window time.Duration
-	rate   float64
-	burst  int
+	c        *Client
+	b        *guardBatcher
+	window   time.Duration
+	interval string // µs between requests at the rate, as go-redis formats a float64
+	burst    int
 }
 
 // NewGuard returns a guard remembering ids for window (at least twice the
 // allowed clock skew) and limiting each user to rate requests per second
 // with bursts of burst.
 func NewGuard(c *Client, window time.Duration, rate float64, burst int) *Guard {
-	return &Guard{c: c, b: &guardBatcher{c: c}, window: window, rate: rate, burst: max(burst, 1)}
+	g := &Guard{c: c, window: window, interval: strconv.FormatFloat(1e6/rate, 'f', -1, 64), burst: max(burst, 1)}
+	g.b = &guardBatcher{c: c, g: g}
+	return g
 }
 
 // Check records id for the session without taking a rate token (the
@@ -51,13 +52,7 @@ func (g *Guard) CheckRate(sessionID, id, user string, now time.Time) (rate, err 
 }
 
 func (g *Guard) run(sessionID, id, user string, now time.Time) (error, error) {
-	h := sha256.Sum256([]byte(sessionID + "\x00" + id))
-	on := "1"
-	if user == "" {
-		on = "0"
-	}
-	wait, err := g.b.do(g.c.key("r", hex.EncodeToString(h[:16])), g.c.key("q", user),
-		g.window.Milliseconds(), on, now.UnixMicro(), 1e6/g.rate, g.burst)
+	wait, err := g.b.do(replayHash(sessionID, id), user, now.UnixMicro())
 	if err != nil {
 		return nil, g.c.fail("replay and rate check", err)
 	}
@@ -71,6 +66,17 @@ func (g *Guard) run(sessionID, id, user string, now time.Time) (error, error) {
 	return nil, nil
 }
 
+// replayHash names the replay key of id in a session: the first 16 bytes
+// of SHA-256(session id, NUL, id), as ReplayCache's keys.
+func replayHash(sessionID, id string) [16]byte {
+	h := sha256.New()
+	h.Write([]byte(sessionID))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	var sum [sha256.Size]byte
+	return [16]byte(h.Sum(sum[:0]))
+}
+
 // Batching. The checks of concurrent requests are sent to Redis together,
 // in one EVALSHA of guardBatchScript (one write, one read and one script
 // call for many checks), by guardSenders sender goroutines: a sender takes
@@ -80,7 +86,8 @@ func (g *Guard) run(sessionID, id, user string, now time.Time) (error, error) {
 // so the replay check is exactly as strict as one round trip per call; a
 // failed script call fails every check in it (unavailable), and none of
 // them is accepted. Under light load a batch holds one check, the cost of
-// a plain round trip.
+// a plain round trip. The sender writes the script call itself on a
+// connection of its own (scriptConn), not through go-redis's pool.
 const (
 	guardSenders  = 1    // script calls in flight at once (1, 2, 4 measured: fewer and larger batches cost Redis less)
 	guardMaxBatch = 256  // checks per script call
@@ -88,8 +95,9 @@ const (
 )
 
 type guardCall struct {
-	keys [2]string
-	args [5]any
+	hash [16]byte // replayHash
+	user string   // "" takes no rate token
+	now  int64    // µs
 	wait int64
 	err  error
 	done chan struct{}
@@ -99,22 +107,24 @@ var guardCalls = sync.Pool{New: func() any { return &guardCall{done: make(chan s
 
 type guardBatcher struct {
 	c     *Client
+	g     *Guard
 	queue chan *guardCall
 	start sync.Once
 }
 
 // do runs one check through the batcher and returns its
 // result: the script's number for it, or the error of its script call.
-func (b *guardBatcher) do(replayKey, rateKey string, args ...any) (int64, error) {
+func (b *guardBatcher) do(hash [16]byte, user string, now int64) (int64, error) {
 	b.start.Do(func() {
 		b.queue = make(chan *guardCall, guardQueue)
 		for range guardSenders {
-			go b.send()
+			sc := newScriptConn(b.c.ro, b.c.opts.Timeout, guardBatchSrc)
+			b.c.onClose(sc.close)
+			go b.send(sc)
 		}
 	})
 	call := guardCalls.Get().(*guardCall)
-	call.keys = [2]string{replayKey, rateKey}
-	copy(call.args[:], args)
+	call.hash, call.user, call.now = hash, user, now
 	select {
 	case b.queue <- call:
 	case <-b.c.closed:
@@ -136,7 +146,7 @@ func (b *guardBatcher) do(replayKey, rateKey string, args ...any) (int64, error)
 	}
 	<-call.done // a sender always answers: its script call is bounded by the timeout
 	wait, err := call.wait, call.err
-	call.err, call.args, call.keys = nil, [5]any{}, [2]string{}
+	call.err, call.user = nil, ""
 	guardCalls.Put(call)
 	return wait, err
 }
@@ -145,10 +155,9 @@ func (b *guardBatcher) do(replayKey, rateKey string, args ...any) (int64, error)
 // is answered: after the client is closed, its script calls fail at once
 // (redis.ErrClosed) and new checks are refused before they queue. An idle
 // goroutine per sender of a closed client is the price.
-func (b *guardBatcher) send() {
+func (b *guardBatcher) send(sc *scriptConn) {
 	batch := make([]*guardCall, 0, guardMaxBatch)
-	keys := make([]string, 0, 2*guardMaxBatch)
-	args := make([]any, 0, 5*guardMaxBatch)
+	w := guardWriter{users: make(map[string]int)}
 	for first := range b.queue {
 		batch = append(batch[:0], first)
 	gather:
@@ -160,7 +169,7 @@ func (b *guardBatcher) send() {
 				break gather
 			}
 		}
-		keys, args = b.exec(batch, keys, args)
+		b.exec(sc, &w, batch)
 		for i, c := range batch {
 			c.done <- struct{}{}
 			batch[i] = nil
@@ -168,52 +177,116 @@ func (b *guardBatcher) send() {
 	}
 }
 
-// guardBatchScript runs many checks in one call, one after the other.
-// KEYS: r:<hash of session and id>, q:<user> of each check in turn. ARGV:
-// five per check in turn: window ms, rate on (0/1), now µs, interval µs,
-// burst. It returns, per check, -1 when the id was seen within the window
-// (nothing taken), 0 when accepted, else the rate wait in µs (the id stays
-// recorded: it was used).
-var guardBatchScript = redis.NewScript(`
-local out = {}
-for i = 1, #KEYS / 2 do
-  local r, q, a = KEYS[2*i-1], KEYS[2*i], 5*(i-1)
-  if not redis.call('SET', r, 1, 'NX', 'PX', ARGV[a+1]) then
+// guardBatchScript runs the checks of a batch in one call, in order.
+// KEYS: the replay key r:<hash> of each check, then the rate key q:<user>
+// of each distinct user of the batch. ARGV: window ms, interval µs, burst,
+// then two per check: the index of its user among the rate keys (0: no
+// rate token, the WebSocket AuthReq) and now µs. Per check it answers -1
+// when the id was seen within the window (nothing taken), 0 when accepted,
+// else the rate wait in µs (the id stays recorded: it was used).
+//
+// The rate step is GCRA, exactly as gcraScript one check at a time: each
+// user's state is read once (GET) and written once (SET PX, when a check
+// took a token) per batch, its checks computed in between in order in Lua
+// locals, rounding the stored time as gcraScript's string form does and
+// keeping the expiry of the last check that took a token.
+var guardBatchScript = redis.NewScript(guardBatchSrc)
+
+const guardBatchSrc = `
+local px, t, burst = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local n = (#ARGV - 3) / 2
+local round = t % 1 ~= 0
+local tat, ttl, out = {}, {}, {}
+for i = 1, n do
+  if not redis.call('SET', KEYS[i], 1, 'NX', 'PX', px) then
     out[i] = -1
-  elseif ARGV[a+2] == '0' then
-    out[i] = 0
   else
-    local now = tonumber(ARGV[a+3])
-    local t = tonumber(ARGV[a+4])
-    local burst = tonumber(ARGV[a+5])
-    local tat = tonumber(redis.call('GET', q) or '0')
-    if tat < now then tat = now end
-    local new = tat + t
-    local allowAt = new - burst * t
-    if allowAt > now then
-      out[i] = math.ceil(allowAt - now)
-    else
-      redis.call('SET', q, string.format('%.0f', new), 'PX', math.ceil((new - now) / 1000) + 1)
+    local u = tonumber(ARGV[2*i+2])
+    if u == 0 then
       out[i] = 0
+    else
+      local now = tonumber(ARGV[2*i+3])
+      local cur = tat[u]
+      if cur == nil then
+        cur = tonumber(redis.call('GET', KEYS[n+u]) or '0')
+        tat[u] = cur
+      end
+      if cur < now then cur = now end
+      local new = cur + t
+      local allowAt = new - burst * t
+      if allowAt > now then
+        out[i] = math.ceil(allowAt - now)
+      else
+        ttl[u] = math.ceil((new - now) / 1000) + 1
+        if round then new = tonumber(string.format('%.0f', new)) end
+        tat[u] = new
+        out[i] = 0
+      end
     end
   end
 end
-return out`)
+for u, p in pairs(ttl) do
+  redis.call('SET', KEYS[n+u], string.format('%.0f', tat[u]), 'PX', p)
+end
+return out`
 
-// exec runs the checks of batch in one EVALSHA of guardBatchScript
-// (Script.Run loads the script when Redis has lost it) and records each
-// check's result or the call's error.
-func (b *guardBatcher) exec(batch []*guardCall, keys []string, args []any) ([]string, []any) {
-	ctx, cancel := b.c.ctx(context.Background())
-	defer cancel()
-	keys, args = keys[:0], args[:0]
+// guardWriter builds the script calls of one sender in reused buffers.
+type guardWriter struct {
+	req   []byte
+	out   []int64
+	users map[string]int // user -> index among the batch's rate keys (1-based)
+	order []string
+}
+
+// exec runs the checks of batch in one EVALSHA of guardBatchScript on sc
+// and records each check's result or the call's error.
+func (b *guardBatcher) exec(sc *scriptConn, w *guardWriter, batch []*guardCall) {
+	g, pre := b.g, b.c.prefix
+	clear(w.users)
+	w.order = w.order[:0]
 	for _, c := range batch {
-		keys = append(keys, c.keys[:]...)
-		args = append(args, c.args[:]...)
+		if c.user != "" {
+			if _, ok := w.users[c.user]; !ok {
+				w.order = append(w.order, c.user)
+				w.users[c.user] = len(w.order)
+			}
+		}
 	}
-	res, err := guardBatchScript.Run(ctx, b.c.rdb, keys, args...).Int64Slice()
-	if err == nil && len(res) != len(batch) {
-		err = errors.New("the guard script answered " + strconv.Itoa(len(res)) + " results for " + strconv.Itoa(len(batch)) + " checks")
+	n := len(batch)
+	r := appendArrayLen(w.req[:0], 3+n+len(w.order)+3+2*n)
+	r = appendBulk(r, "EVALSHA")
+	r = appendBulk(r, guardBatchScript.Hash())
+	r = appendBulkInt(r, int64(n+len(w.order)))
+	for _, c := range batch {
+		r = append(r, '$')
+		r = strconv.AppendInt(r, int64(len(pre)+2+32), 10)
+		r = append(r, "\r\n"...)
+		r = append(r, pre...)
+		r = append(r, "r:"...)
+		r = hex.AppendEncode(r, c.hash[:])
+		r = append(r, "\r\n"...)
+	}
+	for _, u := range w.order {
+		r = append(r, '$')
+		r = strconv.AppendInt(r, int64(len(pre)+2+len(u)), 10)
+		r = append(r, "\r\n"...)
+		r = append(r, pre...)
+		r = append(r, "q:"...)
+		r = append(r, u...)
+		r = append(r, "\r\n"...)
+	}
+	r = appendBulkInt(r, g.window.Milliseconds())
+	r = appendBulk(r, g.interval)
+	r = appendBulkInt(r, int64(g.burst))
+	for _, c := range batch {
+		r = appendBulkInt(r, int64(w.users[c.user])) // 0 for ""
+		r = appendBulkInt(r, c.now)
+	}
+	w.req = r
+	res, err := sc.run(r, w.out)
+	w.out = res
+	if err == nil && len(res) != n {
+		err = errors.New("the guard script answered " + strconv.Itoa(len(res)) + " results for " + strconv.Itoa(n) + " checks")
 	}
 	for i, c := range batch {
 		if err != nil {
@@ -222,8 +295,6 @@ func (b *guardBatcher) exec(batch []*guardCall, keys []string, args []any) ([]st
 			c.wait, c.err = res[i], nil
 		}
 	}
-	clear(args) // do not keep the values alive
-	return keys, args
 }
 
 // Forget does nothing: the ids of an ended session expire by themselves.

@@ -3,6 +3,8 @@ package redisstate
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -187,4 +189,162 @@ func testUserCache(t *testing.T, srv server) {
 	if ss, err := c.s.Candidates(ctx, "erin", s3.ID[len(s3.ID)-6:]); err != nil || len(ss) != 1 || ss[0].ID != s3.ID {
 		t.Fatalf("C.Candidates of a session just opened on A = %v, %v", ss, err)
 	}
+}
+
+func TestGuardBatchMiniredis(t *testing.T)   { t.Parallel(); testGuardBatch(t, miniServer(t)) }
+func TestGuardBatchRedisServer(t *testing.T) { t.Parallel(); testGuardBatch(t, realServer(t)) }
+
+// guardStep is one check of testGuardBatch.
+type guardStep struct {
+	session, id, user string
+	at                time.Duration // after the test's start time
+}
+
+// testGuardBatch: checks of several users and sessions sent in ONE script
+// call (the rate state of each user read and written once) answer exactly
+// what the same checks answer one script call each, in the same order:
+// the replay step first (an id repeated within the batch is refused and
+// takes no token), each user's GCRA step in order with its own now, the
+// Retry-After of each refused check, and the rate state left behind. The
+// intervals are a whole number of µs (rate 10/s) and not one (rate 3/s,
+// rounded as the one-check script stores it).
+func testGuardBatch(t *testing.T, srv server) {
+	ms := time.Millisecond
+	steps := []guardStep{
+		{"s1", "a", "ann", 0}, {"s2", "b", "bob", 0}, {"s1", "c", "ann", 0},
+		{"s1", "a", "ann", 0},       // replay within the batch: no token
+		{"s1", "d", "ann", 10 * ms}, // beyond the burst: wait
+		{"s3", "e", "", 10 * ms},    // WebSocket AuthReq: no token
+		{"s2", "f", "bob", 20 * ms}, {"s1", "g", "ann", 400 * ms}, {"s1", "h", "ann", 401 * ms},
+		{"s1", "i", "ann", 402 * ms}, {"s2", "b", "bob", 500 * ms}, // replay of bob's first
+		{"s4", "a", "ann", 500 * ms}, // same id, other session: a new id
+	}
+	for _, rate := range []float64{10, 3} {
+		c := openPrefix(t, srv, fmt.Sprintf("all%v:", rate))
+		t0 := time.Now().Truncate(time.Millisecond)
+		// The reference, one check at a time under its own prefix: the
+		// replay cache's SET NX PX, then the rate limiter's one-check GCRA
+		// script (what the guard did in one script per check before).
+		oc := openPrefix(t, srv, fmt.Sprintf("one%v:", rate))
+		one := struct{ c *Client }{oc}
+		replay, limiter := NewReplayCache(oc, 10*time.Minute), NewRateLimiter(oc, rate, 2)
+		var want []int64
+		for _, s := range steps {
+			now := t0.Add(s.at)
+			switch err := replay.Check(s.session, s.id, now); {
+			case errors.Is(err, auth.ErrReplayed):
+				want = append(want, -1)
+			case err != nil:
+				t.Fatal(err)
+			case s.user == "":
+				want = append(want, 0)
+			default:
+				var wait int64
+				if err := limiter.AllowRate(s.user, now); err != nil {
+					if qconnect.AsError(err).Code != qconnect.CodeRateLimited {
+						t.Fatal(err)
+					}
+					wait = int64(qconnect.AsError(err).RetryAfter / time.Microsecond)
+				}
+				want = append(want, wait)
+			}
+		}
+		// All of them in one script call.
+		all := NewGuard(c, 10*time.Minute, rate, 2)
+		sc := newScriptConn(c.ro, c.opts.Timeout, guardBatchSrc)
+		defer sc.close()
+		batch := make([]*guardCall, len(steps))
+		for i, s := range steps {
+			batch[i] = &guardCall{hash: replayHash(s.session, s.id), user: s.user, now: t0.Add(s.at).UnixMicro()}
+		}
+		all.b.exec(sc, &guardWriter{users: map[string]int{}}, batch)
+		got := make([]int64, len(batch))
+		for i, b := range batch {
+			if b.err != nil {
+				t.Fatal(b.err)
+			}
+			got[i] = b.wait
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("rate %v: one batch answered %v, one check at a time %v", rate, got, want)
+		}
+		// The answers themselves, from GCRA with burst 2 (interval T): ann
+		// takes a and c at 0, d at 10 ms waits T-10ms, g at 400 ms fits when
+		// 2T <= 400ms, ...; replays are -1 wherever they are.
+		T := int64(1e6 / rate)
+		if want[3] != -1 || want[10] != -1 || want[11] == -1 || want[5] != 0 {
+			t.Fatalf("rate %v: replay answers %v", rate, want)
+		}
+		if want[0] != 0 || want[2] != 0 || want[4] != T-10_000 && want[4] != T-10_000+1 {
+			t.Fatalf("rate %v: ann's burst answers %v, want 0, 0 and a wait of %d µs", rate, want, T-10_000)
+		}
+		// The rate state left behind is the same.
+		for _, u := range []string{"ann", "bob"} {
+			a, err1 := c.rdb.Get(t.Context(), one.c.key("q", u)).Result()
+			b, err2 := c.rdb.Get(t.Context(), all.c.key("q", u)).Result()
+			if err1 != nil || err2 != nil || a != b {
+				t.Fatalf("rate %v: %s's state %q (%v) one at a time, %q (%v) batched", rate, u, a, err1, b, err2)
+			}
+			// and expires alike (the one-at-a-time keys were written first)
+			pa := c.rdb.PTTL(t.Context(), one.c.key("q", u)).Val()
+			pb := c.rdb.PTTL(t.Context(), all.c.key("q", u)).Val()
+			if pa <= 0 || pb < pa || pb > pa+300*time.Millisecond {
+				t.Fatalf("rate %v: %s's state expires in %v one at a time, %v batched", rate, u, pa, pb)
+			}
+		}
+	}
+}
+
+func TestGuardRecoversMiniredis(t *testing.T)   { t.Parallel(); testGuardRecovers(t, miniServer(t)) }
+func TestGuardRecoversRedisServer(t *testing.T) { t.Parallel(); testGuardRecovers(t, realServer(t)) }
+
+// testGuardRecovers: Redis stopped answers unavailable (nothing accepted),
+// and once Redis is back the guard reconnects by itself (and loads its
+// script again: a restarted redis-server has lost it), with the replay
+// check intact across gateways. A restart between two checks costs no
+// failed check.
+func testGuardRecovers(t *testing.T, srv server) {
+	a := NewGuard(open(t, srv), 10*time.Minute, 1000, 1000)
+	b := NewGuard(open(t, srv), 10*time.Minute, 1000, 1000)
+	now := time.Now()
+	if _, err := a.CheckRate("s", "before", "u", now); err != nil {
+		t.Fatal(err)
+	}
+	srv.stop()
+	for _, g := range []*Guard{a, b} {
+		if _, err := g.CheckRate("s", "while-down", "u", now); qconnect.AsError(err).Code != qconnect.CodeUnavailable {
+			t.Fatalf("with Redis down = %v, want unavailable", err)
+		}
+	}
+	srv.start()
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		_, err := a.CheckRate("s", fmt.Sprint("after-", i), "u", now)
+		if err == nil {
+			if _, err := b.CheckRate("s", fmt.Sprint("after-", i), "u", now); !errors.Is(err, auth.ErrReplayed) {
+				t.Fatalf("replay on B after the restart = %v, want ErrReplayed", err)
+			}
+			break
+		}
+		if qconnect.AsError(err).Code != qconnect.CodeUnavailable || time.Now().After(deadline) {
+			t.Fatalf("after Redis is back: %v", err)
+		}
+	}
+	// Restarted between two checks: the connection is checked before use,
+	// so the first check after the restart is answered.
+	srv.stop()
+	srv.start()
+	if _, err := a.CheckRate("s", "after-idle-restart", "u", now); err != nil {
+		t.Fatalf("first check after a restart between checks = %v, want accepted", err)
+	}
+}
+
+func openPrefix(t *testing.T, srv server, prefix string) *Client {
+	t.Helper()
+	c, err := Open(context.Background(), srv.url, Options{Prefix: prefix, Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
