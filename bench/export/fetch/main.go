@@ -40,6 +40,7 @@ func main() {
 	memLimit := flag.String("memory-limit", "100MB", `DuckDB's memory limit after the demo is loaded (the gateway's demo default; "" = DuckDB's default)`)
 	loadLimit := flag.String("load-memory-limit", "512MB", "DuckDB's memory limit while the demo loads (the gateway's in demo mode)")
 	repeat := flag.Int("repeat", 1, "runs of the query")
+	mode := flag.String("mode", "cursor", `comma-separated modes, each run once per repeat in turn: cursor: the engine's cursor, batches decoded and discarded; duckdb-arrow: DuckDB's own Arrow conversion of each chunk, written as an Arrow IPC stream to nowhere (needs -tags duckdb_arrow)`)
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -68,23 +69,43 @@ func main() {
 	for _, p := range m.Params {
 		params[p.Name] = nil
 	}
+	modes := strings.Split(*mode, ",")
 	for r := 1; r <= *repeat; r++ {
-		before := statusKB("VmRSS")
-		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-			fail("resetting VmHWM: " + err.Error())
+		for _, mode := range modes {
+			before := statusKB("VmRSS")
+			if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+				fail("resetting VmHWM: " + err.Error())
+			}
+			start := time.Now()
+			call := qconnect.Call{Method: m, Params: params, Limit: m.RowCap + 1}
+			var n int64
+			var first time.Time
+			switch mode {
+			case "cursor":
+				n, first, err = drain(ctx, eng, call)
+			case "duckdb-arrow":
+				if duckdbArrow == nil {
+					fail("-mode duckdb-arrow needs a build with -tags duckdb_arrow")
+				}
+				n, first, err = duckdbArrow(ctx, eng, call)
+			default:
+				fail("unknown -mode " + mode + ": use cursor or duckdb-arrow")
+			}
+			if err != nil {
+				fail(err.Error())
+			}
+			secs := time.Since(start).Seconds()
+			line, _ := json.Marshal(map[string]any{"run": r, "rows": n, "seconds": round3(secs), "firstBatchSeconds": round3(first.Sub(start).Seconds()), "mode": mode,
+				"rowsPerSec": int64(float64(n) / secs), "rssBeforeMB": before / 1024, "peakMB": statusKB("VmHWM") / 1024,
+				"duckdb": account(ctx, eng)})
+			fmt.Println(string(line))
 		}
-		start := time.Now()
-		n, first, err := drain(ctx, eng, qconnect.Call{Method: m, Params: params, Limit: m.RowCap + 1})
-		if err != nil {
-			fail(err.Error())
-		}
-		secs := time.Since(start).Seconds()
-		line, _ := json.Marshal(map[string]any{"run": r, "rows": n, "seconds": round3(secs), "firstBatchSeconds": round3(first.Sub(start).Seconds()),
-			"rowsPerSec": int64(float64(n) / secs), "rssBeforeMB": before / 1024, "peakMB": statusKB("VmHWM") / 1024,
-			"duckdb": account(ctx, eng)})
-		fmt.Println(string(line))
 	}
 }
+
+// duckdbArrow runs the call through DuckDB's own Arrow conversion
+// (arrow.go, built with -tags duckdb_arrow); nil without the tag.
+var duckdbArrow func(context.Context, *duckdb.Engine, qconnect.Call) (int64, time.Time, error)
 
 // drain runs the call and reads every batch, discarding it. It returns
 // the rows read and when the first batch arrived (for a sorted query, the
