@@ -94,9 +94,36 @@ func floorDiv(a, b int64) (q, r int64) {
 // time.Unix(0, ns).UTC().AppendFormat(dst, TimestampLayout) appends
 // (2019-07-26T15:59:00.123456789Z), for every int64.
 func AppendTimestamp(dst []byte, ns int64) []byte {
-	const nsPerDay = 86400 * 1_000_000_000
 	days, rem := floorDiv(ns, nsPerDay)
-	dst = appendYMD(dst, days)
+	return appendClock(appendYMD(dst, days), rem)
+}
+
+const nsPerDay = 86400 * 1_000_000_000
+
+// DayCache keeps the date text of the last day AppendTimestampCached
+// formatted. The zero value is empty. It is not safe for concurrent use:
+// give each encoder its own.
+type DayCache struct {
+	day  int64
+	ok   bool
+	text []byte // YYYY-MM-DD (wider for years beyond 0..9999)
+}
+
+// AppendTimestampCached appends exactly what AppendTimestamp appends,
+// reusing the date text of c when ns falls on the day c holds (the rows of
+// a result mostly share a day, and the date is half of the work), and
+// keeping ns's day in c otherwise.
+func AppendTimestampCached(dst []byte, ns int64, c *DayCache) []byte {
+	days, rem := floorDiv(ns, nsPerDay)
+	if !c.ok || c.day != days {
+		c.text = appendYMD(c.text[:0], days)
+		c.day, c.ok = days, true
+	}
+	return appendClock(append(dst, c.text...), rem)
+}
+
+// appendClock appends THH:MM:SS.nnnnnnnnnZ for rem nanoseconds into a day.
+func appendClock(dst []byte, rem int64) []byte {
 	secs := rem / 1_000_000_000
 	frac := rem % 1_000_000_000
 	h, mi, s := secs/3600, secs/60%60, secs%60

@@ -30,8 +30,33 @@ func checkTimestamp(t *testing.T, ns int64) {
 	t.Helper()
 	prefix := []byte("x,")
 	got := string(AppendTimestamp(prefix, ns))
-	if want := "x," + refTimestamp(ns); got != want {
+	want := "x," + refTimestamp(ns)
+	if got != want {
 		t.Fatalf("AppendTimestamp(%d) = %q, want %q", ns, got, want)
+	}
+	// The cached form, from an empty cache, from the same day (filled by
+	// the first call) and from another day.
+	for _, c := range []*DayCache{{}, nil, {day: 17, ok: true, text: []byte("1970-01-18")}} {
+		if c == nil {
+			c = &DayCache{}
+			AppendTimestampCached(nil, ns, c)
+		}
+		if got := string(AppendTimestampCached([]byte("x,"), ns, c)); got != want {
+			t.Fatalf("AppendTimestampCached(%d) = %q, want %q", ns, got, want)
+		}
+	}
+}
+
+// TestAppendTimestampCachedSequence: one cache through rows that cross
+// days forwards and backwards, as a result ordered by anything gives them.
+func TestAppendTimestampCachedSequence(t *testing.T) {
+	var c DayCache
+	base := int64(1564156740123456789)
+	for i, step := range []int64{0, 1, nsPerDay - 1, 1, -1, -nsPerDay, 3 * nsPerDay, -base, -1, 1, math.MaxInt64 - base, math.MinInt64} {
+		base += step
+		if got, want := string(AppendTimestampCached(nil, base, &c)), refTimestamp(base); got != want {
+			t.Fatalf("step %d: AppendTimestampCached(%d) = %q, want %q", i, base, got, want)
+		}
 	}
 }
 

@@ -97,6 +97,7 @@ type arrowScratch struct {
 	i32     []int32
 	offsets []int32
 	data    []byte
+	dict    []string // a dictionary vector's entries, made valid UTF-8
 }
 
 func newArrowWriter(out *sink, cols []qconnect.Column, end Ending) (*arrowWriter, error) {
@@ -212,7 +213,26 @@ func (w *arrowWriter) column(i int, v *qconnect.Vector, n int) (*array.Data, err
 		return array.NewData(dt, n, []*memory.Buffer{valid, bytesBuf(arrow.Float64Traits.CastToBytes(fs))}, nil, nulls, 0), nil
 	case qconnect.String, qconnect.Symbol, qconnect.Char:
 		offsets, data := v.Offsets, v.Data
-		if v.Dict != nil || !utf8.Valid(v.Data[v.Offsets[0]:v.Offsets[n]]) {
+		if v.Dict != nil {
+			// A dictionary vector (an ENUM): each entry is made valid
+			// UTF-8 once, then copied per row.
+			sc.dict = sc.dict[:0]
+			for _, d := range v.Dict {
+				if !utf8.ValidString(d) {
+					d = string(appendValidUTF8(nil, d))
+				}
+				sc.dict = append(sc.dict, d)
+			}
+			sc.offsets = append(sc.offsets[:0], 0)
+			sc.data = sc.data[:0]
+			for r, code := range v.Codes[:n] {
+				if v.Valid == nil || !v.IsNull(r) {
+					sc.data = append(sc.data, sc.dict[code]...)
+				}
+				sc.offsets = append(sc.offsets, int32(len(sc.data)))
+			}
+			offsets, data = sc.offsets, sc.data
+		} else if !utf8.Valid(v.Data[v.Offsets[0]:v.Offsets[n]]) {
 			sc.offsets = append(sc.offsets[:0], 0)
 			sc.data = sc.data[:0]
 			for r := 0; r < n; r++ {

@@ -65,17 +65,44 @@ func (e *Engine) appendOnce(ctx context.Context, table string, cols []qconnect.C
 	// Cached results that read the table are stale once the rows are in:
 	// the bump follows the commit and precedes the return.
 	defer func() { e.cache.bump(name) }()
-	if err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return e.appendError(ctx, table, err)
+	for widened := 0; ; widened++ {
+		err := appendTx(ctx, conn, &catalog, &name, table, cols, rows)
+		var miss *enumMissError
+		if err == nil || !errors.As(err, &miss) || (catalog != "" && catalog != "memory") || widened == len(cols) {
+			if err != nil {
+				return e.appendError(ctx, table, err)
+			}
+			return nil
+		}
+		// A value outside an ENUM column's values, in a table of the
+		// in-memory database (demo, --data: the engine's own tables, never
+		// a user's file): the column becomes VARCHAR, which holds every
+		// value and compares, sorts and prints the same, and the rows are
+		// appended again.
+		q := "ALTER TABLE memory.main." + quoteIdent(name) + " ALTER COLUMN " + quoteIdent(miss.column) + " SET DATA TYPE VARCHAR"
+		if werr := conn.ExecContext(ctx, q); werr != nil {
+			return e.appendError(ctx, table, errors.Join(err, werr))
+		}
+		e.log.Info("duckdb: a published value is not one of an ENUM column's values: the column is now VARCHAR",
+			"table", name, "column", miss.column, "value", miss.value)
 	}
-	err = appendRows(ctx, conn, catalog, name, cols, rows)
-	if err != nil && catalog == "" && errors.Is(err, errNoAppender) {
+}
+
+// appendTx stores rows in one transaction, looking the table up in the
+// attached databases when it is not in the default one (catalog and name
+// are updated then). Errors are DuckDB's or the conversions'.
+func appendTx(ctx context.Context, conn *conn, catalog, name *string, table string, cols []qconnect.Column, rows [][]any) error {
+	if err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	err := appendRows(ctx, conn, *catalog, *name, cols, rows)
+	if err != nil && *catalog == "" && errors.Is(err, errNoAppender) {
 		// Not in the default database: an attached file's table.
 		var ferr error
-		if catalog, name, ferr = findTable(ctx, conn, table); ferr != nil {
+		if *catalog, *name, ferr = findTable(ctx, conn, table); ferr != nil {
 			err = ferr
 		} else {
-			err = appendRows(ctx, conn, catalog, name, cols, rows)
+			err = appendRows(ctx, conn, *catalog, *name, cols, rows)
 		}
 	}
 	if err != nil {
@@ -85,13 +112,13 @@ func (e *Engine) appendOnce(ctx context.Context, table string, cols []qconnect.C
 			conn.broken = true
 			err = errors.Join(err, rerr)
 		}
-		return e.appendError(ctx, table, err)
+		return err
 	}
 	if err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		if rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
 			conn.broken = true
 		}
-		return e.appendError(ctx, table, err)
+		return err
 	}
 	return nil
 }
@@ -121,9 +148,13 @@ func appendRows(ctx context.Context, conn *conn, catalog, table string, cols []q
 	}
 	types := make([]bindings.LogicalType, len(cols))
 	ids := make([]bindings.Type, len(cols))
+	enums := make([]*enumColumn, len(cols))
 	for i := range cols {
 		types[i] = bindings.AppenderColumnType(app, bindings.IdxT(i))
 		ids[i] = bindings.GetTypeId(types[i])
+		if ids[i] == bindings.TypeEnum {
+			enums[i] = newEnumColumn(types[i])
+		}
 	}
 	defer func() {
 		for i := range types {
@@ -142,7 +173,13 @@ func appendRows(ctx context.Context, conn *conn, catalog, table string, cols []q
 		for j, c := range cols {
 			v := bindings.DataChunkGetVector(chunk, bindings.IdxT(j))
 			for i, row := range part {
-				if err := appendCell(v, ids[j], i, row[j]); err != nil {
+				var err error
+				if enums[j] != nil {
+					err = enums[j].appendCell(v, c.Name, i, row[j])
+				} else {
+					err = appendCell(v, ids[j], i, row[j])
+				}
+				if err != nil {
 					return fmt.Errorf("row %d, column %s: %w", start+i, c.Name, err)
 				}
 			}
@@ -332,6 +369,75 @@ func appendCell(vec bindings.Vector, typ bindings.Type, i int, v any) error {
 		return fmt.Errorf("the column's DuckDB type (%d) cannot be published to; store such values through a view or a column of another type", typ)
 	}
 	return nil
+}
+
+// enumColumn writes strings into an ENUM column as the indexes of its
+// dictionary.
+type enumColumn struct {
+	internal bindings.Type    // UTINYINT, USMALLINT or UINTEGER
+	index    map[string]int64 // value → index
+	values   []string         // the dictionary, for error messages
+}
+
+func newEnumColumn(lt bindings.LogicalType) *enumColumn {
+	n := bindings.EnumDictionarySize(lt)
+	c := &enumColumn{internal: bindings.EnumInternalType(lt), index: make(map[string]int64, n), values: make([]string, n)}
+	for i := range c.values {
+		c.values[i] = bindings.EnumDictionaryValue(lt, bindings.IdxT(i))
+		c.index[c.values[i]] = int64(i)
+	}
+	return c
+}
+
+// appendCell stores the string v (a string or []byte) as its index; a
+// string outside the dictionary is an error naming the allowed values (an
+// ENUM's values are fixed when the column is created).
+func (c *enumColumn) appendCell(vec bindings.Vector, column string, i int, v any) error {
+	if v == nil {
+		return appendCell(vec, bindings.TypeVarchar, i, nil)
+	}
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	default:
+		return mismatch(v, "ENUM")
+	}
+	k, ok := c.index[s]
+	if !ok {
+		allowed := c.values
+		if len(allowed) > 20 {
+			allowed = append(allowed[:20:20], "...")
+		}
+		return &enumMissError{column: column, value: s, allowed: allowed}
+	}
+	if m := bindings.VectorGetValidity(vec); m != nil {
+		bindings.ValiditySetRowValid(m, bindings.IdxT(i))
+	}
+	data := bindings.VectorGetData(vec)
+	switch c.internal {
+	case bindings.TypeUTinyInt:
+		put(data, i, uint8(k))
+	case bindings.TypeUSmallInt:
+		put(data, i, uint16(k))
+	case bindings.TypeUInteger:
+		put(data, i, uint32(k))
+	default:
+		return fmt.Errorf("an ENUM stored as DuckDB type %d cannot be published to", c.internal)
+	}
+	return nil
+}
+
+// enumMissError is a published value outside an ENUM column's values.
+type enumMissError struct {
+	column, value string
+	allowed       []string
+}
+
+func (e *enumMissError) Error() string {
+	return fmt.Sprintf("%q is not one of the column's values (%s): an ENUM column takes only those", e.value, strings.Join(e.allowed, ", "))
 }
 
 // put stores x as element i of a vector's data of element type T.

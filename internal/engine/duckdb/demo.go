@@ -166,6 +166,10 @@ FROM f ORDER BY time, sym`
 	return err
 }
 
+// DemoSideType is the DuckDB type of the demo trade table's side column:
+// its values in sorting order, so that ORDER BY side sorts as VARCHAR does.
+const DemoSideType = "ENUM('buy', 'sell')"
+
 // walkStep is the time step of the symbols' price random walks; quotes
 // interpolate between its points.
 const walkStep = 5 * time.Second
@@ -251,6 +255,16 @@ FROM c ORDER BY j`
 	// One trade per group of three quotes (the quote's rowid is j, its
 	// position in time order), made just after one of them: a buy lifts
 	// the ask, a sell hits the bid, some trade at the mid.
+	//
+	// side is an ENUM('buy', 'sell') (DemoSideType), one byte a row instead
+	// of a 16-byte string: a whole-day export sorts the table by time, and
+	// the smaller rows make that sort spill less and the cursor decode
+	// codes instead of strings (BENCHMARKS.md, issue 11). Queries see the
+	// same values; a published side outside the two widens the column to
+	// VARCHAR (see Append). sym stays VARCHAR: an ENUM would be compared
+	// as VARCHAR with a list parameter (sym = ANY($syms)), which loses the
+	// zone-map pruning getVwap relies on, and published rows bring new
+	// symbols.
 	trade := `CREATE TABLE memory.main.trade AS
 WITH p AS (
   SELECT rowid AS j, time, sym, round(bid * 100)::BIGINT AS bidc, round(ask * 100)::BIGINT AS askc,
@@ -265,7 +279,7 @@ SELECT time + to_microseconds(1 + floor(0.4 * $dq * ` + rnd.unit("j", "ttime") +
        WHEN us < 0.52 THEN askc / 100.0 ELSE bidc / 100.0 END AS price,
   CASE WHEN uz < 0.08 THEN 1 + (` + rnd.hash("j", "odd") + ` % 99)::BIGINT
        ELSE 100 * (1 + floor(pow(uz, 6) * 50))::BIGINT END AS size,
-  CASE WHEN us < 0.52 THEN 'buy' ELSE 'sell' END AS side
+  (CASE WHEN us < 0.52 THEN 'buy' ELSE 'sell' END)::` + DemoSideType + ` AS side
 FROM p ORDER BY sym, time, j`
 	if err := conn.ExecContext(ctx, trade, named("dq", dq)); err != nil {
 		return err
