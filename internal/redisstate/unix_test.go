@@ -1,15 +1,10 @@
 package redisstate
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"errors"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,30 +19,10 @@ import (
 // pool's client looks for it.
 func TestUnixSocketRedisServer(t *testing.T) {
 	t.Parallel()
-	testenv.Require(t, testenv.LookPath("redis-server"), "QCONNECT_REQUIRE_REDIS", "redis-server")
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "redis.sock")
-	cmd := exec.Command("redis-server", "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
-		"--requirepass", "s3cret", "--dir", dir, "--save", "", "--appendonly", "no", "--logfile", filepath.Join(dir, "redis.log"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Write([]byte("PING\r\n"))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if strings.HasPrefix(line, "-NOAUTH") || strings.HasPrefix(line, "+PONG") {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
-			t.Fatalf("redis-server on %s did not answer:\n%s", sock, log)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition: the socket accepting
-	}
+	testenv.RunRedis(t, dir, func() error { return testenv.RedisPing("unix", sock) },
+		"--port", "0", "--unixsocket", sock, "--unixsocketperm", "700", "--requirepass", "s3cret")
 	url := "unix://:s3cret@" + sock + "?db=1"
 	var gs []*Guard
 	for range 2 {

@@ -65,22 +65,7 @@ func (r *Redis) Start() {
 		r.t.Fatalf("starting redis-server: %v", err)
 	}
 	r.cmd = cmd
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", r.Addr, time.Second); err == nil {
-			fmt.Fprintf(c, "PING\r\n")
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if strings.HasPrefix(line, "+PONG") {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
-			r.t.Fatalf("redis-server did not answer on %s within 10 s:\n%s", r.Addr, tail(string(log), 2000))
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition: the port accepting
-	}
+	waitRedis(r.t, r.dir, r.Addr, func() error { return RedisPing("tcp", r.Addr) })
 }
 
 // Stop stops the server (SIGTERM) and waits for it to exit; its port then
@@ -101,4 +86,62 @@ func (r *Redis) Stop() {
 		<-done
 	}
 	r.cmd = nil
+}
+
+// RunRedis starts redis-server with the given arguments after --dir dir
+// --save "" --appendonly no --logfile dir/redis.log (dir is the test's own
+// temporary directory, given so that args may name files in it: a Unix
+// socket, certificates), waits until ready returns nil (at most 10 s, then
+// the test fails with the server's log) and kills the server at the end of
+// the test. For servers StartRedis does not describe: Unix sockets, TLS,
+// passwords. Without redis-server the test skips, or fails when
+// QCONNECT_REQUIRE_REDIS=1.
+func RunRedis(t testing.TB, dir string, ready func() error, args ...string) {
+	t.Helper()
+	Require(t, LookPath("redis-server"), "QCONNECT_REQUIRE_REDIS", "redis-server")
+	args = append([]string{"--dir", dir, "--save", "", "--appendonly", "no", "--logfile", filepath.Join(dir, "redis.log")}, args...)
+	cmd := exec.Command("redis-server", args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting redis-server: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitRedis(t, dir, strings.Join(args, " "), ready)
+}
+
+// RedisPing sends PING to a Redis server at network/addr and returns nil
+// when it answers, with PONG or with NOAUTH (up, but wanting a password).
+func RedisPing(network, addr string) error {
+	c, err := net.DialTimeout(network, addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(c, "PING\r\n")
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") && !strings.HasPrefix(line, "-NOAUTH") {
+		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+// waitRedis polls ready until it returns nil; after 10 s it fails the test
+// with the last error and the tail of the server's log in dir.
+func waitRedis(t testing.TB, dir, what string, ready func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := ready()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
+			t.Fatalf("redis-server (%s) did not answer within 10 s: %v\n%s", what, err, tail(string(log), 2000))
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition: the server answering
+	}
 }

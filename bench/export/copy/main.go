@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/bench/internal/procstat"
 	"github.com/qconnect/qconnect/examples"
 	"github.com/qconnect/qconnect/internal/catalog"
 	"github.com/qconnect/qconnect/internal/engine/duckdb"
@@ -74,8 +75,8 @@ func main() {
 	if err != nil {
 		fail(err.Error())
 	}
-	line, _ := json.Marshal(map[string]any{"rows": rows, "seconds": round3(secs), "rowsPerSec": int64(float64(rows) / secs),
-		"bytes": st.Size(), "loadSeconds": round3(load.Seconds()), "rssBeforeMB": before / 1024, "peakMB": peak / 1024})
+	line, _ := json.Marshal(map[string]any{"rows": rows, "seconds": procstat.Round3(secs), "rowsPerSec": int64(float64(rows) / secs),
+		"bytes": st.Size(), "loadSeconds": procstat.Round3(load.Seconds()), "rssBeforeMB": before / 1024, "peakMB": peak / 1024})
 	fmt.Println(string(line))
 }
 
@@ -125,24 +126,14 @@ func sqlType(p qconnect.Param) string {
 	return t
 }
 
-// statusKB reads a field of /proc/self/status in KiB.
+// statusKB reads a field of /proc/self/status in KiB, or fails.
 func statusKB(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
+	kb, err := procstat.StatusKB(field)
 	if err != nil {
 		fail(err.Error())
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
-			return kb
-		}
-	}
-	fail("no " + field + " in /proc/self/status")
-	return 0
+	return kb
 }
-
-func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
 
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "copy:", msg)

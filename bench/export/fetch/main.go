@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/bench/internal/procstat"
 	"github.com/qconnect/qconnect/internal/catalog"
 	"github.com/qconnect/qconnect/internal/engine/duckdb"
 )
@@ -95,7 +96,7 @@ func main() {
 				fail(err.Error())
 			}
 			secs := time.Since(start).Seconds()
-			line, _ := json.Marshal(map[string]any{"run": r, "rows": n, "seconds": round3(secs), "firstBatchSeconds": round3(first.Sub(start).Seconds()), "mode": mode,
+			line, _ := json.Marshal(map[string]any{"run": r, "rows": n, "seconds": procstat.Round3(secs), "firstBatchSeconds": procstat.Round3(first.Sub(start).Seconds()), "mode": mode,
 				"rowsPerSec": int64(float64(n) / secs), "rssBeforeMB": before / 1024, "peakMB": statusKB("VmHWM") / 1024,
 				"duckdb": account(ctx, eng)})
 			fmt.Println(string(line))
@@ -163,24 +164,14 @@ func queryAll(ctx context.Context, eng *duckdb.Engine, q string) [][]any {
 	}
 }
 
-// statusKB reads a field of /proc/self/status in KiB.
+// statusKB reads a field of /proc/self/status in KiB, or fails.
 func statusKB(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
+	kb, err := procstat.StatusKB(field)
 	if err != nil {
 		fail(err.Error())
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
-			return kb
-		}
-	}
-	fail("no " + field + " in /proc/self/status")
-	return 0
+	return kb
 }
-
-func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
 
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "fetch:", msg)

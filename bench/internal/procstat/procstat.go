@@ -1,0 +1,33 @@
+// Package procstat holds what the benchmark programs in bench/ read about
+// their own process and how they round what they print.
+package procstat
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// StatusKB returns a field of /proc/self/status given in KiB (VmRSS,
+// VmHWM, ...), or an error naming the field when it is not there (not
+// Linux, or no such field).
+func StatusKB(field string) (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			var kb int64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), "kB"), &kb); err != nil {
+				return 0, fmt.Errorf("%s in /proc/self/status: %w", field, err)
+			}
+			return kb, nil
+		}
+	}
+	return 0, errors.New("no " + field + " in /proc/self/status")
+}
+
+// Round3 rounds x to three decimals, for seconds in JSON result lines.
+func Round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
