@@ -100,6 +100,16 @@ func TestClusterStreams(t *testing.T) {
 		if f := w2.authReq("trader", s.sid); !f.Success {
 			t.Fatalf("AuthReq on A with the session from B: %+v", f.Error)
 		}
+		// A stores the rows of other gateways as it reads them from Redis:
+		// wait until it has the first one, so that the snapshot holds it and
+		// the next update is the second row (otherwise the first may still
+		// come as an update).
+		sa := sdkLogin(t, a, "trader", "pw-trader")
+		waitFor(t, "A storing the row published before the gateway died", func() bool {
+			res, err := sa.Call(ctx, "monPublic/getMem", map[string]any{"syms": []string{"server_K"},
+				"start": at.Add(-time.Millisecond), "end": at.Add(time.Second)})
+			return err == nil && len(res.Rows) == 1
+		})
 		w2.subscribe("monPublic/sub", map[string]any{"syms": []string{"server_K"}})
 		w2.expect("SnapshotMsg")
 		if _, err := pub.Publish(ctx, "monPublic/pubMem", []map[string]any{memRow(at.Add(time.Second), "server_K", 2)}); err != nil {
