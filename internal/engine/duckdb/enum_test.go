@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"io"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -113,5 +114,49 @@ func TestAppendEnum(t *testing.T) {
 	_, got = query(t, f, qconnect.Call{Method: sqlMethod(`SELECT qty, side FROM fills ORDER BY qty`, nil, cols...)})
 	if want := [][]any{{int64(1), "b"}, {int64(2), "s"}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("file rows = %v, want %v", got, want)
+	}
+}
+
+// TestEnumWidenDuringExport: a publish that widens an ENUM column while an
+// export of the table is being read succeeds, and the export still
+// returns every row it started with (its snapshot), none lost or doubled.
+func TestEnumWidenDuringExport(t *testing.T) {
+	ctx := context.Background()
+	e := openDemo(t)
+	var before int
+	if err := e.DB().QueryRowContext(ctx, `SELECT count(*) FROM trade`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	m := sqlMethod(`SELECT time, sym, side FROM trade ORDER BY time`, nil,
+		col("time", qconnect.Timestamp), col("sym", qconnect.Symbol), col("side", qconnect.Symbol))
+	r, err := e.Query(ctx, qconnect.Call{Method: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	first, err := r.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(first.Rows())
+	at := time.Date(2024, 7, 26, 10, 0, 0, 0, time.UTC)
+	if err := e.Append(ctx, "trade", tradeCols, [][]any{{at, "ZWIDE", 2.5, int64(100), "short"}}); err != nil {
+		t.Fatalf("publish widening the column during an export: %v", err)
+	}
+	if got := columnType(t, e, "trade", "side"); got != "VARCHAR" {
+		t.Fatalf("trade.side is %s, want VARCHAR", got)
+	}
+	for {
+		b, err := r.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the export after the column changed: %v", err)
+		}
+		n += len(b.Rows())
+	}
+	if n != before {
+		t.Fatalf("the export returned %d rows, want the %d it started with", n, before)
 	}
 }
