@@ -12,6 +12,7 @@ import (
 
 	qconnect "github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/internal/auth"
+	"github.com/qconnect/qconnect/internal/testenv"
 )
 
 func TestGuardMiniredis(t *testing.T)     { t.Parallel(); testGuard(t, miniServer(t)) }
@@ -155,13 +156,8 @@ func testUserCache(t *testing.T, srv server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(userCacheFor / 2) // well before the TTL backstop
-	for cached() {
-		if time.Now().After(deadline) {
-			t.Fatal("B still caches erin's sessions after a login on A")
-		}
-		time.Sleep(time.Millisecond) // polls a condition
-	}
+	// Well before the TTL backstop.
+	testenv.WaitFor(t, "B to drop its cache of erin's sessions after a login on A", userCacheFor/2, func() bool { return !cached() })
 	if ss, err := b.s.Candidates(ctx, "erin", s2.ID[len(s2.ID)-6:]); err != nil || len(ss) != 1 || ss[0].ID != s2.ID {
 		t.Fatalf("B.Candidates of the new session = %v, %v", ss, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/qconnect/qconnect/internal/testenv"
 )
 
 // holders counts the processes running a lease's work; max is the most at
@@ -47,13 +48,7 @@ func (h *holders) last() (string, int) {
 
 func waitCond(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.WaitFor(t, what, 10*time.Second, cond)
 }
 
 // TestLease: of two gateways, one holds the lease and runs the work; when

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/internal/testenv"
 )
 
 // tickSource is a live source that is not the demo feed: a stand-in for a
@@ -247,11 +248,5 @@ func TestLiveSourceQueuedSnapshot(t *testing.T) {
 // waitUntil polls cond until it holds (10 s at most).
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 10 s")
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising by time
-	}
+	testenv.WaitFor(t, "the condition", 10*time.Second, cond)
 }

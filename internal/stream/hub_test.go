@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qconnect/qconnect"
+	"github.com/qconnect/qconnect/internal/testenv"
 )
 
 // The sinks below stand in for a transport (the WebSocket of package
@@ -417,13 +418,7 @@ func TestConcurrentPublishSubscribe(t *testing.T) {
 
 func waitFor(t *testing.T, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.WaitFor(t, "the condition", 5*time.Second, ok)
 }
 
 // TestEncodedOncePerShape: subscriptions of one method with the same

@@ -3,7 +3,6 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"io"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -146,16 +145,7 @@ func TestEnumWidenDuringExport(t *testing.T) {
 	if got := columnType(t, e, "trade", "side"); got != "VARCHAR" {
 		t.Fatalf("trade.side is %s, want VARCHAR", got)
 	}
-	for {
-		b, err := r.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("the export after the column changed: %v", err)
-		}
-		n += len(b.Rows())
-	}
+	eachBatch(t, r, func(b *qconnect.Batch) { n += len(b.Rows()) })
 	if n != before {
 		t.Fatalf("the export returned %d rows, want the %d it started with", n, before)
 	}

@@ -70,6 +70,22 @@ func drain(rows qconnect.Rows) ([][]any, error) {
 	}
 }
 
+// eachBatch calls fn with every batch of rs until its end, failing the
+// test on any error of Next.
+func eachBatch(t testing.TB, rs qconnect.Rows, fn func(*qconnect.Batch)) {
+	t.Helper()
+	for {
+		batch, err := rs.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(batch)
+	}
+}
+
 func wantCode(t *testing.T, err error, code qconnect.Code) *qconnect.Error {
 	t.Helper()
 	if err == nil {

@@ -2,8 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"errors"
-	"io"
 	"strconv"
 	"testing"
 
@@ -28,14 +26,7 @@ func TestPrefetchAlternatesSlots(t *testing.T) {
 	c := rs.(*rows).cursor
 	var seen []*qconnect.Batch
 	next := int64(0)
-	for {
-		batch, err := rs.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachBatch(t, rs, func(batch *qconnect.Batch) {
 		seen = append(seen, batch)
 		first := next
 		check := func() {
@@ -60,7 +51,7 @@ func TestPrefetchAlternatesSlots(t *testing.T) {
 			check()
 		}
 		next += int64(batch.Len)
-	}
+	})
 	if next != 50000 {
 		t.Fatalf("%d rows, want 50000", next)
 	}

@@ -187,14 +187,7 @@ func TestQueryBatchesBounded(t *testing.T) {
 	defer rows.Close()
 	var sizes []int
 	next := int64(0)
-	for {
-		batch, err := rows.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachBatch(t, rows, func(batch *qconnect.Batch) {
 		sizes = append(sizes, batch.Len)
 		for _, r := range batch.Rows() {
 			if r[0] != next {
@@ -202,7 +195,7 @@ func TestQueryBatchesBounded(t *testing.T) {
 			}
 			next++
 		}
-	}
+	})
 	if next != 1050 || len(sizes) != 11 || sizes[0] != 100 || sizes[10] != 50 {
 		t.Errorf("got %d rows in batches %v, want 1050 in 10×100 + 50", next, sizes)
 	}

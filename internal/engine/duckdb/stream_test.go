@@ -3,7 +3,6 @@ package duckdb
 import (
 	"context"
 	"errors"
-	"io"
 	"runtime"
 	"strconv"
 	"strings"
@@ -27,14 +26,7 @@ func TestQueryStreams(t *testing.T) {
 		t.Error("DuckDB made a materialised result, not a streaming one")
 	}
 	next := int64(0)
-	for {
-		batch, err := rs.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachBatch(t, rs, func(batch *qconnect.Batch) {
 		if batch.Len != 1000 {
 			t.Errorf("batch of %d rows, want 1000", batch.Len)
 		}
@@ -44,7 +36,7 @@ func TestQueryStreams(t *testing.T) {
 			}
 			next++
 		}
-	}
+	})
 	if next != 10000 {
 		t.Errorf("%d rows, want 10000", next)
 	}
@@ -62,17 +54,10 @@ func TestQueryLimitAcrossBatches(t *testing.T) {
 		}
 		var sizes []int
 		total := int64(0)
-		for {
-			batch, err := rs.Next(context.Background())
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachBatch(t, rs, func(batch *qconnect.Batch) {
 			sizes = append(sizes, batch.Len)
 			total += int64(batch.Len)
-		}
+		})
 		rs.Close()
 		if total != limit {
 			t.Errorf("Limit %d: %d rows in batches %v", limit, total, sizes)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/internal/fakeq"
+	"github.com/qconnect/qconnect/internal/testenv"
 	"github.com/qconnect/qconnect/kdb/ipc"
 )
 
@@ -224,13 +225,7 @@ func TestTimeoutClosesAndPoolRecovers(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition, not timing the test
-	}
+	testenv.WaitFor(t, "the condition", 10*time.Second, cond)
 }
 
 func TestLostConnectionUnavailableAndBusy(t *testing.T) {
