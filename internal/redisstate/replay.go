@@ -2,7 +2,6 @@ package redisstate
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"time"
 
@@ -31,8 +30,8 @@ func NewReplayCache(c *Client, window time.Duration) *ReplayCache {
 func (r *ReplayCache) Check(sessionID, id string, _ time.Time) error {
 	ctx, cancel := r.c.ctx(context.Background())
 	defer cancel()
-	h := sha256.Sum256([]byte(sessionID + "\x00" + id))
-	ok, err := r.c.rdb.SetNX(ctx, r.c.key("r", hex.EncodeToString(h[:16])), 1, r.window).Result()
+	h := replayHash(sessionID, id)
+	ok, err := r.c.rdb.SetNX(ctx, r.c.key("r", hex.EncodeToString(h[:])), 1, r.window).Result()
 	if err != nil {
 		return r.c.fail("replay check", err)
 	}
