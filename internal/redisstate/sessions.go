@@ -56,9 +56,14 @@ type Sessions struct {
 type userEntry struct {
 	ss []auth.Session
 	at time.Time
-	// soonest is the earliest expiry among ss, by what was read: the cache
-	// is fresh (see fresh) while now + userCacheFor + touchEvery is before it.
+	// soonest is the earliest expiry among ss, by what was read (see usable).
 	soonest time.Time
+}
+
+// usable reports whether the entry may answer at now: read less than
+// userCacheFor ago, and no session of it due to expire soon (freshUntil).
+func (e userEntry) usable(now time.Time) bool {
+	return now.Sub(e.at) < userCacheFor && (len(e.ss) == 0 || freshUntil(e.soonest, now))
 }
 
 type recentSession struct {
@@ -186,7 +191,7 @@ func (st *Sessions) Get(ctx context.Context, id string) (auth.Session, bool, err
 	st.mu.Lock()
 	r, ok := st.recent[id]
 	st.mu.Unlock()
-	if now := time.Now(); ok && now.Sub(r.at) < recentFor && st.fresh([]auth.Session{r.s}, now) {
+	if now := time.Now(); ok && now.Sub(r.at) < recentFor && freshUntil(st.expiry(r.s.Created, r.s.LastSeen), now) {
 		return r.s, true, nil
 	}
 	ctx, cancel := st.c.ctx(ctx)
@@ -239,7 +244,7 @@ func (st *Sessions) ByUser(ctx context.Context, user string) ([]auth.Session, er
 	e, ok := st.users[user]
 	gen := st.gen
 	st.mu.Unlock()
-	if ok && now.Sub(e.at) < userCacheFor && st.fresh(e.ss, now) {
+	if ok && e.usable(now) {
 		return append([]auth.Session(nil), e.ss...), nil
 	}
 	return st.byUser(ctx, user, gen)
@@ -254,7 +259,7 @@ func (st *Sessions) BySuffix(ctx context.Context, user, suffix string) ([]auth.S
 	e, ok := st.users[user]
 	gen := st.gen
 	st.mu.Unlock()
-	if !ok || now.Sub(e.at) >= userCacheFor || len(e.ss) > 0 && !now.Add(userCacheFor+touchEvery).Before(e.soonest) {
+	if !ok || !e.usable(now) {
 		all, err := st.byUser(ctx, user, gen)
 		if err != nil {
 			return nil, err
@@ -314,17 +319,13 @@ func (st *Sessions) byUser(ctx context.Context, user string, gen uint64) ([]auth
 	return out, nil
 }
 
-// fresh reports whether no session of ss is due to expire within
-// userCacheFor + touchEvery of now by what this gateway knows, so that
-// the cache never makes a session look expired (which would end it): near
-// its expiry it is read from Redis, where other gateways' touches are.
-func (st *Sessions) fresh(ss []auth.Session, now time.Time) bool {
-	for _, s := range ss {
-		if !st.expiry(s.Created, s.LastSeen).After(now.Add(userCacheFor + touchEvery)) {
-			return false
-		}
-	}
-	return true
+// freshUntil reports whether a session expiring at exp (by what this
+// gateway knows) is not due to expire within userCacheFor + touchEvery of
+// now, so that the cache never makes a session look expired (which would
+// end it): near its expiry it is read from Redis, where other gateways'
+// touches are.
+func freshUntil(exp, now time.Time) bool {
+	return exp.After(now.Add(userCacheFor + touchEvery))
 }
 
 // touchScript moves lastSeen forward and the expiry with it.
