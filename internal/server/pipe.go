@@ -213,10 +213,15 @@ func (p *pubPipe) commit(group []*pubReq, nrows int) {
 }
 
 // settle waits until every publish accepted on p before the call has been
-// committed (or has failed).
-func (p *pubPipe) settle(ctx context.Context) error {
+// committed (or has failed). With backend set it waits only when p writes
+// to backend; nothing pending returns at once, under one lock.
+func (p *pubPipe) settle(ctx context.Context, backend qconnect.Backend) error {
 	p.mu.Lock()
 	target := p.accepted
+	if p.committed < target && backend != nil &&
+		!slices.ContainsFunc(p.apps, func(a qconnect.Appender) bool { return any(a) == any(backend) }) {
+		target = p.committed // not a table of this call's backend
+	}
 	for p.committed < target {
 		wake := p.wake
 		p.mu.Unlock()
@@ -244,15 +249,7 @@ func (s *Server) settled(ctx context.Context, backend qconnect.Backend) error {
 	}
 	s.pub.mu.Unlock()
 	for _, p := range pipes {
-		if backend != nil {
-			p.mu.Lock()
-			mine := slices.ContainsFunc(p.apps, func(a qconnect.Appender) bool { return any(a) == any(backend) })
-			p.mu.Unlock()
-			if !mine {
-				continue
-			}
-		}
-		if err := p.settle(ctx); err != nil {
+		if err := p.settle(ctx, backend); err != nil {
 			return err
 		}
 	}

@@ -128,7 +128,7 @@ func (s *Server) publishRaw(ctx context.Context, m *qconnect.Method, raw json.Ra
 			return 0, err
 		}
 		if s.cfg.PublishAck == PublishAckStored {
-			if err := s.pipe(m.Stream.Table).settle(ctx); err != nil {
+			if err := s.pipe(m.Stream.Table).settle(ctx, nil); err != nil {
 				return 0, s.callError(ctx, m, timeout, err)
 			}
 		}

@@ -94,7 +94,7 @@ func (e *RowEncoder) AppendBatchRow(dst []byte, b *qconnect.Batch, r int) []byte
 // never split.
 func (e *RowEncoder) batches(rows [][]any, max int, now time.Time) []*Batch {
 	var out []*Batch
-	date := now.UTC().Format(protocol.DateFormat)
+	date := protocol.FormatDate(now)
 	buf := make([]byte, 0, min(max, 64<<10))
 	buf = append(buf, '[')
 	start := 0

@@ -228,10 +228,12 @@ func (h *Hub) Publish(table string, cols []qconnect.Column, rows [][]any) {
 			batches, ok := encoded[up.shape]
 			if !ok {
 				batches = up.encode(cols, rows, now)
-				if encoded == nil {
-					encoded = map[string][]*Batch{}
+				if len(ups) > 1 { // one upstream (the usual case) needs no sharing
+					if encoded == nil {
+						encoded = map[string][]*Batch{}
+					}
+					encoded[up.shape] = batches
 				}
-				encoded[up.shape] = batches
 			}
 			lost = up.deliver(batches)
 		}
