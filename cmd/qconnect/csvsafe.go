@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"regexp"
-	"strings"
 )
 
 // CSV formula injection (OWASP "CSV Injection"): a spreadsheet that opens a
@@ -33,7 +32,7 @@ var decimalRE = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0
 // neutralizeCSVField is neutralizeCSVCell as the gateway's CSV encoder's
 // Field hook (encode.Ending.Field): a neutralised cell is always quoted.
 func neutralizeCSVField(b []byte) ([]byte, bool) {
-	if len(b) == 0 || !strings.ContainsRune("=+-@\t\r", rune(b[0])) || decimalRE.Match(b) {
+	if len(b) == 0 || !needsCheck(b[0]) || decimalRE.Match(b) {
 		return b, false
 	}
 	return append([]byte{'\''}, b...), true

@@ -30,12 +30,7 @@ type authed struct {
 	rp      reply // the reply's type and id, made once
 }
 
-func (a *authed) reply() reply {
-	if a.rp.reqType == "" && a.rp.id == nil {
-		a.rp = reply{reqType: a.req.Type, id: idPtr(a.req.ID)}
-	}
-	return a.rp
-}
+func (a *authed) reply() reply { return a.rp }
 
 // readBody reads the request body up to the configured limit. A larger body
 // is payloadTooLarge, whether announced by Content-Length or found while
