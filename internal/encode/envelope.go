@@ -41,9 +41,21 @@ func AppendMsgKey(dst []byte, h Header) []byte {
 // and the error object. It fails only when msg cannot be encoded.
 func AppendEnvelope(dst []byte, h Header, msg any, meta []byte, err *qconnect.Error) ([]byte, error) {
 	var body []byte
-	if msg == nil {
+	switch m := msg.(type) {
+	case nil:
 		body = []byte("[]")
-	} else {
+	case json.RawMessage: // already encoded (a hot-path handler builds it with append)
+		body = m
+	case []any:
+		if len(m) == 0 { // errors and empty results: no reflection
+			body = []byte("[]")
+			break
+		}
+		var merr error
+		if body, merr = json.Marshal(msg); merr != nil {
+			return dst, merr
+		}
+	default:
 		var merr error
 		if body, merr = json.Marshal(msg); merr != nil {
 			return dst, merr

@@ -114,26 +114,9 @@ func newRef() string {
 	return "r-" + hex.EncodeToString(b[:])
 }
 
-// rawMsg is an envelope msg already encoded as JSON (a handler on the hot
-// path builds it with append, skipping encoding/json).
-type rawMsg []byte
-
 // writeEnvelope writes a complete response envelope (encode.AppendEnvelope).
 func (s *Server) writeEnvelope(w http.ResponseWriter, status int, h encode.Header, msg any, e *qconnect.Error) {
-	var body []byte
-	var err error
-	switch m := msg.(type) {
-	case rawMsg:
-		body = encode.AppendEnd(append(encode.AppendMsgKey(make([]byte, 0, 256), h), m...), e)
-	case []any:
-		if len(m) == 0 { // errors and empty results: no reflection
-			body = encode.AppendEnd(append(encode.AppendMsgKey(make([]byte, 0, 256), h), "[]"...), e)
-			break
-		}
-		body, err = encode.AppendEnvelope(make([]byte, 0, 256), h, msg, nil, e)
-	default:
-		body, err = encode.AppendEnvelope(make([]byte, 0, 256), h, msg, nil, e)
-	}
+	body, err := encode.AppendEnvelope(make([]byte, 0, 256), h, msg, nil, e)
 	if err != nil {
 		s.log.Error("encoding a response envelope", slog.Any("error", err))
 		status = http.StatusInternalServerError

@@ -116,12 +116,19 @@ func (s *Server) handlePing(r *http.Request, a *authed) (any, error) {
 	if err := s.rate(a); err != nil {
 		return nil, err
 	}
+	return s.pingMsg(a.session), nil
+}
+
+// pingMsg is the msg of a PingResp, REST or WebSocket (PROTOCOL 5):
+// [{"expires": the session's deadline, "idleTimeout": seconds}], built
+// with append (the signed ping is the gateway's hottest path).
+func (s *Server) pingMsg(sess auth.Session) json.RawMessage {
 	b := make([]byte, 0, 80)
 	b = append(b, `[{"expires":`...)
-	b = protocol.AppendJSONString(b, protocol.FormatDate(s.deps.Sessions.Deadline(a.session)))
+	b = protocol.AppendJSONString(b, protocol.FormatDate(s.deps.Sessions.Deadline(sess)))
 	b = append(b, `,"idleTimeout":`...)
 	b = strconv.AppendInt(b, int64(s.deps.Sessions.IdleTimeout()/time.Second), 10)
-	return rawMsg(append(b, "}]"...)), nil
+	return append(b, "}]"...)
 }
 
 // basicAuth guards the documentation with HTTP Basic and a user's password

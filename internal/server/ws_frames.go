@@ -246,10 +246,7 @@ func (c *wsConn) ping(rp reply) {
 	}
 	sess := c.session
 	sess.LastSeen = c.s.cfg.Now()
-	c.wsAnswer(o, rp, []any{map[string]any{
-		"idleTimeout": int64(c.s.deps.Sessions.IdleTimeout() / time.Second),
-		"expires":     protocol.FormatDate(c.s.deps.Sessions.Deadline(sess)),
-	}}, nil)
+	c.wsAnswer(o, rp, c.s.pingMsg(sess), nil)
 }
 
 func idOf(rp reply) string {
