@@ -136,23 +136,34 @@ func (c *cursor) Next(ctx context.Context) (*qconnect.Batch, error) {
 		return nil, c.fail(ctx, ctx.Err())
 	}
 	c.inflight = false
-	filled := 1 - c.cur
+	return c.settle(ctx, 1-c.cur, d.n, d.err)
+}
+
+// settle ends a Next whose fill of slot filled gave n rows and err: an
+// error, or the end of the result, is returned when the slot is empty;
+// otherwise the producer (started after the first batch) refills the
+// other slot, whose batch the caller has given up, while this one is
+// encoded.
+func (c *cursor) settle(ctx context.Context, filled, n int, err error) (*qconnect.Batch, error) {
 	switch {
-	case d.err != nil:
-		c.fail(ctx, d.err)
-		if d.n == 0 {
+	case err != nil:
+		c.fail(ctx, err)
+		if n == 0 {
 			return nil, c.err
 		}
 	case c.eof:
 		c.release()
-		if d.n == 0 {
+		if n == 0 {
 			return nil, io.EOF
 		}
 	default:
-		// The caller has given up the batch of the previous call: the
-		// producer refills its slot while this one is encoded.
+		if c.work == nil {
+			c.work = make(chan int, 1)
+			c.done = make(chan fillDone, 1)
+			go c.produce(c.work, c.done)
+		}
 		c.inflight = true
-		c.work <- c.cur
+		c.work <- 1 - filled
 	}
 	c.cur = filled
 	return c.slots[filled].batch, nil
@@ -186,26 +197,7 @@ func (c *cursor) first(ctx context.Context) (*qconnect.Batch, error) {
 		// would fail on the next one. The call is over anyway.
 		err = ctx.Err()
 	}
-	c.cur = 0
-	switch {
-	case err != nil:
-		c.fail(ctx, err)
-		if n == 0 {
-			return nil, c.err
-		}
-	case c.eof:
-		c.release()
-		if n == 0 {
-			return nil, io.EOF
-		}
-	default:
-		c.work = make(chan int, 1)
-		c.done = make(chan fillDone, 1)
-		go c.produce(c.work, c.done)
-		c.inflight = true
-		c.work <- 1
-	}
-	return c.slots[0].batch, nil
+	return c.settle(ctx, 0, n, err)
 }
 
 // produce fills each slot it is handed, under the call's context (a
