@@ -40,16 +40,20 @@ func BodyMD5(body []byte) string {
 
 // StringToSign joins the elements and the session id with "\n".
 func StringToSign(in SignInput, sessionID string) string {
-	var b strings.Builder
-	b.Grow(len(in.Verb) + len(in.Path) + len(in.Username) + len(in.BodyMD5) +
-		len(in.ContentType) + len(in.Date) + len(sessionID) + 6)
+	n := len(in.Verb) + len(in.Path) + len(in.Username) + len(in.BodyMD5) +
+		len(in.ContentType) + len(in.Date) + len(sessionID) + 6
+	return string(appendStringToSign(make([]byte, 0, n), in, sessionID))
+}
+
+// appendStringToSign appends StringToSign(in, sessionID) to dst.
+func appendStringToSign(dst []byte, in SignInput, sessionID string) []byte {
 	for i, s := range [...]string{in.Verb, in.Path, in.Username, in.BodyMD5, in.ContentType, in.Date, sessionID} {
 		if i > 0 {
-			b.WriteByte('\n')
+			dst = append(dst, '\n')
 		}
-		b.WriteString(s)
+		dst = append(dst, s...)
 	}
-	return b.String()
+	return dst
 }
 
 // mac returns the raw HMAC-SHA1 of the string to sign keyed by the session id.
@@ -207,13 +211,7 @@ func (k *Key) mac(in SignInput, sessionID string) [sha1.Size]byte {
 	if err := st.restorer.UnmarshalBinary(k.inner); err != nil {
 		panic("protocol: sha1 state cannot be restored: " + err.Error())
 	}
-	msg := st.msg[:0]
-	for i, s := range [...]string{in.Verb, in.Path, in.Username, in.BodyMD5, in.ContentType, in.Date, sessionID} {
-		if i > 0 {
-			msg = append(msg, '\n')
-		}
-		msg = append(msg, s...)
-	}
+	msg := appendStringToSign(st.msg[:0], in, sessionID)
 	st.h.Write(msg)
 	if cap(msg) <= 4096 {
 		st.msg = msg[:0]
