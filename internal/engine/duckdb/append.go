@@ -380,11 +380,11 @@ type enumColumn struct {
 }
 
 func newEnumColumn(lt bindings.LogicalType) *enumColumn {
-	n := bindings.EnumDictionarySize(lt)
-	c := &enumColumn{internal: bindings.EnumInternalType(lt), index: make(map[string]int64, n), values: make([]string, n)}
-	for i := range c.values {
-		c.values[i] = bindings.EnumDictionaryValue(lt, bindings.IdxT(i))
-		c.index[c.values[i]] = int64(i)
+	c := &enumColumn{}
+	c.internal, c.values = enumDict(lt)
+	c.index = make(map[string]int64, len(c.values))
+	for i, v := range c.values {
+		c.index[v] = int64(i)
 	}
 	return c
 }
@@ -396,38 +396,24 @@ func (c *enumColumn) appendCell(vec bindings.Vector, column string, i int, v any
 	if v == nil {
 		return appendCell(vec, bindings.TypeVarchar, i, nil)
 	}
-	var s string
+	var k int64
+	var ok bool
 	switch x := v.(type) {
 	case string:
-		s = x
+		k, ok = c.index[x]
 	case []byte:
-		s = string(x)
+		k, ok = c.index[string(x)] // no allocation for the lookup
 	default:
 		return mismatch(v, "ENUM")
 	}
-	k, ok := c.index[s]
 	if !ok {
 		allowed := c.values
 		if len(allowed) > 20 {
 			allowed = append(allowed[:20:20], "...")
 		}
-		return &enumMissError{column: column, value: s, allowed: allowed}
+		return &enumMissError{column: column, value: fmt.Sprintf("%s", v), allowed: allowed}
 	}
-	if m := bindings.VectorGetValidity(vec); m != nil {
-		bindings.ValiditySetRowValid(m, bindings.IdxT(i))
-	}
-	data := bindings.VectorGetData(vec)
-	switch c.internal {
-	case bindings.TypeUTinyInt:
-		put(data, i, uint8(k))
-	case bindings.TypeUSmallInt:
-		put(data, i, uint16(k))
-	case bindings.TypeUInteger:
-		put(data, i, uint32(k))
-	default:
-		return fmt.Errorf("an ENUM stored as DuckDB type %d cannot be published to", c.internal)
-	}
-	return nil
+	return appendCell(vec, c.internal, i, k) // the index, in the ENUM's storage type
 }
 
 // enumMissError is a published value outside an ENUM column's values.

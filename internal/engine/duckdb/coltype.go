@@ -55,14 +55,19 @@ func describeColumn(name string, lt bindings.LogicalType) colType {
 		c.internal = bindings.DecimalInternalType(lt)
 		c.scale = bindings.DecimalScale(lt)
 	case bindings.TypeEnum:
-		c.internal = bindings.EnumInternalType(lt)
-		n := bindings.EnumDictionarySize(lt)
-		c.dict = make([]string, n)
-		for i := range c.dict {
-			c.dict[i] = bindings.EnumDictionaryValue(lt, bindings.IdxT(i))
-		}
+		c.internal, c.dict = enumDict(lt)
 	}
 	return c
+}
+
+// enumDict returns an ENUM type's storage type (UTINYINT, USMALLINT or
+// UINTEGER: the width of its indexes) and its values in index order.
+func enumDict(lt bindings.LogicalType) (bindings.Type, []string) {
+	dict := make([]string, bindings.EnumDictionarySize(lt))
+	for i := range dict {
+		dict[i] = bindings.EnumDictionaryValue(lt, bindings.IdxT(i))
+	}
+	return bindings.EnumInternalType(lt), dict
 }
 
 // baseTypeName is the name DuckDB gives a type (that of duckdb-go's

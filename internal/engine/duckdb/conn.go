@@ -376,9 +376,7 @@ func (c *conn) queryRows(ctx context.Context, query string, args ...any) ([]qcon
 			}
 		}
 		b.Len = st.size
-		for i := range b.Len {
-			out = append(out, b.Row(i))
-		}
+		out = append(out, b.Rows()...)
 		st.pos = st.size
 	}
 }

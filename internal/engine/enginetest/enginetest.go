@@ -177,9 +177,7 @@ func drain(t testing.TB, rows qconnect.Rows) ([][]any, error) {
 			return out, err
 		}
 		checkBatch(t, b, rows.Columns())
-		for i := 0; i < b.Len; i++ {
-			out = append(out, b.Row(i))
-		}
+		out = append(out, b.Rows()...)
 	}
 }
 
