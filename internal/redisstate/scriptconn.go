@@ -39,8 +39,6 @@ type scriptConn struct {
 	r *bufio.Reader
 }
 
-var errScriptConnClosed = redis.ErrClosed
-
 func newScriptConn(ro *redis.Options, timeout time.Duration, src string) *scriptConn {
 	return &scriptConn{ro: ro, timeout: timeout, src: src}
 }
@@ -72,7 +70,7 @@ func (s *scriptConn) get() (net.Conn, error) {
 	c, closed := s.conn, s.closed
 	s.mu.Unlock()
 	if closed {
-		return nil, errScriptConnClosed
+		return nil, redis.ErrClosed
 	}
 	// Redis may have closed the connection since its last answer (a restart,
 	// a client timeout): checked before each call (one non-blocking peek), so
@@ -92,7 +90,7 @@ func (s *scriptConn) get() (net.Conn, error) {
 	defer s.mu.Unlock()
 	if s.closed {
 		c.Close()
-		return nil, errScriptConnClosed
+		return nil, redis.ErrClosed
 	}
 	s.conn = c
 	return c, nil
@@ -316,20 +314,20 @@ func appendArrayLen(b []byte, n int) []byte {
 }
 
 func appendBulk(b []byte, s string) []byte {
-	b = append(b, '$')
-	b = strconv.AppendInt(b, int64(len(s)), 10)
-	b = append(b, '\r', '\n')
-	b = append(b, s...)
-	return append(b, '\r', '\n')
+	return append(append(appendBulkHeader(b, len(s)), s...), '\r', '\n')
 }
 
 // appendBulkInt appends v as a bulk string.
 func appendBulkInt(b []byte, v int64) []byte {
 	var tmp [20]byte
 	d := strconv.AppendInt(tmp[:0], v, 10)
+	return append(append(appendBulkHeader(b, len(d)), d...), '\r', '\n')
+}
+
+// appendBulkHeader appends the header of a bulk string of n bytes; the
+// caller appends the n bytes and "\r\n".
+func appendBulkHeader(b []byte, n int) []byte {
 	b = append(b, '$')
-	b = strconv.AppendInt(b, int64(len(d)), 10)
-	b = append(b, '\r', '\n')
-	b = append(b, d...)
+	b = strconv.AppendInt(b, int64(n), 10)
 	return append(b, '\r', '\n')
 }
