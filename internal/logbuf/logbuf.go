@@ -27,6 +27,7 @@ type Writer struct {
 	delay time.Duration
 
 	wmu     sync.Mutex // held while taking pending bytes and writing them: writes stay in order
+	spare   []byte     // under wmu: the last written buffer, reused for the next pending bytes
 	mu      sync.Mutex
 	written *sync.Cond // broadcast after each write to out
 	buf     []byte     // pending, in arrival order
@@ -81,7 +82,6 @@ func (w *Writer) Write(p []byte) (int, error) {
 
 func (w *Writer) loop() {
 	defer close(w.done)
-	var spare []byte
 	var gather *time.Timer
 	if w.delay > 0 {
 		gather = time.NewTimer(w.delay)
@@ -99,55 +99,49 @@ func (w *Writer) loop() {
 				}
 			}
 		case <-w.stop:
-			w.wmu.Lock()
-			defer w.wmu.Unlock()
-			w.mu.Lock()
-			w.closed = true
-			if len(w.buf) > 0 {
-				_, _ = w.out.Write(w.buf)
-			}
-			w.buf = nil
-			w.written.Broadcast()
-			w.mu.Unlock()
+			w.writePending(true)
 			return
 		}
-		w.wmu.Lock()
-		w.mu.Lock()
-		b := w.buf
-		w.buf = spare[:0]
-		w.mu.Unlock()
-		if len(b) > 0 {
-			_, _ = w.out.Write(b)
-		}
-		w.wmu.Unlock()
-		if cap(b) <= 4*w.max {
-			spare = b
-		} else {
-			spare = nil
-		}
-		w.mu.Lock()
-		w.written.Broadcast()
-		w.mu.Unlock()
+		w.writePending(false)
 	}
 }
 
-// Flush writes what is pending now, in order after what was written
-// before, and returns when it is written (the gateway calls it before it
-// announces that it listens, so that its start-up lines come first).
-func (w *Writer) Flush() {
+// writePending writes the bytes pending now to out, in order after every
+// earlier write, and wakes the writers waiting for room. closing also
+// marks the Writer closed, in the same step under mu: later Writes go to
+// out directly (under mu), so what was pending is written before them.
+func (w *Writer) writePending(closing bool) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
 	w.mu.Lock()
 	b := w.buf
-	w.buf = nil
+	if closing {
+		w.closed, w.buf = true, nil
+		if len(b) > 0 {
+			_, _ = w.out.Write(b)
+		}
+		w.written.Broadcast()
+		w.mu.Unlock()
+		return
+	}
+	w.buf = w.spare[:0]
 	w.mu.Unlock()
 	if len(b) > 0 {
 		_, _ = w.out.Write(b)
+	}
+	w.spare = nil
+	if cap(b) <= 4*w.max {
+		w.spare = b
 	}
 	w.mu.Lock()
 	w.written.Broadcast()
 	w.mu.Unlock()
 }
+
+// Flush writes what is pending now, in order after what was written
+// before, and returns when it is written (the gateway calls it before it
+// announces that it listens, so that its start-up lines come first).
+func (w *Writer) Flush() { w.writePending(false) }
 
 // Close writes what is pending and stops the goroutine; later writes go
 // straight to the underlying writer. It does not close that writer.
