@@ -164,41 +164,32 @@ func (c *wsConn) handle(typ websocket.MessageType, data []byte) {
 		c.send(c.errorFrame(rp, err))
 		return
 	}
+	// Each handler records its frame (appendix 36) and answers rateErr, when
+	// set, in place of its work.
 	rateErr := c.s.limits.allowRate(c.user, c.s.cfg.Now())
-	if rateErr != nil && req.Type != "ExecuteReq" {
-		switch req.Type { // observed frames (appendix 36) are recorded refused too
-		case "SubscribeReq":
-			o := c.wsRecord("subscribe", "", req.ID, nil)
-			if group, name, msg, err := methodCall(req); err == nil {
-				o.Method, o.Msg = group+"/"+name, msg
-			}
-			c.wsAnswer(o, rp, nil, rateErr)
-		case "UnsubscribeReq":
-			c.wsAnswer(c.wsRecord("unsubscribe", "", req.ID, nil), rp, nil, rateErr)
-		case "PingReq":
-			c.wsAnswer(c.wsRecord("ping", "auth/ping", req.ID, nil), rp, nil, rateErr)
-		case "LogoutReq":
-			c.wsAnswer(c.wsRecord("logout", "auth/logout", req.ID, nil), rp, nil, rateErr)
-		default:
-			c.send(c.errorFrame(rp, rateErr))
-		}
-		return
-	}
 	switch req.Type {
 	case "ExecuteReq":
 		c.execute(req, rp, rateErr)
 	case "SubscribeReq":
-		c.subscribe(req, rp)
+		c.subscribe(req, rp, rateErr)
 	case "UnsubscribeReq":
-		c.unsubscribe(req, rp)
+		c.unsubscribe(req, rp, rateErr)
 	case "PingReq":
-		c.ping(rp)
+		c.ping(req.ID, rp, rateErr)
 	case "LogoutReq":
-		c.logout(req.ID, rp)
+		c.logout(req.ID, rp, rateErr)
 	case "LoginReq", "AuthReq":
+		if rateErr != nil {
+			c.send(c.errorFrame(rp, rateErr))
+			return
+		}
 		c.send(c.errorFrame(rp, qconnect.Errorf(qconnect.CodeBadRequest,
 			"this socket is already authenticated as %s; open another socket for another session", c.user)))
 	default:
+		if rateErr != nil {
+			c.send(c.errorFrame(rp, rateErr))
+			return
+		}
 		c.send(c.errorFrame(rp, qconnect.Errorf(qconnect.CodeBadRequest,
 			"unknown frame type %q; send ExecuteReq, SubscribeReq, UnsubscribeReq, PingReq or LogoutReq (PROTOCOL 7)", req.Type)))
 	}
@@ -237,9 +228,13 @@ func shorten(s string, n int) string {
 }
 
 // ping answers PingReq like the REST ping (PROTOCOL 5) and refreshes the
-// session.
-func (c *wsConn) ping(rp reply) {
-	o := c.wsRecord("ping", "auth/ping", idOf(rp), nil) // observers: appendix 36
+// session; rateErr, when set, is the answer instead.
+func (c *wsConn) ping(id string, rp reply, rateErr error) {
+	o := c.wsRecord("ping", "auth/ping", id, nil) // observers: appendix 36
+	if rateErr != nil {
+		c.wsAnswer(o, rp, nil, rateErr)
+		return
+	}
 	if err := c.s.deps.Sessions.Touch(c.ctx, c.session.ID); err != nil {
 		c.wsAnswer(o, rp, nil, err)
 		return
@@ -249,17 +244,15 @@ func (c *wsConn) ping(rp reply) {
 	c.wsAnswer(o, rp, c.s.pingMsg(sess), nil)
 }
 
-func idOf(rp reply) string {
-	if rp.id == nil {
-		return ""
-	}
-	return *rp.id
-}
-
 // logout ends the session: LogoutResp, then close 1000. The session's other
-// sockets close with 4401.
-func (c *wsConn) logout(id string, rp reply) {
-	c.wsAnswer(c.wsRecord("logout", "auth/logout", id, nil), rp, []any{}, nil)
+// sockets close with 4401. rateErr, when set, is the answer instead.
+func (c *wsConn) logout(id string, rp reply, rateErr error) {
+	o := c.wsRecord("logout", "auth/logout", id, nil)
+	if rateErr != nil {
+		c.wsAnswer(o, rp, nil, rateErr)
+		return
+	}
+	c.wsAnswer(o, rp, []any{}, nil)
 	c.closeWith(websocket.StatusNormalClosure, "logged out")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -222,14 +222,19 @@ func (s *Server) resultFrame(ctx context.Context, m *qconnect.Method, call qconn
 // snapshot query if the method has one, SubscribeResp, SnapshotMsg, and the
 // updates from then on. Setting up runs on its own goroutine when there is
 // a snapshot to query.
-func (c *wsConn) subscribe(req *protocol.Request, rp reply) {
+func (c *wsConn) subscribe(req *protocol.Request, rp reply, rateErr error) {
 	o := c.wsRecord("subscribe", "", req.ID, nil) // observers: appendix 36
 	group, name, msg, err := methodCall(req)
+	if err == nil {
+		o.Method, o.Msg = group+"/"+name, msg
+	}
+	if rateErr != nil { // recorded with its method when it names one
+		err = rateErr
+	}
 	if err != nil {
 		c.wsAnswer(o, rp, nil, err)
 		return
 	}
-	o.Method, o.Msg = group+"/"+name, msg
 	m, params, err := c.s.prepareCall(c.user, group, name, msg, true)
 	if err != nil {
 		c.wsAnswer(o, rp, nil, err)
@@ -351,11 +356,15 @@ func (c *wsConn) dropSub(s *wsSub) {
 
 // unsubscribe answers UnsubscribeReq. When UnsubscribeResp is queued no
 // UpdateMsg of the subscription follows it.
-func (c *wsConn) unsubscribe(req *protocol.Request, rp reply) {
+func (c *wsConn) unsubscribe(req *protocol.Request, rp reply, rateErr error) {
 	var m struct {
 		SubscriptionID string `json:"subscriptionId"`
 	}
 	o := c.wsRecord("unsubscribe", "", req.ID, nil) // observers: appendix 36
+	if rateErr != nil {
+		c.wsAnswer(o, rp, nil, rateErr)
+		return
+	}
 	if len(req.Msg) != 1 || json.Unmarshal(req.Msg[0], &m) != nil || m.SubscriptionID == "" {
 		c.wsAnswer(o, rp, nil, qconnect.Errorf(qconnect.CodeBadRequest,
 			`an UnsubscribeReq's msg is [{"subscriptionId": "<id from SubscribeResp>"}] (PROTOCOL 7)`))
