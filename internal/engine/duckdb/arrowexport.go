@@ -27,20 +27,11 @@ func (e *Engine) DuckDBArrow(ctx context.Context, call qconnect.Call, each func(
 		return 0, e.translate(ctx, m, err)
 	}
 	defer conn.Close()
-	stmt, err := conn.prepare(wrapQuery(m.Query, call.Limit))
-	if err != nil {
-		return 0, e.translate(ctx, m, err)
-	}
 	now := call.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	args, err := bindArgs(stmt, m, call.Params, now)
-	if err != nil {
-		_ = stmt.Close()
-		return 0, e.translate(ctx, m, err)
-	}
-	st, err := startStream(ctx, stmt, args)
+	st, err := startCall(ctx, conn, call, now, func() {})
 	if err != nil {
 		return 0, e.translate(ctx, m, err)
 	}

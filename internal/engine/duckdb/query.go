@@ -101,22 +101,11 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 		c.left = call.Limit
 		c.size = int(min(int64(c.size), call.Limit))
 	}
-	err = func() error {
-		stmt, err := conn.prepare(wrapQuery(m.Query, call.Limit))
-		if err != nil {
-			return err
-		}
-		args, err := bindArgs(stmt, m, call.Params, now)
-		if err != nil {
-			_ = stmt.Close()
-			return err
-		}
+	c.st, err = startCall(ctx, conn, call, now, func() {
 		// From here on a cancelled ctx interrupts the query, until release.
 		c.intr.arm(conn.h)
 		c.stopWatch = context.AfterFunc(ctx, func() { c.intr.interrupt() })
-		c.st, err = startStream(ctx, stmt, args)
-		return err
-	}()
+	})
 	if err == nil {
 		err = ctx.Err() // an interrupted execution may look like a success
 	}
@@ -147,6 +136,24 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 
 // wrapQuery makes the method query a subquery, which also guarantees it is
 // a single statement. The LIMIT is an integer formatted here.
+// startCall prepares call's query on conn (wrapped for its limit), binds
+// its parameters with now as $now, calls armed (from when the statement
+// may be interrupted) and starts a streaming result. Errors are DuckDB's
+// or the binding's, untranslated.
+func startCall(ctx context.Context, conn *conn, call qconnect.Call, now time.Time, armed func()) (*stream, error) {
+	stmt, err := conn.prepare(wrapQuery(call.Method.Query, call.Limit))
+	if err != nil {
+		return nil, err
+	}
+	args, err := bindArgs(stmt, call.Method, call.Params, now)
+	if err != nil {
+		_ = stmt.Close()
+		return nil, err
+	}
+	armed()
+	return startStream(ctx, stmt, args)
+}
+
 func wrapQuery(query string, limit int64) string {
 	q := strings.TrimSpace(query)
 	for strings.HasSuffix(q, ";") {
