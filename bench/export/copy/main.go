@@ -59,7 +59,7 @@ func main() {
 	defer eng.Close()
 	load := time.Since(loadStart)
 
-	before := statusKB("VmRSS")
+	before := procstat.MustStatusKB("VmRSS")
 	// Reset VmHWM to the current RSS, so that after COPY it is COPY's peak.
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		fail("resetting VmHWM: " + err.Error())
@@ -70,7 +70,7 @@ func main() {
 		fail("COPY: " + err.Error())
 	}
 	secs := time.Since(start).Seconds()
-	peak := statusKB("VmHWM")
+	peak := procstat.MustStatusKB("VmHWM")
 	st, err := os.Stat(*out)
 	if err != nil {
 		fail(err.Error())
@@ -124,15 +124,6 @@ func sqlType(p qconnect.Param) string {
 		t += "[]"
 	}
 	return t
-}
-
-// statusKB reads a field of /proc/self/status in KiB, or fails.
-func statusKB(field string) int64 {
-	kb, err := procstat.StatusKB(field)
-	if err != nil {
-		fail(err.Error())
-	}
-	return kb
 }
 
 func fail(msg string) {

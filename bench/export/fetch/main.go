@@ -73,7 +73,7 @@ func main() {
 	modes := strings.Split(*mode, ",")
 	for r := 1; r <= *repeat; r++ {
 		for _, mode := range modes {
-			before := statusKB("VmRSS")
+			before := procstat.MustStatusKB("VmRSS")
 			if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 				fail("resetting VmHWM: " + err.Error())
 			}
@@ -97,7 +97,7 @@ func main() {
 			}
 			secs := time.Since(start).Seconds()
 			line, _ := json.Marshal(map[string]any{"run": r, "rows": n, "seconds": procstat.Round3(secs), "firstBatchSeconds": procstat.Round3(first.Sub(start).Seconds()), "mode": mode,
-				"rowsPerSec": int64(float64(n) / secs), "rssBeforeMB": before / 1024, "peakMB": statusKB("VmHWM") / 1024,
+				"rowsPerSec": int64(float64(n) / secs), "rssBeforeMB": before / 1024, "peakMB": procstat.MustStatusKB("VmHWM") / 1024,
 				"duckdb": account(ctx, eng)})
 			fmt.Println(string(line))
 		}
@@ -162,15 +162,6 @@ func queryAll(ctx context.Context, eng *duckdb.Engine, q string) [][]any {
 		}
 		out = append(out, b.Rows()...)
 	}
-}
-
-// statusKB reads a field of /proc/self/status in KiB, or fails.
-func statusKB(field string) int64 {
-	kb, err := procstat.StatusKB(field)
-	if err != nil {
-		fail(err.Error())
-	}
-	return kb
 }
 
 func fail(msg string) {

@@ -31,3 +31,14 @@ func StatusKB(field string) (int64, error) {
 
 // Round3 rounds x to three decimals, for seconds in JSON result lines.
 func Round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
+
+// MustStatusKB is StatusKB for a benchmark program: on error it prints the
+// error and exits with status 1 (a figure it cannot read is no figure).
+func MustStatusKB(field string) int64 {
+	kb, err := StatusKB(field)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "procstat:", err)
+		os.Exit(1)
+	}
+	return kb
+}
