@@ -15,15 +15,15 @@ import (
 )
 
 // Guard is the replay check (ReplayCache's keys and semantics) and the
-// per-user rate (RateLimiter's keys and semantics) in one Lua script, so
-// that a signed call costs one Redis round trip for both. The replay step
-// runs first: a replayed id is refused and takes no token. Safe for
-// concurrent use.
+// per-user rate (RateLimiter's key and GCRA, taken through this gateway's
+// leases: see "Rate leases" below) of signed requests, for many concurrent
+// requests in one Redis round trip. The replay step runs first: a replayed
+// id is refused and spends no token. Safe for concurrent use.
 type Guard struct {
 	c        *Client
 	b        *guardBatcher
 	window   time.Duration
-	interval string // µs between requests at the rate, as go-redis formats a float64
+	interval string // t, as go-redis formats a float64
 	burst    int
 }
 
@@ -77,21 +77,46 @@ func replayHash(sessionID, id string) [16]byte {
 	return [16]byte(sum[:16])
 }
 
-// Batching. The checks of concurrent requests are sent to Redis together,
-// in one EVALSHA of guardBatchScript (one write, one read and one script
-// call for many checks), by guardSenders sender goroutines: a sender takes
-// the oldest waiting check and every other check waiting at that moment
-// (at most guardMaxBatch), sends them, and hands each request its own
-// result. A request still waits for its own answer before it is accepted,
+// Batching. The checks of concurrent requests are sent to Redis together
+// by guardSenders sender goroutines: a sender takes the oldest waiting
+// check and every other check waiting at that moment (at most
+// guardMaxBatch), writes one pipeline for them, and hands each request its
+// own result. The pipeline is one native SET NX PX per check (the replay
+// step), followed, only when some user of the batch needs rate tokens this
+// gateway does not hold, by one EVALSHA of leaseScript (the rate step, see
+// lease). A request still waits for its own answer before it is accepted,
 // so the replay check is exactly as strict as one round trip per call; a
-// failed script call fails every check in it (unavailable), and none of
-// them is accepted. Under light load a batch holds one check, the cost of
-// a plain round trip. The sender writes the script call itself on a
-// connection of its own (scriptConn), not through go-redis's pool.
+// failed pipeline fails every check in it (unavailable), and none of them
+// is accepted. Under light load a batch holds one check, the cost of a
+// plain round trip. The sender writes the pipeline itself on a connection
+// of its own (scriptConn), not through go-redis's pool.
 const (
-	guardSenders  = 1    // script calls in flight at once (1, 2, 4 measured: fewer and larger batches cost Redis less)
-	guardMaxBatch = 256  // checks per script call
+	guardSenders  = 1    // pipelines in flight at once (1, 2, 4 measured: fewer and larger batches cost Redis less)
+	guardMaxBatch = 256  // checks per pipeline
 	guardQueue    = 4096 // checks waiting at most; beyond, a check waits for room (bounded by the Redis timeout)
+)
+
+// Rate leases. The per-user rate is GCRA on the user's key q:<user>, shared
+// by every gateway. A sender takes tokens from it with leaseScript: one per
+// rate check of the batch that its lease cannot cover, each at that
+// check's own now and in order (so that at low rates every answer and
+// Retry-After is what one GCRA step per request would give), plus, for a
+// user whose requests arrive fast, leaseAhead's worth of their recent rate
+// (at most burst/leaseShare, at most leaseMax) taken ahead. Tokens taken
+// and not spent (taken ahead, or taken for a check that turned out to be a
+// replay, which takes none) form the user's lease on this gateway: later
+// checks of the user spend them without a script call, for leaseTTL; then
+// what is left is given back to the shared bucket. So every accepted
+// request took a token from the shared bucket: across gateways a user never
+// gets more than the rate and burst, and may get less by what other
+// gateways hold (at most burst/leaseShare each, for at most leaseTTL).
+const (
+	leaseAhead   = 10 * time.Millisecond  // demand taken ahead
+	leaseTTL     = 100 * time.Millisecond // a lease's unspent tokens go back after
+	demandWindow = 100 * time.Millisecond // a user's recent rate is counted over
+	leaseShare   = 16                     // a lease holds at most burst/leaseShare tokens ahead
+	leaseMin     = 4                      // requests per leaseAhead (400/s) before tokens are taken ahead
+	leaseMax     = 4096
 )
 
 type guardCall struct {
@@ -112,13 +137,14 @@ type guardBatcher struct {
 	start sync.Once
 }
 
-// do runs one check through the batcher and returns its
-// result: the script's number for it, or the error of its script call.
+// do runs one check through the batcher and returns its result: -1 for a
+// replay, 0 when accepted, else the rate wait in µs; or the error of its
+// pipeline.
 func (b *guardBatcher) do(hash [16]byte, user string, now int64) (int64, error) {
 	b.start.Do(func() {
 		b.queue = make(chan *guardCall, guardQueue)
 		for range guardSenders {
-			sc := newScriptConn(b.c.ro, b.c.opts.Timeout, guardBatchSrc)
+			sc := newScriptConn(b.c.ro, b.c.opts.Timeout, leaseSrc)
 			b.c.onClose(sc.close)
 			go b.send(sc)
 		}
@@ -144,7 +170,7 @@ func (b *guardBatcher) do(hash [16]byte, user string, now int64) (int64, error) 
 			return 0, errors.New("too many replay checks waiting for Redis")
 		}
 	}
-	<-call.done // a sender always answers: its script call is bounded by the timeout
+	<-call.done // a sender always answers: its pipeline is bounded by the timeout
 	wait, err := call.wait, call.err
 	call.err, call.user = nil, ""
 	guardCalls.Put(call)
@@ -152,146 +178,389 @@ func (b *guardBatcher) do(hash [16]byte, user string, now int64) (int64, error) 
 }
 
 // send is one sender goroutine. It never ends, so that every queued check
-// is answered: after the client is closed, its script calls fail at once
+// is answered: after the client is closed, its pipelines fail at once
 // (redis.ErrClosed) and new checks are refused before they queue. An idle
-// goroutine per sender of a closed client is the price.
+// goroutine per sender of a closed client is the price. Every leaseTTL it
+// gives back the unspent tokens of expired leases.
 func (b *guardBatcher) send(sc *scriptConn) {
 	batch := make([]*guardCall, 0, guardMaxBatch)
-	w := guardWriter{users: make(map[string]int)}
-	for first := range b.queue {
-		batch = append(batch[:0], first)
-	gather:
-		for len(batch) < guardMaxBatch {
-			select {
-			case c := <-b.queue:
-				batch = append(batch, c)
-			default:
-				break gather
+	w := newGuardWriter()
+	tick := time.NewTicker(leaseTTL)
+	closed := b.c.closed
+	for {
+		select {
+		case first := <-b.queue:
+			batch = append(batch[:0], first)
+		gather:
+			for len(batch) < guardMaxBatch {
+				select {
+				case c := <-b.queue:
+					batch = append(batch, c)
+				default:
+					break gather
+				}
 			}
-		}
-		b.exec(sc, &w, batch)
-		for i, c := range batch {
-			c.done <- struct{}{}
-			batch[i] = nil
+			b.exec(sc, w, batch, time.Now())
+			for i, c := range batch {
+				c.done <- struct{}{}
+				batch[i] = nil
+			}
+		case now := <-tick.C:
+			b.giveBack(sc, w, now)
+		case <-closed:
+			tick.Stop()
+			closed = nil // leases die with the client (Redis expires them)
 		}
 	}
 }
 
-// guardBatchScript runs the checks of a batch in one call, in order.
-// KEYS: the replay key r:<hash> of each check, then the rate key q:<user>
-// of each distinct user of the batch. ARGV: window ms, interval µs, burst,
-// then two per check: the index of its user among the rate keys (0: no
-// rate token, the WebSocket AuthReq) and now µs. Per check it answers -1
-// when the id was seen within the window (nothing taken), 0 when accepted,
-// else the rate wait in µs (the id stays recorded: it was used).
-//
-// The rate step is GCRA, exactly as gcraScript one check at a time: each
-// user's state is read once (GET) and written once (SET PX, when a check
-// took a token) per batch, its checks computed in between in order in Lua
-// locals, rounding the stored time as gcraScript's string form does and
-// keeping the expiry of the last check that took a token.
-var guardBatchScript = redis.NewScript(guardBatchSrc)
-
-const guardBatchSrc = `
-local px, t, burst = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local n = (#ARGV - 3) / 2
-local round = t % 1 ~= 0
-local tat, ttl, out = {}, {}, {}
-for i = 1, n do
-  if not redis.call('SET', KEYS[i], 1, 'NX', 'PX', px) then
-    out[i] = -1
-  else
-    local u = tonumber(ARGV[2*i+2])
-    if u == 0 then
-      out[i] = 0
-    else
-      local now = tonumber(ARGV[2*i+3])
-      local cur = tat[u]
-      if cur == nil then
-        cur = tonumber(redis.call('GET', KEYS[n+u]) or '0')
-        tat[u] = cur
-      end
-      if cur < now then cur = now end
-      local new = cur + t
-      local allowAt = new - burst * t
-      if allowAt > now then
-        out[i] = math.ceil(allowAt - now)
-      else
-        ttl[u] = math.ceil((new - now) / 1000) + 1
-        if round then new = tonumber(string.format('%.0f', new)) end
-        tat[u] = new
-        out[i] = 0
-      end
-    end
-  end
-end
-for u, p in pairs(ttl) do
-  redis.call('SET', KEYS[n+u], string.format('%.0f', tat[u]), 'PX', p)
-end
-return out`
-
-// guardWriter builds the script calls of one sender in reused buffers.
-type guardWriter struct {
-	req   []byte
-	out   []int64
-	users map[string]int // user -> index among the batch's rate keys (1-based)
-	order []string
+// lease is what one sender holds of one user's shared rate bucket.
+type lease struct {
+	tokens int       // taken from the shared bucket, not spent yet
+	until  time.Time // when the unspent tokens go back (wall clock)
+	at     int64     // µs: now of the user's last check (the checks' clock, for giving back)
+	seen   int       // the user's rate checks in the current demand window
+	prev   int       // ... in the one before
+	window time.Time // start of the current demand window
 }
 
-// exec runs the checks of batch in one EVALSHA of guardBatchScript on sc
-// and records each check's result or the call's error.
-func (b *guardBatcher) exec(sc *scriptConn, w *guardWriter, batch []*guardCall) {
+// ahead is how many tokens to take ahead for the user at now: their
+// requests of the last leaseAhead, estimated from the current demand window
+// (counted as at least half a window) and the previous one; 0 below
+// leaseMin (a user under leaseMin per leaseAhead gets one GCRA step per
+// request, exactly as one gateway would give), at most burst/leaseShare
+// and leaseMax.
+func (l *lease) ahead(burst int, now time.Time) int {
+	span := max(now.Sub(l.window), demandWindow/2)
+	n := max(int(int64(l.seen)*int64(leaseAhead)/int64(span)), int(int64(l.prev)*int64(leaseAhead)/int64(demandWindow)))
+	if n < leaseMin {
+		return 0
+	}
+	return min(n, burst/leaseShare, leaseMax)
+}
+
+// observe counts n rate checks of the user at now.
+func (l *lease) observe(n int, now time.Time) {
+	if d := now.Sub(l.window); d >= demandWindow {
+		l.prev = 0
+		if d < 2*demandWindow {
+			l.prev = l.seen
+		}
+		l.seen, l.window = 0, now
+	}
+	l.seen += n
+}
+
+// userStep is one user's part of a batch. The user's checks, in batch
+// order: the first checks-ask are covered by tokens the lease already
+// holds, each of the others has its own answer from the script (its ask).
+type userStep struct {
+	name   string
+	lease  *lease
+	checks int     // rate checks in the batch
+	ask    int     // tokens asked of the script, one per check after the covered ones, each at its check's now
+	extra  int     // tokens asked ahead
+	give   int     // unspent tokens of an expired lease given back
+	at     int64   // µs: now of the user's last check, for give and extra
+	script bool    // the user is in the script call
+	res    []int64 // the script's answer to each ask (0 granted, else the wait in µs)
+	next   int     // the user's checks answered so far
+	spare  int     // tokens held and not used by a check: the lease after the batch
+}
+
+// answer answers the user's next check: -1 for a replay (whose token, if
+// it had one, is kept), 0 when it has a token (its own, or a spare one),
+// else the wait its ask was answered.
+func (st *userStep) answer(fresh bool) int64 {
+	j := st.next
+	st.next++
+	granted, wait := true, int64(0)
+	if cover := st.checks - st.ask; j >= cover {
+		wait = st.res[j-cover]
+		granted = wait == 0
+	}
+	switch {
+	case !fresh:
+		if granted {
+			st.spare++
+		}
+		return -1
+	case granted:
+		return 0
+	case st.spare > 0:
+		st.spare--
+		return 0
+	}
+	return wait
+}
+
+// guardWriter builds the pipelines of one sender in reused buffers and
+// holds the sender's leases.
+type guardWriter struct {
+	req    []byte
+	fresh  []bool
+	out    []int64
+	users  map[string]int // user -> index in steps
+	steps  []userStep
+	leases map[string]*lease
+	evals  int // script calls made (for tests)
+}
+
+func newGuardWriter() *guardWriter {
+	return &guardWriter{users: make(map[string]int), leases: make(map[string]*lease)}
+}
+
+// exec runs the checks of batch in one pipeline on sc and records each
+// check's result or the pipeline's error. wall is the sender's clock (for
+// leases); each check's GCRA step uses its own now.
+func (b *guardBatcher) exec(sc *scriptConn, w *guardWriter, batch []*guardCall, wall time.Time) {
 	g, pre := b.g, b.c.prefix
 	clear(w.users)
-	w.order = w.order[:0]
+	w.steps = w.steps[:0]
 	for _, c := range batch {
-		if c.user != "" {
-			if _, ok := w.users[c.user]; !ok {
-				w.order = append(w.order, c.user)
-				w.users[c.user] = len(w.order)
+		if c.user == "" {
+			continue
+		}
+		i, ok := w.users[c.user]
+		if !ok {
+			i = len(w.steps)
+			w.users[c.user] = i
+			l := w.leases[c.user]
+			if l == nil {
+				l = &lease{window: wall}
+				w.leases[c.user] = l
 			}
+			w.steps = append(w.steps, userStep{name: c.user, lease: l})
+		}
+		w.steps[i].checks++
+		w.steps[i].at = c.now
+	}
+	scripted := 0
+	for i := range w.steps {
+		st := &w.steps[i]
+		l := st.lease
+		if l.tokens > 0 && !wall.Before(l.until) {
+			st.give, l.tokens = l.tokens, 0
+		}
+		l.observe(st.checks, wall)
+		st.ask = max(st.checks-l.tokens, 0)
+		st.spare = l.tokens - (st.checks - st.ask)
+		if st.ask > 0 {
+			st.extra = l.ahead(g.burst, wall)
+		}
+		st.script = st.ask > 0 || st.give > 0
+		if st.script {
+			scripted++
 		}
 	}
 	n := len(batch)
-	r := appendArrayLen(w.req[:0], 3+n+len(w.order)+3+2*n)
-	r = appendBulk(r, "EVALSHA")
-	r = appendBulk(r, guardBatchScript.Hash())
-	r = appendBulkInt(r, int64(n+len(w.order)))
+	r := w.req[:0]
 	for _, c := range batch {
+		r = appendArrayLen(r, 6)
+		r = appendBulk(r, "SET")
 		r = appendBulkHeader(r, len(pre)+2+32)
 		r = append(r, pre...)
 		r = append(r, "r:"...)
 		r = hex.AppendEncode(r, c.hash[:])
 		r = append(r, "\r\n"...)
+		r = appendBulk(r, "1")
+		r = appendBulk(r, "NX")
+		r = appendBulk(r, "PX")
+		r = appendBulkInt(r, g.window.Milliseconds())
 	}
-	for _, u := range w.order {
-		r = appendBulkHeader(r, len(pre)+2+len(u))
-		r = append(r, pre...)
-		r = append(r, "q:"...)
-		r = append(r, u...)
-		r = append(r, "\r\n"...)
-	}
-	r = appendBulkInt(r, g.window.Milliseconds())
-	r = appendBulk(r, g.interval)
-	r = appendBulkInt(r, int64(g.burst))
-	for _, c := range batch {
-		r = appendBulkInt(r, int64(w.users[c.user])) // 0 for ""
-		r = appendBulkInt(r, c.now)
+	evalAt := -1
+	if scripted > 0 {
+		w.evals++
+		evalAt = len(r)
+		r = w.appendScript(r, g, pre, batch, scripted)
 	}
 	w.req = r
-	res, err := sc.run(r, w.out)
-	w.out = res
-	if err == nil && len(res) != n {
-		err = errors.New("the guard script answered " + strconv.Itoa(len(res)) + " results for " + strconv.Itoa(n) + " checks")
+	fresh, res, err := sc.run(r, n, evalAt, w.fresh, w.out)
+	w.fresh, w.out = fresh, res
+	if err == nil && evalAt >= 0 {
+		err = w.readScript(res)
+	}
+	if err != nil {
+		for _, c := range batch {
+			c.wait, c.err = 0, err
+		}
+		return // tokens taken or given back by a failed pipeline are not known: none are held
 	}
 	for i, c := range batch {
-		if err != nil {
-			c.wait, c.err = 0, err
-		} else {
-			c.wait, c.err = res[i], nil
+		c.err = nil
+		switch {
+		case c.user != "":
+			c.wait = w.steps[w.users[c.user]].answer(fresh[i])
+		case fresh[i]:
+			c.wait = 0
+		default:
+			c.wait = -1
 		}
 	}
+	for i := range w.steps {
+		st := &w.steps[i]
+		if st.ask > 0 {
+			st.lease.until = wall.Add(leaseTTL) // the lease's tokens were all used: what is left is new
+		}
+		st.lease.tokens, st.lease.at = st.spare, st.at
+	}
 }
+
+// appendScript appends the EVALSHA of leaseScript for the users of the
+// batch in w.steps that need it.
+func (w *guardWriter) appendScript(r []byte, g *Guard, pre string, batch []*guardCall, scripted int) []byte {
+	nargs := 2
+	for i := range w.steps {
+		if st := &w.steps[i]; st.script {
+			nargs += 4 + st.ask
+		}
+	}
+	r = appendArrayLen(r, 3+scripted+nargs)
+	r = appendBulk(r, "EVALSHA")
+	r = appendBulk(r, leaseScript.Hash())
+	r = appendBulkInt(r, int64(scripted))
+	for i := range w.steps {
+		if st := &w.steps[i]; st.script {
+			r = appendBulkHeader(r, len(pre)+2+len(st.name))
+			r = append(r, pre...)
+			r = append(r, "q:"...)
+			r = append(r, st.name...)
+			r = append(r, "\r\n"...)
+		}
+	}
+	r = appendBulk(r, g.interval)
+	r = appendBulkInt(r, int64(g.burst))
+	for i := range w.steps {
+		st := &w.steps[i]
+		if !st.script {
+			continue
+		}
+		r = appendBulkInt(r, int64(st.give))
+		r = appendBulkInt(r, int64(st.ask))
+		r = appendBulkInt(r, int64(st.extra))
+		r = appendBulkInt(r, st.at)
+		skip := st.checks - st.ask // the first checks are covered by the lease
+		for _, c := range batch {
+			if c.user != st.name {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			r = appendBulkInt(r, c.now)
+		}
+	}
+	return r
+}
+
+// readScript takes each scripted user's answers from res: one per ask (0
+// granted, else the wait in µs), then the tokens granted ahead.
+func (w *guardWriter) readScript(res []int64) error {
+	k := 0
+	for i := range w.steps {
+		st := &w.steps[i]
+		if !st.script {
+			continue
+		}
+		if k+st.ask+1 > len(res) {
+			return errors.New("the rate script answered " + strconv.Itoa(len(res)) + " numbers, too few for its users")
+		}
+		st.res = res[k : k+st.ask]
+		st.spare += int(res[k+st.ask])
+		k += st.ask + 1
+	}
+	if k != len(res) {
+		return errors.New("the rate script answered " + strconv.Itoa(len(res)) + " numbers, expected " + strconv.Itoa(k))
+	}
+	return nil
+}
+
+// giveBack returns the unspent tokens of every lease expired at now in one
+// script call, and forgets users not seen for two demand windows.
+func (b *guardBatcher) giveBack(sc *scriptConn, w *guardWriter, now time.Time) {
+	w.steps = w.steps[:0]
+	clear(w.users)
+	for u, l := range w.leases {
+		switch {
+		case l.tokens > 0 && !now.Before(l.until):
+			w.users[u] = len(w.steps)
+			w.steps = append(w.steps, userStep{name: u, lease: l, give: l.tokens, at: l.at, script: true})
+			l.tokens = 0
+		case l.tokens == 0 && now.Sub(l.window) >= 2*demandWindow:
+			delete(w.leases, u)
+		}
+	}
+	if len(w.steps) == 0 {
+		return
+	}
+	r := w.appendScript(w.req[:0], b.g, b.c.prefix, nil, len(w.steps))
+	w.req = r
+	// A failure loses the tokens (they come back as the bucket refills).
+	_, res, err := sc.run(r, 0, 0, w.fresh, w.out)
+	w.out = res
+	_ = err
+}
+
+// leaseScript is the rate step of a batch: per user, give back tokens,
+// then one GCRA step per ask at its own now (exactly as gcraScript one
+// request at a time: the stored time rounded as its string form, a
+// refused step taking nothing), then take up to extra tokens ahead at the
+// user's last now. Each user's state is read once (GET) and written once
+// (SET PX, expiring when the bucket is full again).
+// KEYS: q:<user> of each user. ARGV: interval µs, burst, then per user:
+// give, asks, extra, at µs, and the now µs of each ask.
+// Answers, per user: one number per ask (0 granted, else the wait in µs),
+// then the number of tokens taken ahead.
+var leaseScript = redis.NewScript(leaseSrc)
+
+const leaseSrc = `
+local t, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local round = t % 1 ~= 0
+local out, a = {}, 3
+for k = 1, #KEYS do
+  local give, m, extra, at = tonumber(ARGV[a]), tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3])
+  a = a + 4
+  local cur = tonumber(redis.call('GET', KEYS[k]) or '0')
+  local last, wrote = at, false
+  if give > 0 and cur > at then
+    cur = math.max(cur - give * t, at)
+    wrote = true
+  end
+  for j = 1, m do
+    local now = tonumber(ARGV[a])
+    a = a + 1
+    local c = cur
+    if c < now then c = now end
+    local new = c + t
+    local allowAt = new - burst * t
+    if allowAt > now then
+      out[#out+1] = math.ceil(allowAt - now)
+    else
+      if round then new = tonumber(string.format('%.0f', new)) end
+      cur, last, wrote = new, now, true
+      out[#out+1] = 0
+    end
+  end
+  local g = 0
+  if extra > 0 then
+    local c = cur
+    if c < at then c = at end
+    g = math.min(extra, math.floor((at - c) / t + burst))
+    if g > 0 then
+      cur, last, wrote = c + g * t, at, true
+    else
+      g = 0
+    end
+  end
+  out[#out+1] = g
+  if wrote then
+    local px = math.ceil((cur - last) / 1000) + 1
+    if px < 1 then px = 1 end
+    redis.call('SET', KEYS[k], string.format('%.0f', cur), 'PX', px)
+  end
+end
+return out`
 
 // Forget does nothing: the ids of an ended session expire by themselves.
 func (g *Guard) Forget(string) {}

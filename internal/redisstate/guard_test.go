@@ -245,15 +245,16 @@ func testGuardBatch(t *testing.T, srv server) {
 				want = append(want, wait)
 			}
 		}
-		// All of them in one script call.
+		// All of them in one pipeline.
 		all := NewGuard(c, 10*time.Minute, rate, 2)
-		sc := newScriptConn(c.ro, c.opts.Timeout, guardBatchSrc)
+		sc := newScriptConn(c.ro, c.opts.Timeout, leaseSrc)
 		defer sc.close()
 		batch := make([]*guardCall, len(steps))
 		for i, s := range steps {
 			batch[i] = &guardCall{hash: replayHash(s.session, s.id), user: s.user, now: t0.Add(s.at).UnixMicro()}
 		}
-		all.b.exec(sc, &guardWriter{users: map[string]int{}}, batch)
+		w, wall := newGuardWriter(), time.Now()
+		all.b.exec(sc, w, batch, wall)
 		got := make([]int64, len(batch))
 		for i, b := range batch {
 			if b.err != nil {
@@ -274,20 +275,172 @@ func testGuardBatch(t *testing.T, srv server) {
 		if want[0] != 0 || want[2] != 0 || want[4] != T-10_000 && want[4] != T-10_000+1 {
 			t.Fatalf("rate %v: ann's burst answers %v, want 0, 0 and a wait of %d µs", rate, want, T-10_000)
 		}
-		// The rate state left behind is the same.
-		for _, u := range []string{"ann", "bob"} {
-			a, err1 := c.rdb.Get(t.Context(), one.c.key("q", u)).Result()
-			b, err2 := c.rdb.Get(t.Context(), all.c.key("q", u)).Result()
-			if err1 != nil || err2 != nil || a != b {
-				t.Fatalf("rate %v: %s's state %q (%v) one at a time, %q (%v) batched", rate, u, a, err1, b, err2)
+		// The rate state left behind: ann's is the same. bob's replay at
+		// 500 ms was asked a token before Redis said it was a replay: the
+		// token is kept in this gateway's lease (one interval more in the
+		// shared state) until the lease expires and gives it back.
+		state := func(cl *Client, u string) int64 {
+			v, err := cl.rdb.Get(t.Context(), cl.key("q", u)).Int64()
+			if err != nil {
+				t.Fatalf("rate %v: %s's state: %v", rate, u, err)
 			}
-			// and expires alike (the one-at-a-time keys were written first)
-			pa := c.rdb.PTTL(t.Context(), one.c.key("q", u)).Val()
-			pb := c.rdb.PTTL(t.Context(), all.c.key("q", u)).Val()
-			if pa <= 0 || pb < pa || pb > pa+300*time.Millisecond {
-				t.Fatalf("rate %v: %s's state expires in %v one at a time, %v batched", rate, u, pa, pb)
+			return v
+		}
+		if a, b := state(one.c, "ann"), state(all.c, "ann"); a != b {
+			t.Fatalf("rate %v: ann's state %d one at a time, %d batched", rate, a, b)
+		}
+		// and expires alike (the one-at-a-time keys were written first)
+		pa := c.rdb.PTTL(t.Context(), one.c.key("q", "ann")).Val()
+		pb := c.rdb.PTTL(t.Context(), all.c.key("q", "ann")).Val()
+		if pa <= 0 || pb < pa || pb > pa+300*time.Millisecond {
+			t.Fatalf("rate %v: ann's state expires in %v one at a time, %v batched", rate, pa, pb)
+		}
+		if w.leases["ann"].tokens != 0 || w.leases["bob"].tokens != 1 {
+			t.Fatalf("rate %v: leases ann %d, bob %d tokens; want 0 and 1 (the replay's)", rate, w.leases["ann"].tokens, w.leases["bob"].tokens)
+		}
+		if got := state(all.c, "bob") - state(one.c, "bob"); got < T {
+			t.Fatalf("rate %v: bob's lease is not in the shared state (%d µs ahead)", rate, got)
+		}
+		all.b.giveBack(sc, w, wall.Add(leaseTTL-time.Millisecond))
+		if w.leases["bob"].tokens != 1 {
+			t.Fatalf("rate %v: bob's lease given back before it expired", rate)
+		}
+		all.b.giveBack(sc, w, wall.Add(leaseTTL))
+		if w.leases["bob"].tokens != 0 {
+			t.Fatalf("rate %v: bob's lease kept after it expired", rate)
+		}
+		// Given back: as of bob's last check (500 ms) his bucket is what
+		// one check at a time left (GCRA states at or before now are alike).
+		last := t0.Add(500 * time.Millisecond).UnixMicro()
+		if a, b := max(state(one.c, "bob"), last), max(state(all.c, "bob"), last); a != b {
+			t.Fatalf("rate %v: bob's state as of his last check %d one at a time, %d batched and given back", rate, a, b)
+		}
+	}
+}
+
+func TestGuardLeaseMiniredis(t *testing.T)   { t.Parallel(); testGuardLease(t, miniServer(t)) }
+func TestGuardLeaseRedisServer(t *testing.T) { t.Parallel(); testGuardLease(t, realServer(t)) }
+
+// testGuardLease: a user whose requests come fast takes tokens ahead, so
+// that most batches need no script call, and a slow one never does; across
+// two gateways the user never gets more than GCRA allows, and gets all of
+// it once the leases have been given back.
+func testGuardLease(t *testing.T, srv server) {
+	const rate, burst = 20000, 1600 // T = 50 µs; tokens ahead: at most burst/leaseShare = 100 per gateway
+	type gw struct {
+		g  *Guard
+		sc *scriptConn
+		w  *guardWriter
+	}
+	var gws []gw
+	for range 2 {
+		g := NewGuard(openPrefix(t, srv, "lease:"), 10*time.Minute, rate, burst)
+		sc := newScriptConn(g.c.ro, g.c.opts.Timeout, leaseSrc)
+		t.Cleanup(sc.close)
+		gws = append(gws, gw{g, sc, newGuardWriter()})
+	}
+	wall := time.Now().Truncate(time.Millisecond) // the checks' clock is the sender's here
+	n := 0
+	// check runs one batch of k checks of user u on gateway i at wall; it
+	// returns how many were accepted and whether the pipeline had a script
+	// call.
+	check := func(i, k int, u string) (int, bool) {
+		batch := make([]*guardCall, k)
+		for j := range batch {
+			n++
+			batch[j] = &guardCall{hash: replayHash("s", fmt.Sprint("id-", n)), user: u, now: wall.UnixMicro()}
+		}
+		g := gws[i]
+		evals := g.w.evals
+		g.g.b.exec(g.sc, g.w, batch, wall)
+		ok := 0
+		for _, c := range batch {
+			if c.err != nil {
+				t.Fatal(c.err)
+			}
+			if c.wait == 0 {
+				ok++
+			} else if c.wait < 0 {
+				t.Fatalf("a fresh id answered as a replay")
 			}
 		}
+		return ok, g.w.evals > evals
+	}
+	// Slow (100/s): one script call per check, nothing taken ahead.
+	for range 30 {
+		wall = wall.Add(10 * time.Millisecond)
+		if ok, scripted := check(0, 1, "slow"); ok != 1 || !scripted {
+			t.Fatalf("a slow user's check: %d accepted, script call %v; want 1, true", ok, scripted)
+		}
+		if l := gws[0].w.leases["slow"]; l.tokens != 0 {
+			t.Fatalf("a slow user's lease holds %d tokens, want 0", l.tokens)
+		}
+	}
+	// Fast (8 checks every 0.5 ms, 16,000/s): once a demand window has
+	// been seen, about 100 tokens are taken ahead (10 ms of 16,000/s,
+	// capped at burst/leaseShare): one script call in 12 batches or so.
+	scripts := 0
+	for b := range 400 {
+		wall = wall.Add(500 * time.Microsecond)
+		ok, scripted := check(0, 8, "fast")
+		if ok != 8 {
+			t.Fatalf("fast user, batch %d: %d of 8 accepted under the rate", b, ok)
+		}
+		if scripted && b >= 300 {
+			scripts++
+		}
+	}
+	if scripts < 5 || scripts > 12 {
+		t.Fatalf("fast user: %d script calls in the last 100 batches, want 8 or 9", scripts)
+	}
+	held := gws[0].w.leases["fast"].tokens
+	if held < 0 || held > burst/leaseShare {
+		t.Fatalf("fast user's lease holds %d tokens, want 0..%d", held, burst/leaseShare)
+	}
+	// Two gateways share one bucket at a clock that stands still (no token
+	// comes back by time), both with a fast user's demand: A takes tokens
+	// ahead, B drains the rest. Together they never accept more than the
+	// burst, and A's lease is all that B misses until A gives it back.
+	for _, g := range gws {
+		g.w.leases["drain"] = &lease{window: wall, prev: 1000} // 100 per leaseAhead
+	}
+	accepted, _ := check(0, 8, "drain")
+	heldA := gws[0].w.leases["drain"].tokens
+	if accepted != 8 || heldA != burst/leaseShare {
+		t.Fatalf("A: %d of 8 accepted, %d tokens taken ahead; want 8 and %d", accepted, heldA, burst/leaseShare)
+	}
+	for {
+		ok, _ := check(1, 8, "drain")
+		if ok == 0 {
+			break
+		}
+		accepted += ok
+	}
+	if heldB := gws[1].w.leases["drain"].tokens; accepted+heldA != burst || heldB != 0 {
+		t.Fatalf("bucket of %d drained: %d accepted, A holds %d, B %d", burst, accepted, heldA, heldB)
+	}
+	// A's lease expires and is given back (B has none): the shared bucket
+	// gets exactly what it held, and B takes it.
+	gws[0].g.b.giveBack(gws[0].sc, gws[0].w, wall.Add(leaseTTL-time.Millisecond))
+	if l := gws[0].w.leases["drain"]; l.tokens != heldA {
+		t.Fatalf("a lease was given back before it expired")
+	}
+	for _, g := range gws {
+		g.g.b.giveBack(g.sc, g.w, wall.Add(leaseTTL))
+		if l := g.w.leases["drain"]; l.tokens != 0 {
+			t.Fatalf("an expired lease kept %d tokens", l.tokens)
+		}
+	}
+	got := 0
+	for {
+		ok, _ := check(1, 8, "drain")
+		if ok == 0 {
+			break
+		}
+		got += ok
+	}
+	if got != heldA || gws[1].w.leases["drain"].tokens != 0 {
+		t.Fatalf("after A's lease was given back: B accepted %d more (holds %d), want %d", got, gws[1].w.leases["drain"].tokens, heldA)
 	}
 }
 

@@ -17,16 +17,17 @@ import (
 )
 
 // scriptConn is one connection to Redis, outside go-redis's pool, on which
-// one goroutine at a time runs one Lua script (the guard's) with arguments
-// it writes itself as RESP from a reused buffer, and whose integer-array
-// answer it parses in place: no command object, no []any of arguments and
-// no reply value per call. The connection is dialled on first use and
-// again after any failure (a failed call closes it, so that a half-read
-// answer is never taken for the next call's); every read, write and dial
-// is bounded by the client's timeout. A NOSCRIPT answer (Redis restarted
-// or SCRIPT FLUSH) loads the script on the connection and runs the call
-// again, once. Safe for one caller at a time, plus close from any
-// goroutine.
+// one goroutine at a time sends the guard's pipelines (SET NX commands and
+// one Lua script, the rate leases') that it writes itself as RESP from a
+// reused buffer, and whose answers it parses in place: no command object,
+// no []any of arguments and no reply value per call. The connection is
+// dialled on first use and again after any failure (a failed call closes
+// it, so that a half-read answer is never taken for the next call's);
+// every read and write is bounded by a deadline between 0.9 and 1 of the
+// client's timeout away (see bound), every dial by the timeout. A NOSCRIPT
+// answer (Redis restarted or SCRIPT FLUSH) loads the script on the
+// connection and sends the script call again, once. Safe for one caller at
+// a time, plus close from any goroutine.
 type scriptConn struct {
 	ro      *redis.Options // network, address, credentials, database and TLS of the Client
 	timeout time.Duration
@@ -35,6 +36,8 @@ type scriptConn struct {
 	mu     sync.Mutex // guards conn against close
 	conn   net.Conn
 	closed bool
+
+	deadline time.Time // conn's read and write deadline
 
 	r *bufio.Reader
 }
@@ -107,7 +110,6 @@ func (s *scriptConn) alive(c net.Conn) bool {
 	if _, ok := c.(*tls.Conn); ok {
 		return true // TLS records (session tickets) may arrive unasked: a peek proves nothing
 	}
-	c.SetReadDeadline(time.Time{}) // a past deadline would refuse the peek itself
 	return !peekDead(c)
 }
 
@@ -144,7 +146,8 @@ func (s *scriptConn) dial() (net.Conn, error) {
 	if s.ro.DB != 0 {
 		cmds = append(cmds, []string{"SELECT", strconv.Itoa(s.ro.DB)})
 	}
-	c.SetDeadline(time.Now().Add(s.timeout))
+	s.deadline = time.Now().Add(s.timeout)
+	c.SetDeadline(s.deadline)
 	for _, cmd := range cmds {
 		if _, err := c.Write(appendCommand(nil, cmd...)); err != nil {
 			c.Close()
@@ -161,38 +164,60 @@ func (s *scriptConn) dial() (net.Conn, error) {
 	return c, nil
 }
 
-// run sends req (a whole EVALSHA of the script, written by the caller
-// with appendCommand-style RESP) and parses the answer, an array of
-// integers, into out[:0]. A NOSCRIPT answer loads the script and sends req
-// once more.
-func (s *scriptConn) run(req []byte, out []int64) ([]int64, error) {
+// run sends req, a pipeline of sets SET ... NX commands followed, when
+// evalAt >= 0, by one EVALSHA of the script (req[evalAt:]). It reads each
+// SET's answer into fresh[:0] (true: the key was set, false: it existed)
+// and the script's answer, an array of integers, into out[:0]. A NOSCRIPT
+// answer loads the script and sends the EVALSHA once more. With no SETs,
+// req is the EVALSHA alone (evalAt 0).
+func (s *scriptConn) run(req []byte, sets, evalAt int, fresh []bool, out []int64) ([]bool, []int64, error) {
+	fresh, out = fresh[:0], out[:0]
 	c, err := s.get()
 	if err != nil {
-		return out[:0], err
+		return fresh, out, err
 	}
-	c.SetDeadline(time.Now().Add(s.timeout))
-	for attempt := 0; ; attempt++ {
-		if err := writeRequest(c, req); err != nil {
-			s.drop(c)
-			return out[:0], err
+	s.bound(c)
+	if err := writeRequest(c, req); err != nil {
+		s.drop(c)
+		return fresh, out, err
+	}
+	for range sets {
+		line, err := s.line()
+		switch {
+		case err != nil:
+		case string(line) == "+OK":
+			fresh = append(fresh, true)
+			continue
+		case string(line) == "$-1":
+			fresh = append(fresh, false)
+			continue
+		default:
+			err = fmt.Errorf("redis: unexpected answer %q to a replay check", line)
 		}
+		s.drop(c) // the rest of the pipeline's answers are unread
+		return fresh[:0], out, err
+	}
+	if evalAt < 0 {
+		return fresh, out, nil
+	}
+	for attempt := 0; ; attempt++ {
 		out, noscript, err := s.ints(out[:0])
 		if err != nil {
 			var re redisError
 			if !errors.As(err, &re) { // the connection is in an unknown state
 				s.drop(c)
 			}
-			return out[:0], err
+			return fresh, out[:0], err
 		}
 		if !noscript {
-			return out, nil
+			return fresh, out, nil
 		}
 		if attempt > 0 {
-			return out[:0], errors.New("Redis lost the guard script again right after it was loaded")
+			return fresh, out[:0], errors.New("Redis lost the rate script again right after it was loaded")
 		}
 		if _, err := c.Write(appendCommand(nil, "SCRIPT", "LOAD", s.src)); err != nil {
 			s.drop(c)
-			return out[:0], err
+			return fresh, out[:0], err
 		}
 		line, err := s.line()
 		if err == nil && line[0] == '$' {
@@ -200,11 +225,26 @@ func (s *scriptConn) run(req []byte, out []int64) ([]int64, error) {
 		} else if err == nil {
 			err = fmt.Errorf("SCRIPT LOAD answered %q", line)
 		}
+		if err == nil {
+			err = writeRequest(c, req[evalAt:])
+		}
 		if err != nil {
 			s.drop(c)
-			return out[:0], err
+			return fresh, out[:0], err
 		}
 	}
+}
+
+// bound gives the call on c a deadline between 0.9 and 1 timeout away:
+// the deadline is moved (two timer updates) only when less than 0.9 of the
+// timeout is left, not at every call.
+func (s *scriptConn) bound(c net.Conn) {
+	now := time.Now()
+	if s.deadline.Sub(now) >= s.timeout*9/10 {
+		return
+	}
+	s.deadline = now.Add(s.timeout)
+	c.SetDeadline(s.deadline)
 }
 
 // redisError is an error answer of Redis (the connection stays usable).
@@ -227,7 +267,7 @@ func (s *scriptConn) ints(out []int64) (_ []int64, noscript bool, err error) {
 		return out, false, redisError(line[1:])
 	case '*':
 	default:
-		return out, false, fmt.Errorf("redis: unexpected answer %q to the guard script", line)
+		return out, false, fmt.Errorf("redis: unexpected answer %q to the rate script", line)
 	}
 	n, err := parseInt(line[1:])
 	if err != nil {
@@ -239,7 +279,7 @@ func (s *scriptConn) ints(out []int64) (_ []int64, noscript bool, err error) {
 			return out, false, err
 		}
 		if line[0] != ':' {
-			return out, false, fmt.Errorf("redis: unexpected element %q in the guard script's answer", line)
+			return out, false, fmt.Errorf("redis: unexpected element %q in the rate script's answer", line)
 		}
 		v, err := parseInt(line[1:])
 		if err != nil {
