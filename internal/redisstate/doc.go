@@ -10,6 +10,9 @@
 //   - Throttle: the login throttle's atomic reservation (a Lua script that
 //     checks and counts an attempt in one step), per key.
 //   - RateLimiter: the per-user request rate (GCRA, a Lua script).
+//   - Guard: the replay check and the rate of signed requests together, for
+//     many concurrent requests in one pipeline (the replay cache's keys, the
+//     rate limiter's key, taken through per-gateway leases under load).
 //
 // Every session that ends (logout, eviction, expiry found by Sweep) is
 // announced on a Pub/Sub channel; Watch delivers the announcements of every

@@ -384,7 +384,10 @@ func (b *guardBatcher) exec(sc *scriptConn, w *guardWriter, batch []*guardCall, 
 		for _, c := range batch {
 			c.wait, c.err = 0, err
 		}
-		return // tokens taken or given back by a failed pipeline are not known: none are held
+		// The leases keep the tokens they held (their checks failed). Tokens
+		// the script may have taken are lost, and a give back may or may not
+		// have happened: it is never sent twice.
+		return
 	}
 	for i, c := range batch {
 		c.err = nil
