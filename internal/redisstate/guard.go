@@ -108,8 +108,10 @@ const (
 // checks of the user spend them without a script call, for leaseTTL; then
 // what is left is given back to the shared bucket. So every accepted
 // request took a token from the shared bucket: across gateways a user never
-// gets more than the rate and burst, and may get less by what other
-// gateways hold (at most burst/leaseShare each, for at most leaseTTL).
+// gets more than the rate over time; one burst may exceed the burst by what
+// leases held when it began (tokens taken while the bucket was full, which
+// it then refilled: at most burst/leaseShare per gateway), and a user may
+// get less by what other gateways hold (for at most leaseTTL).
 const (
 	leaseAhead   = 10 * time.Millisecond  // demand taken ahead
 	leaseTTL     = 100 * time.Millisecond // a lease's unspent tokens go back after
