@@ -347,7 +347,8 @@ type FreshLister interface {
 
 // SuffixLister is a Store that can list a user's sessions by the suffix of
 // their id (the part an Authorization value carries) without listing them
-// all; Candidates uses it. BySuffix returns them in any order.
+// all; Candidates uses it. BySuffix returns them in any order, in a slice
+// the caller reads and must not modify (it may be the store's own).
 type SuffixLister interface {
 	BySuffix(ctx context.Context, user, suffix string) ([]Session, error)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qconnect/qconnect/internal/auth"
+	"github.com/qconnect/qconnect/protocol"
 )
 
 // SessionConfig is the session policy the store needs to set expiries and
@@ -55,7 +56,10 @@ type Sessions struct {
 
 type userEntry struct {
 	ss []auth.Session
-	at time.Time
+	// bySuffix indexes ss by the last protocol.SuffixLen characters of the
+	// id: the signed-request path asks for exactly those (BySuffix).
+	bySuffix map[string][]auth.Session
+	at       time.Time
 	// soonest is the earliest expiry among ss, by what was read (see usable).
 	soonest time.Time
 }
@@ -252,22 +256,27 @@ func (st *Sessions) ByUser(ctx context.Context, user string) ([]auth.Session, er
 
 // BySuffix returns the user's sessions whose id ends in suffix
 // (auth.SuffixLister), from this gateway's cache under the same rules as
-// ByUser, without copying the user's other sessions.
+// ByUser. A suffix of protocol.SuffixLen characters (what signed requests
+// carry) is looked up in the cache's index, without copying: the caller
+// must not modify the slice.
 func (st *Sessions) BySuffix(ctx context.Context, user, suffix string) ([]auth.Session, error) {
 	now := time.Now()
 	st.mu.Lock()
 	e, ok := st.users[user]
 	gen := st.gen
 	st.mu.Unlock()
+	if ok && e.usable(now) && len(suffix) == protocol.SuffixLen {
+		return e.bySuffix[suffix], nil
+	}
+	all := e.ss
 	if !ok || !e.usable(now) {
-		all, err := st.byUser(ctx, user, gen)
-		if err != nil {
+		var err error
+		if all, err = st.byUser(ctx, user, gen); err != nil {
 			return nil, err
 		}
-		e.ss = all
 	}
 	var out []auth.Session
-	for _, s := range e.ss {
+	for _, s := range all {
 		if strings.HasSuffix(s.ID, suffix) {
 			out = append(out, s)
 		}
@@ -307,11 +316,13 @@ func (st *Sessions) byUser(ctx context.Context, user string, gen uint64) ([]auth
 		}
 	}
 	if st.gen == gen {
-		e := userEntry{ss: append([]auth.Session(nil), out...), at: now}
-		for i, s := range out {
+		e := userEntry{ss: append([]auth.Session(nil), out...), at: now, bySuffix: make(map[string][]auth.Session, len(out))}
+		for i, s := range e.ss {
 			if exp := st.expiry(s.Created, s.LastSeen); i == 0 || exp.Before(e.soonest) {
 				e.soonest = exp
 			}
+			k := s.ID[max(len(s.ID)-protocol.SuffixLen, 0):]
+			e.bySuffix[k] = append(e.bySuffix[k], s)
 		}
 		st.users[user] = e
 	}

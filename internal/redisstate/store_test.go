@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	qconnect "github.com/qconnect/qconnect"
 	"github.com/qconnect/qconnect/internal/auth"
 	"github.com/qconnect/qconnect/internal/testenv"
+	"github.com/qconnect/qconnect/protocol"
 )
 
 // server is a Redis the suite runs against: miniredis in this process or a
@@ -60,6 +62,7 @@ func storeSuite(t *testing.T, newServer func(*testing.T) server) {
 		{"ThrottleReserveAcrossGateways", testThrottle},
 		{"RateLimitAcrossGateways", testRate},
 		{"RedisDownIsUnavailableThenRecovers", testDown},
+		{"BySuffix", testBySuffix},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, newServer(t)) })
@@ -495,5 +498,67 @@ func testDown(t *testing.T, srv server) {
 	}
 	if _, err := g.s.Open(ctx, "heidi"); err != nil {
 		t.Fatalf("Open after recovery: %v", err)
+	}
+}
+
+// testBySuffix: the signed-request path's lookup by the id's last
+// protocol.SuffixLen characters answers what a scan of ByUser answers, from
+// the cache's index once the user is cached and from Redis before, and a
+// suffix of any other length is scanned.
+func testBySuffix(t *testing.T, srv server) {
+	ctx := context.Background()
+	g := newGateway(t, srv, newClock(), auth.SessionConfig{IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour, MaxPerUser: 64})
+	var ids []string
+	for range 20 {
+		s, err := g.s.Open(ctx, "sue")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+	}
+	if _, err := g.s.Open(ctx, "tom"); err != nil {
+		t.Fatal(err)
+	}
+	scan := func(suffix string) []string {
+		all, err := g.store.ByUserFresh(ctx, "sue")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range all {
+			if strings.HasSuffix(s.ID, suffix) {
+				out = append(out, s.ID)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	got := func(suffix string) []string {
+		ss, err := g.store.BySuffix(ctx, "sue", suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range ss {
+			if s.User != "sue" {
+				t.Fatalf("BySuffix(sue) returned a session of %s", s.User)
+			}
+			out = append(out, s.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for i, id := range ids {
+		for _, suffix := range []string{id[len(id)-protocol.SuffixLen:], id[len(id)-2:], id, "zzzzz"} {
+			if w, g := scan(suffix), got(suffix); !slices.Equal(w, g) || (i == 0 && suffix == id && len(g) != 1) {
+				t.Fatalf("BySuffix(%q) = %v, want %v", suffix, g, w)
+			}
+		}
+	}
+	g.store.mu.Lock()
+	_, cached := g.store.users["sue"]
+	g.store.mu.Unlock()
+	if !cached {
+		t.Fatal("sue's sessions are not cached after BySuffix")
 	}
 }
