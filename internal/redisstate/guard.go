@@ -103,15 +103,17 @@ const (
 // Retry-After is what one GCRA step per request would give), plus, for a
 // user whose requests arrive fast, leaseAhead's worth of their recent rate
 // (at most burst/leaseShare, at most leaseMax) taken ahead. Tokens taken
-// and not spent (taken ahead, or taken for a check that turned out to be a
-// replay, which takes none) form the user's lease on this gateway: later
-// checks of the user spend them without a script call, for leaseTTL; then
-// what is left is given back to the shared bucket. So every accepted
-// request took a token from the shared bucket: across gateways a user never
-// gets more than the rate over time; one burst may exceed the burst by what
-// leases held when it began (tokens taken while the bucket was full, which
-// it then refilled: at most burst/leaseShare per gateway), and a user may
-// get less by what other gateways hold (for at most leaseTTL).
+// ahead and not spent form the user's lease on this gateway: later checks
+// of the user spend them without a script call, for leaseTTL after the
+// lease was last filled; then what is left is given back to the shared
+// bucket (checked every leaseTTL/4). A token asked for a check that turns
+// out to be a replay goes back at once (a replay takes none). So every
+// accepted request took a token from the shared bucket: across gateways a
+// user never gets more than the rate over time; one burst may exceed the
+// burst by what leases held when it began (tokens taken while the bucket
+// was full, which it then refilled: at most burst/leaseShare per gateway),
+// and a user may get less by what other gateways hold (for at most
+// 1.25 leaseTTL).
 const (
 	leaseAhead   = 10 * time.Millisecond  // demand taken ahead
 	leaseTTL     = 100 * time.Millisecond // a lease's unspent tokens go back after
@@ -182,12 +184,12 @@ func (b *guardBatcher) do(hash [16]byte, user string, now int64) (int64, error) 
 // send is one sender goroutine. It never ends, so that every queued check
 // is answered: after the client is closed, its pipelines fail at once
 // (redis.ErrClosed) and new checks are refused before they queue. An idle
-// goroutine per sender of a closed client is the price. Every leaseTTL it
-// gives back the unspent tokens of expired leases.
+// goroutine per sender of a closed client is the price. Every leaseTTL/4
+// it gives back the unspent tokens of expired leases.
 func (b *guardBatcher) send(sc *scriptConn) {
 	batch := make([]*guardCall, 0, guardMaxBatch)
 	w := newGuardWriter()
-	tick := time.NewTicker(leaseTTL)
+	tick := time.NewTicker(leaseTTL / 4)
 	closed := b.c.closed
 	for {
 		select {
@@ -228,12 +230,12 @@ type lease struct {
 
 // ahead is how many tokens to take ahead for the user at now: their
 // requests of the last leaseAhead, estimated from the current demand window
-// (counted as at least half a window) and the previous one; 0 below
+// (counted as a whole window) and the previous one; 0 below
 // leaseMin (a user under leaseMin per leaseAhead gets one GCRA step per
 // request, exactly as one gateway would give), at most burst/leaseShare
 // and leaseMax.
 func (l *lease) ahead(burst int, now time.Time) int {
-	span := max(now.Sub(l.window), demandWindow/2)
+	span := max(now.Sub(l.window), demandWindow)
 	n := max(int(int64(l.seen)*int64(leaseAhead)/int64(span)), int(int64(l.prev)*int64(leaseAhead)/int64(demandWindow)))
 	if n < leaseMin {
 		return 0
@@ -257,35 +259,41 @@ func (l *lease) observe(n int, now time.Time) {
 // order: the first checks-ask are covered by tokens the lease already
 // holds, each of the others has its own answer from the script (its ask).
 type userStep struct {
-	name   string
-	lease  *lease
-	checks int     // rate checks in the batch
-	ask    int     // tokens asked of the script, one per check after the covered ones, each at its check's now
-	extra  int     // tokens asked ahead
-	give   int     // unspent tokens of an expired lease given back
-	at     int64   // µs: now of the user's last check, for give and extra
-	script bool    // the user is in the script call
-	res    []int64 // the script's answer to each ask (0 granted, else the wait in µs)
-	next   int     // the user's checks answered so far
-	spare  int     // tokens held and not used by a check: the lease after the batch
+	name     string
+	lease    *lease
+	checks   int     // rate checks in the batch
+	ask      int     // tokens asked of the script, one per check after the covered ones, each at its check's now
+	extra    int     // tokens asked ahead
+	give     int     // unspent tokens of an expired lease given back
+	at       int64   // µs: now of the user's last check, for give and extra
+	script   bool    // the user is in the script call
+	res      []int64 // the script's answer to each ask (0 granted, else the wait in µs)
+	next     int     // the user's checks answered so far
+	spare    int     // tokens held and not used by a check: the lease after the batch
+	replayed int     // tokens asked for checks that were replays: given back at once
 }
 
-// answer answers the user's next check: -1 for a replay (whose token, if
-// it had one, is kept), 0 when it has a token (its own, or a spare one),
-// else the wait its ask was answered.
+// answer answers the user's next check: -1 for a replay, 0 when it has a
+// token (its own, or a spare one), else the wait its ask was answered. A
+// replay's token goes back to the shared bucket at once when the check
+// asked for it (replayed), and stays in the lease when the lease covered
+// it (spare): a replay takes no token.
 func (st *userStep) answer(fresh bool) int64 {
-	j := st.next
+	j, cover := st.next, st.checks-st.ask
 	st.next++
-	granted, wait := true, int64(0)
-	if cover := st.checks - st.ask; j >= cover {
+	granted, asked, wait := true, j >= cover, int64(0)
+	if asked {
 		wait = st.res[j-cover]
 		granted = wait == 0
 	}
 	switch {
+	case !fresh && granted && asked:
+		st.replayed++
+		return -1
+	case !fresh && granted:
+		st.spare++
+		return -1
 	case !fresh:
-		if granted {
-			st.spare++
-		}
 		return -1
 	case granted:
 		return 0
@@ -407,7 +415,27 @@ func (b *guardBatcher) exec(sc *scriptConn, w *guardWriter, batch []*guardCall, 
 		if st.ask > 0 {
 			st.lease.until = wall.Add(leaseTTL) // the lease's tokens were all used: what is left is new
 		}
+		// A lease holds at most what may be taken ahead (replays it covered
+		// could leave it more): the rest goes back with the replays' tokens.
+		if most := min(g.burst/leaseShare, leaseMax); st.spare > most {
+			st.replayed += st.spare - most
+			st.spare = most
+		}
 		st.lease.tokens, st.lease.at = st.spare, st.at
+	}
+	// The tokens of replays go back before the batch is answered, in one
+	// more script call (only when there were any).
+	back := 0
+	for i := range w.steps {
+		st := &w.steps[i]
+		st.script = st.replayed > 0
+		if st.script {
+			st.give, st.ask, st.extra = st.replayed, 0, 0
+			back++
+		}
+	}
+	if back > 0 {
+		b.sendGives(sc, w, back)
 	}
 }
 
@@ -496,15 +524,17 @@ func (b *guardBatcher) giveBack(sc *scriptConn, w *guardWriter, now time.Time) {
 			delete(w.leases, u)
 		}
 	}
-	if len(w.steps) == 0 {
-		return
+	if len(w.steps) > 0 {
+		b.sendGives(sc, w, len(w.steps))
 	}
-	r := w.appendScript(w.req[:0], b.g, b.c.prefix, nil, len(w.steps))
-	w.req = r
-	// A failure loses the tokens (they come back as the bucket refills).
-	_, res, err := sc.run(r, 0, 0, w.fresh, w.out)
-	w.out = res
-	_ = err
+}
+
+// sendGives gives back in one script call what the n steps of w.steps
+// marked script hold in give (they ask nothing). A failure loses the
+// tokens: the bucket refills them by itself.
+func (b *guardBatcher) sendGives(sc *scriptConn, w *guardWriter, n int) {
+	w.req = w.appendScript(w.req[:0], b.g, b.c.prefix, nil, n)
+	_, w.out, _ = sc.run(w.req, 0, 0, w.fresh, w.out)
 }
 
 // leaseScript is the rate step of a batch: per user, give back tokens,

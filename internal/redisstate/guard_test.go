@@ -275,10 +275,16 @@ func testGuardBatch(t *testing.T, srv server) {
 		if want[0] != 0 || want[2] != 0 || want[4] != T-10_000 && want[4] != T-10_000+1 {
 			t.Fatalf("rate %v: ann's burst answers %v, want 0, 0 and a wait of %d µs", rate, want, T-10_000)
 		}
-		// The rate state left behind: ann's is the same. bob's replay at
-		// 500 ms was asked a token before Redis said it was a replay: the
-		// token is kept in this gateway's lease (one interval more in the
-		// shared state) until the lease expires and gives it back.
+		// bob's replay at 500 ms was asked a token before Redis said it was
+		// a replay: the token went back at once, and no lease holds any.
+		if w.leases["ann"].tokens != 0 || w.leases["bob"].tokens != 0 {
+			t.Fatalf("rate %v: leases ann %d, bob %d tokens; want none", rate, w.leases["ann"].tokens, w.leases["bob"].tokens)
+		}
+		if !srv.frozen {
+			continue // redis-server expires the states by its own clock, not the checks'
+		}
+		// The rate state left behind is the same: ann's exactly, and bob's as
+		// of his last check (500 ms; GCRA states at or before now are alike).
 		state := func(cl *Client, u string) int64 {
 			v, err := cl.rdb.Get(t.Context(), cl.key("q", u)).Int64()
 			if err != nil {
@@ -289,31 +295,14 @@ func testGuardBatch(t *testing.T, srv server) {
 		if a, b := state(one.c, "ann"), state(all.c, "ann"); a != b {
 			t.Fatalf("rate %v: ann's state %d one at a time, %d batched", rate, a, b)
 		}
-		// and expires alike (the one-at-a-time keys were written first)
 		pa := c.rdb.PTTL(t.Context(), one.c.key("q", "ann")).Val()
 		pb := c.rdb.PTTL(t.Context(), all.c.key("q", "ann")).Val()
 		if pa <= 0 || pb < pa || pb > pa+300*time.Millisecond {
 			t.Fatalf("rate %v: ann's state expires in %v one at a time, %v batched", rate, pa, pb)
 		}
-		if w.leases["ann"].tokens != 0 || w.leases["bob"].tokens != 1 {
-			t.Fatalf("rate %v: leases ann %d, bob %d tokens; want 0 and 1 (the replay's)", rate, w.leases["ann"].tokens, w.leases["bob"].tokens)
-		}
-		if got := state(all.c, "bob") - state(one.c, "bob"); got < T {
-			t.Fatalf("rate %v: bob's lease is not in the shared state (%d µs ahead)", rate, got)
-		}
-		all.b.giveBack(sc, w, wall.Add(leaseTTL-time.Millisecond))
-		if w.leases["bob"].tokens != 1 {
-			t.Fatalf("rate %v: bob's lease given back before it expired", rate)
-		}
-		all.b.giveBack(sc, w, wall.Add(leaseTTL))
-		if w.leases["bob"].tokens != 0 {
-			t.Fatalf("rate %v: bob's lease kept after it expired", rate)
-		}
-		// Given back: as of bob's last check (500 ms) his bucket is what
-		// one check at a time left (GCRA states at or before now are alike).
 		last := t0.Add(500 * time.Millisecond).UnixMicro()
 		if a, b := max(state(one.c, "bob"), last), max(state(all.c, "bob"), last); a != b {
-			t.Fatalf("rate %v: bob's state as of his last check %d one at a time, %d batched and given back", rate, a, b)
+			t.Fatalf("rate %v: bob's state as of his last check %d one at a time, %d batched", rate, a, b)
 		}
 	}
 }
@@ -391,16 +380,54 @@ func testGuardLease(t *testing.T, srv server) {
 		}
 	}
 	if scripts < 5 || scripts > 12 {
-		t.Fatalf("fast user: %d script calls in the last 100 batches, want 8 or 9", scripts)
+		t.Fatalf("fast user: %d script calls in the last 100 batches, want about 8", scripts)
 	}
-	held := gws[0].w.leases["fast"].tokens
-	if held < 0 || held > burst/leaseShare {
+	if held := gws[0].w.leases["fast"].tokens; held < 0 || held > burst/leaseShare {
 		t.Fatalf("fast user's lease holds %d tokens, want 0..%d", held, burst/leaseShare)
 	}
-	// Two gateways share one bucket at a clock that stands still (no token
-	// comes back by time), both with a fast user's demand: A takes tokens
-	// ahead, B drains the rest. Together they never accept more than the
-	// burst, and A's lease is all that B misses until A gives it back.
+	// From here the checks' clock stands still, so that no token comes back
+	// by time, and the rate is 20/s (interval 50 ms), so that redis-server
+	// (which expires a state by its own clock, when the bucket would be
+	// full again) keeps every state written for as long as the test runs.
+	gws = gws[:0]
+	for range 2 {
+		g := NewGuard(openPrefix(t, srv, "slow-lease:"), 10*time.Minute, 20, burst)
+		sc := newScriptConn(g.c.ro, g.c.opts.Timeout, leaseSrc)
+		t.Cleanup(sc.close)
+		gws = append(gws, gw{g, sc, newGuardWriter()})
+	}
+	stateOf := func(u string) int64 {
+		v, err := gws[0].g.c.rdb.Get(t.Context(), gws[0].g.c.key("q", u)).Int64()
+		if err != nil {
+			t.Fatalf("%s's state: %v", u, err)
+		}
+		return v
+	}
+	// A captured request replayed 50 times at once takes nothing: the
+	// tokens asked for the replays go back before they are answered, and
+	// the lease keeps only what it took ahead for the demand it saw.
+	if ok, _ := check(0, 1, "flood"); ok != 1 {
+		t.Fatal("the first use of an id was refused")
+	}
+	before := stateOf("flood")
+	flood := make([]*guardCall, 50)
+	for j := range flood {
+		flood[j] = &guardCall{hash: replayHash("s", fmt.Sprint("id-", n)), user: "flood", now: wall.UnixMicro()}
+	}
+	gws[0].g.b.exec(gws[0].sc, gws[0].w, flood, wall)
+	for _, c := range flood {
+		if c.err != nil || c.wait != -1 {
+			t.Fatalf("a replay answered %d, %v; want -1", c.wait, c.err)
+		}
+	}
+	held := gws[0].w.leases["flood"].tokens
+	if held > burst/leaseShare || stateOf("flood") != before+int64(held)*50_000 {
+		t.Fatalf("after 50 replays: state moved by %d µs, lease holds %d; want the lease's tokens only", stateOf("flood")-before, held)
+	}
+	// Two gateways share one bucket, both with a fast user's demand: A
+	// takes tokens ahead, B drains the rest. Together they never accept
+	// more than the burst, and A's lease is all that B misses until A
+	// gives it back.
 	for _, g := range gws {
 		g.w.leases["drain"] = &lease{window: wall, prev: 1000} // 100 per leaseAhead
 	}

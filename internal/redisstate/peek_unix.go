@@ -5,7 +5,6 @@ package redisstate
 import (
 	"net"
 	"syscall"
-	"unsafe"
 )
 
 // peekDead reports whether Redis has closed c or sent something on it
@@ -22,14 +21,10 @@ func peekDead(c net.Conn) bool {
 		return true
 	}
 	dead := false
-	var buf [1]byte
 	// Control, not Read: the peek never waits, so neither the poller nor
-	// the connection's deadline has a part in it; a raw system call, as
-	// for the guard's writes (rawwrite_linux.go).
+	// the connection's deadline has a part in it.
 	err = rc.Control(func(fd uintptr) {
-		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		dead = e != syscall.EAGAIN && e != syscall.EWOULDBLOCK // 0: data or the end of the stream
+		dead = peekFD(fd) // also when it reads: data, or the end of the stream
 	})
 	return dead || err != nil
 }

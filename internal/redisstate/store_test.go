@@ -24,6 +24,10 @@ import (
 type server struct {
 	url         string
 	stop, start func()
+	// frozen: keys expire only when a test moves the server's clock
+	// (miniredis), so a test may compare rate states written at made-up
+	// times; a real redis-server expires them by its own clock.
+	frozen bool
 }
 
 func miniServer(t *testing.T) server {
@@ -33,7 +37,7 @@ func miniServer(t *testing.T) server {
 		if err := m.StartAddr(addr); err != nil {
 			t.Fatal(err)
 		}
-	}}
+	}, frozen: true}
 }
 
 func realServer(t *testing.T) server {
