@@ -61,9 +61,7 @@ func main() {
 
 	before := procstat.MustStatusKB("VmRSS")
 	// Reset VmHWM to the current RSS, so that after COPY it is COPY's peak.
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		fail("resetting VmHWM: " + err.Error())
-	}
+	procstat.MustResetPeak()
 	start := time.Now()
 	rows, err := eng.Exec(ctx, "COPY ("+query+") TO '"+strings.ReplaceAll(*out, "'", "''")+"' (FORMAT csv, HEADER)")
 	if err != nil {

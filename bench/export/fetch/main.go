@@ -74,9 +74,7 @@ func main() {
 	for r := 1; r <= *repeat; r++ {
 		for _, mode := range modes {
 			before := procstat.MustStatusKB("VmRSS")
-			if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-				fail("resetting VmHWM: " + err.Error())
-			}
+			procstat.MustResetPeak()
 			start := time.Now()
 			call := qconnect.Call{Method: m, Params: params, Limit: m.RowCap + 1}
 			var n int64

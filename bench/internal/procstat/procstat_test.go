@@ -2,6 +2,7 @@ package procstat
 
 import (
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -27,5 +28,25 @@ func TestRound3(t *testing.T) {
 		if got := Round3(c.in); got != c.want {
 			t.Errorf("Round3(%v) = %v, want %v", c.in, got, c.want)
 		}
+	}
+}
+
+// TestMustResetPeak: after touching 64 MiB and letting it go, the reset
+// brings VmHWM back down to about VmRSS.
+func TestMustResetPeak(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc/self/clear_refs is Linux's")
+	}
+	b := make([]byte, 64<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	high := MustStatusKB("VmHWM")
+	b = nil
+	runtime.GC()
+	debug.FreeOSMemory()
+	MustResetPeak()
+	if hwm, rss := MustStatusKB("VmHWM"), MustStatusKB("VmRSS"); hwm > high-32<<10 || hwm > rss+8<<10 {
+		t.Fatalf("after the reset VmHWM = %d KiB (before %d, VmRSS %d); want about VmRSS", hwm, high, rss)
 	}
 }
