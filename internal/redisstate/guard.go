@@ -23,8 +23,14 @@ type Guard struct {
 	c        *Client
 	b        *guardBatcher
 	window   time.Duration
-	interval string // t, as go-redis formats a float64
+	interval string // µs between requests at the rate, as go-redis formats a float64
 	burst    int
+	most     int // tokens a lease may hold: min(burst/leaseShare, leaseMax)
+
+	// The fixed parts of the pipeline as RESP, written once: a replay
+	// check is setHead, the hash in hex, setTail; the script call has
+	// evalHead after its array length, and rateArgs after its keys.
+	setHead, setTail, evalHead, rateArgs []byte
 }
 
 // NewGuard returns a guard remembering ids for window (at least twice the
@@ -32,6 +38,12 @@ type Guard struct {
 // with bursts of burst.
 func NewGuard(c *Client, window time.Duration, rate float64, burst int) *Guard {
 	g := &Guard{c: c, window: window, interval: strconv.FormatFloat(1e6/rate, 'f', -1, 64), burst: max(burst, 1)}
+	g.most = min(g.burst/leaseShare, leaseMax)
+	g.setHead = appendBulk(appendArrayLen(nil, 6), "SET")
+	g.setHead = append(appendBulkHeader(g.setHead, len(c.prefix)+2+32), c.prefix+"r:"...)
+	g.setTail = appendBulkInt(appendBulk(appendBulk(appendBulk([]byte("\r\n"), "1"), "NX"), "PX"), window.Milliseconds())
+	g.evalHead = appendBulk(appendBulk(nil, "EVALSHA"), leaseScript.Hash())
+	g.rateArgs = appendBulkInt(appendBulk(nil, g.interval), int64(g.burst))
 	g.b = &guardBatcher{c: c, g: g}
 	return g
 }
@@ -127,6 +139,7 @@ type guardCall struct {
 	hash [16]byte // replayHash
 	user string   // "" takes no rate token
 	now  int64    // µs
+	step int      // index of the user's userStep in the batch (set by exec)
 	wait int64
 	err  error
 	done chan struct{}
@@ -223,6 +236,8 @@ type lease struct {
 	tokens int       // taken from the shared bucket, not spent yet
 	until  time.Time // when the unspent tokens go back (wall clock)
 	at     int64     // µs: now of the user's last check (the checks' clock, for giving back)
+	gen    uint64    // the batch (guardWriter.gen) in which step was set
+	step   int       // index of the user's userStep in that batch
 	seen   int       // the user's rate checks in the current demand window
 	prev   int       // ... in the one before
 	window time.Time // start of the current demand window
@@ -267,6 +282,8 @@ type userStep struct {
 	give     int     // unspent tokens of an expired lease given back
 	at       int64   // µs: now of the user's last check, for give and extra
 	script   bool    // the user is in the script call
+	nowAt    int     // where the asks' nows start in guardWriter.nows
+	filled   int     // the user's checks seen while collecting those nows
 	res      []int64 // the script's answer to each ask (0 granted, else the wait in µs)
 	next     int     // the user's checks answered so far
 	spare    int     // tokens held and not used by a check: the lease after the batch
@@ -310,40 +327,41 @@ type guardWriter struct {
 	req    []byte
 	fresh  []bool
 	out    []int64
-	users  map[string]int // user -> index in steps
 	steps  []userStep
 	leases map[string]*lease
-	evals  int // script calls made (for tests)
+	nows   []int64 // the nows of the script's asks, each scripted user's from its nowAt
+	gen    uint64  // counts batches: a lease whose gen is this one has its step
+	evals  int     // script calls made (for tests)
 }
 
 func newGuardWriter() *guardWriter {
-	return &guardWriter{users: make(map[string]int), leases: make(map[string]*lease)}
+	return &guardWriter{leases: make(map[string]*lease)}
 }
 
 // exec runs the checks of batch in one pipeline on sc and records each
 // check's result or the pipeline's error. wall is the sender's clock (for
 // leases); each check's GCRA step uses its own now.
 func (b *guardBatcher) exec(sc *scriptConn, w *guardWriter, batch []*guardCall, wall time.Time) {
-	g, pre := b.g, b.c.prefix
-	clear(w.users)
-	w.steps = w.steps[:0]
+	g := b.g
+	w.gen++
+	w.steps, w.nows = w.steps[:0], w.nows[:0]
 	for _, c := range batch {
 		if c.user == "" {
 			continue
 		}
-		i, ok := w.users[c.user]
-		if !ok {
-			i = len(w.steps)
-			w.users[c.user] = i
-			l := w.leases[c.user]
-			if l == nil {
-				l = &lease{window: wall}
-				w.leases[c.user] = l
-			}
+		l := w.leases[c.user]
+		if l == nil {
+			l = &lease{window: wall}
+			w.leases[c.user] = l
+		}
+		if l.gen != w.gen {
+			l.gen, l.step = w.gen, len(w.steps)
 			w.steps = append(w.steps, userStep{name: c.user, lease: l})
 		}
-		w.steps[i].checks++
-		w.steps[i].at = c.now
+		c.step = l.step
+		st := &w.steps[l.step]
+		st.checks++
+		st.at = c.now
 	}
 	scripted := 0
 	for i := range w.steps {
@@ -360,32 +378,35 @@ func (b *guardBatcher) exec(sc *scriptConn, w *guardWriter, batch []*guardCall, 
 		}
 		st.script = st.ask > 0 || st.give > 0
 		if st.script {
+			st.nowAt = len(w.nows)
+			w.nows = append(w.nows, make([]int64, st.ask)...)
 			scripted++
 		}
 	}
-	n := len(batch)
 	r := w.req[:0]
 	for _, c := range batch {
-		r = appendArrayLen(r, 6)
-		r = appendBulk(r, "SET")
-		r = appendBulkHeader(r, len(pre)+2+32)
-		r = append(r, pre...)
-		r = append(r, "r:"...)
+		r = append(r, g.setHead...)
 		r = hex.AppendEncode(r, c.hash[:])
-		r = append(r, "\r\n"...)
-		r = appendBulk(r, "1")
-		r = appendBulk(r, "NX")
-		r = appendBulk(r, "PX")
-		r = appendBulkInt(r, g.window.Milliseconds())
+		r = append(r, g.setTail...)
+		if c.user == "" {
+			continue
+		}
+		// The asks are the user's last checks (the lease covers the first
+		// checks-ask).
+		st := &w.steps[c.step]
+		if j := st.filled - (st.checks - st.ask); j >= 0 {
+			w.nows[st.nowAt+j] = c.now
+		}
+		st.filled++
 	}
 	evalAt := -1
 	if scripted > 0 {
 		w.evals++
 		evalAt = len(r)
-		r = w.appendScript(r, g, pre, batch, scripted)
+		r = w.appendScript(r, g, b.c.prefix, scripted)
 	}
 	w.req = r
-	fresh, res, err := sc.run(r, n, evalAt, w.fresh, w.out)
+	fresh, res, err := sc.run(r, len(batch), evalAt, w.fresh, w.out)
 	w.fresh, w.out = fresh, res
 	if err == nil && evalAt >= 0 {
 		err = w.readScript(res)
@@ -403,7 +424,7 @@ func (b *guardBatcher) exec(sc *scriptConn, w *guardWriter, batch []*guardCall, 
 		c.err = nil
 		switch {
 		case c.user != "":
-			c.wait = w.steps[w.users[c.user]].answer(fresh[i])
+			c.wait = w.steps[c.step].answer(fresh[i])
 		case fresh[i]:
 			c.wait = 0
 		default:
@@ -417,9 +438,9 @@ func (b *guardBatcher) exec(sc *scriptConn, w *guardWriter, batch []*guardCall, 
 		}
 		// A lease holds at most what may be taken ahead (replays it covered
 		// could leave it more): the rest goes back with the replays' tokens.
-		if most := min(g.burst/leaseShare, leaseMax); st.spare > most {
-			st.replayed += st.spare - most
-			st.spare = most
+		if st.spare > g.most {
+			st.replayed += st.spare - g.most
+			st.spare = g.most
 		}
 		st.lease.tokens, st.lease.at = st.spare, st.at
 	}
@@ -439,9 +460,9 @@ func (b *guardBatcher) exec(sc *scriptConn, w *guardWriter, batch []*guardCall, 
 	}
 }
 
-// appendScript appends the EVALSHA of leaseScript for the users of the
-// batch in w.steps that need it.
-func (w *guardWriter) appendScript(r []byte, g *Guard, pre string, batch []*guardCall, scripted int) []byte {
+// appendScript appends the EVALSHA of leaseScript for the scripted users
+// of w.steps (their asks' nows in w.nows).
+func (w *guardWriter) appendScript(r []byte, g *Guard, pre string, scripted int) []byte {
 	nargs := 2
 	for i := range w.steps {
 		if st := &w.steps[i]; st.script {
@@ -449,8 +470,7 @@ func (w *guardWriter) appendScript(r []byte, g *Guard, pre string, batch []*guar
 		}
 	}
 	r = appendArrayLen(r, 3+scripted+nargs)
-	r = appendBulk(r, "EVALSHA")
-	r = appendBulk(r, leaseScript.Hash())
+	r = append(r, g.evalHead...)
 	r = appendBulkInt(r, int64(scripted))
 	for i := range w.steps {
 		if st := &w.steps[i]; st.script {
@@ -461,8 +481,7 @@ func (w *guardWriter) appendScript(r []byte, g *Guard, pre string, batch []*guar
 			r = append(r, "\r\n"...)
 		}
 	}
-	r = appendBulk(r, g.interval)
-	r = appendBulkInt(r, int64(g.burst))
+	r = append(r, g.rateArgs...)
 	for i := range w.steps {
 		st := &w.steps[i]
 		if !st.script {
@@ -472,16 +491,8 @@ func (w *guardWriter) appendScript(r []byte, g *Guard, pre string, batch []*guar
 		r = appendBulkInt(r, int64(st.ask))
 		r = appendBulkInt(r, int64(st.extra))
 		r = appendBulkInt(r, st.at)
-		skip := st.checks - st.ask // the first checks are covered by the lease
-		for _, c := range batch {
-			if c.user != st.name {
-				continue
-			}
-			if skip > 0 {
-				skip--
-				continue
-			}
-			r = appendBulkInt(r, c.now)
+		for _, now := range w.nows[st.nowAt : st.nowAt+st.ask] {
+			r = appendBulkInt(r, now)
 		}
 	}
 	return r
@@ -513,11 +524,9 @@ func (w *guardWriter) readScript(res []int64) error {
 // script call, and forgets users not seen for two demand windows.
 func (b *guardBatcher) giveBack(sc *scriptConn, w *guardWriter, now time.Time) {
 	w.steps = w.steps[:0]
-	clear(w.users)
 	for u, l := range w.leases {
 		switch {
 		case l.tokens > 0 && !now.Before(l.until):
-			w.users[u] = len(w.steps)
 			w.steps = append(w.steps, userStep{name: u, lease: l, give: l.tokens, at: l.at, script: true})
 			l.tokens = 0
 		case l.tokens == 0 && now.Sub(l.window) >= 2*demandWindow:
@@ -533,7 +542,7 @@ func (b *guardBatcher) giveBack(sc *scriptConn, w *guardWriter, now time.Time) {
 // marked script hold in give (they ask nothing). A failure loses the
 // tokens: the bucket refills them by itself.
 func (b *guardBatcher) sendGives(sc *scriptConn, w *guardWriter, n int) {
-	w.req = w.appendScript(w.req[:0], b.g, b.c.prefix, nil, n)
+	w.req = w.appendScript(w.req[:0], b.g, b.c.prefix, n)
 	_, w.out, _ = sc.run(w.req, 0, 0, w.fresh, w.out)
 }
 
