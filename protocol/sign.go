@@ -12,6 +12,7 @@ import (
 	"hash"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // SuffixLen is the number of trailing session-id characters carried in the
@@ -40,9 +41,13 @@ func BodyMD5(body []byte) string {
 
 // StringToSign joins the elements and the session id with "\n".
 func StringToSign(in SignInput, sessionID string) string {
-	n := len(in.Verb) + len(in.Path) + len(in.Username) + len(in.BodyMD5) +
+	b := appendStringToSign(make([]byte, 0, stringToSignLen(in, sessionID)), in, sessionID)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not used again: one allocation
+}
+
+func stringToSignLen(in SignInput, sessionID string) int {
+	return len(in.Verb) + len(in.Path) + len(in.Username) + len(in.BodyMD5) +
 		len(in.ContentType) + len(in.Date) + len(sessionID) + 6
-	return string(appendStringToSign(make([]byte, 0, n), in, sessionID))
 }
 
 // appendStringToSign appends StringToSign(in, sessionID) to dst.
@@ -59,7 +64,7 @@ func appendStringToSign(dst []byte, in SignInput, sessionID string) []byte {
 // mac returns the raw HMAC-SHA1 of the string to sign keyed by the session id.
 func mac(in SignInput, sessionID string) []byte {
 	h := hmac.New(sha1.New, []byte(sessionID))
-	h.Write([]byte(StringToSign(in, sessionID)))
+	h.Write(appendStringToSign(make([]byte, 0, stringToSignLen(in, sessionID)), in, sessionID))
 	return h.Sum(nil)
 }
 
