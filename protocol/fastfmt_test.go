@@ -184,6 +184,34 @@ func TestTextAppenderMatchesAppendText(t *testing.T) {
 	}
 }
 
+// TestSerialAppendersMatch: the appenders for one goroutine (a timestamp
+// column keeps its last date) append exactly what the concurrent ones do,
+// through rows that stay on a day, cross days both ways and hold nulls.
+func TestSerialAppendersMatch(t *testing.T) {
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var rows [][]any
+	for _, d := range []time.Duration{9 * time.Hour, 9*time.Hour + 1, 23*time.Hour + 59*time.Minute, 24 * time.Hour, -1, 0, 48 * time.Hour} {
+		rows = append(rows, []any{day.Add(d), 1.5, "x"}, []any{nil, nil, nil})
+	}
+	cols := []qconnect.Column{{Name: "t", Type: qconnect.Timestamp}, {Name: "f", Type: qconnect.Float}, {Name: "s", Type: qconnect.Symbol}}
+	b, err := qconnect.BatchOf(cols, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, c := range cols {
+		pairs := [][2]VectorAppender{{TextAppender(c.Type), SerialTextAppender(c.Type)}, {JSONAppender(c.Type), SerialJSONAppender(c.Type)}}
+		for k, p := range pairs {
+			for i := range rows {
+				want, wantOK := p[0](nil, &b.Cols[j], i)
+				got, gotOK := p[1](nil, &b.Cols[j], i)
+				if string(got) != string(want) || gotOK != wantOK {
+					t.Errorf("column %s row %d (pair %d): serial %q %v, concurrent %q %v", c.Name, i, k, got, gotOK, want, wantOK)
+				}
+			}
+		}
+	}
+}
+
 func FuzzAppendTimestamp(f *testing.F) {
 	for _, ns := range []int64{0, -1, 1, math.MaxInt64, math.MinInt64, 1564156740123456789} {
 		f.Add(ns)

@@ -15,8 +15,23 @@ type VectorAppender func(dst []byte, v *qconnect.Vector, i int) ([]byte, bool)
 // TextAppender returns the appender of the PROTOCOL 4.3 text form of a
 // column of type t (as AppendText): it reports false, appending nothing,
 // for a null (including NaN and ±Inf floats). Strings are appended as they
-// are (no quoting, no UTF-8 repair).
-func TextAppender(t qconnect.Type) VectorAppender {
+// are (no quoting, no UTF-8 repair). It is safe for concurrent use.
+func TextAppender(t qconnect.Type) VectorAppender { return textAppender(t, nil) }
+
+// SerialTextAppender is TextAppender for one goroutine at a time (an
+// encoder of one response): a timestamp column keeps the date text of its
+// last value (DayCache), so that values of the same day format only their
+// time. It appends exactly what TextAppender appends.
+func SerialTextAppender(t qconnect.Type) VectorAppender {
+	if t == qconnect.Timestamp {
+		return textAppender(t, new(DayCache))
+	}
+	return textAppender(t, nil)
+}
+
+// textAppender is TextAppender, with timestamps through days when it is
+// not nil.
+func textAppender(t qconnect.Type, days *DayCache) VectorAppender {
 	switch t {
 	case qconnect.Boolean:
 		return func(dst []byte, v *qconnect.Vector, i int) ([]byte, bool) {
@@ -42,6 +57,14 @@ func TextAppender(t qconnect.Type) VectorAppender {
 			return AppendFloat(dst, v.Floats[i])
 		}
 	case qconnect.Timestamp:
+		if days != nil {
+			return func(dst []byte, v *qconnect.Vector, i int) ([]byte, bool) {
+				if v.IsNull(i) {
+					return dst, false
+				}
+				return AppendTimestampCached(dst, v.Ints[i], days), true
+			}
+		}
 		return func(dst []byte, v *qconnect.Vector, i int) ([]byte, bool) {
 			if v.IsNull(i) {
 				return dst, false
@@ -89,9 +112,18 @@ func TextAppender(t qconnect.Type) VectorAppender {
 
 // JSONAppender returns the appender of the PROTOCOL 4.3 JSON value of a
 // column of type t (as AppendJSON): numbers and booleans bare, null for
-// nulls, every other type as a JSON string. It always reports true.
-func JSONAppender(t qconnect.Type) VectorAppender {
-	text := TextAppender(t)
+// nulls, every other type as a JSON string. It always reports true. It is
+// safe for concurrent use.
+func JSONAppender(t qconnect.Type) VectorAppender { return jsonAppender(t, TextAppender(t)) }
+
+// SerialJSONAppender is JSONAppender for one goroutine at a time, as
+// SerialTextAppender is TextAppender.
+func SerialJSONAppender(t qconnect.Type) VectorAppender {
+	return jsonAppender(t, SerialTextAppender(t))
+}
+
+// jsonAppender is JSONAppender on the text appender text of type t.
+func jsonAppender(t qconnect.Type, text VectorAppender) VectorAppender {
 	switch t.Storage() {
 	case qconnect.StorageBool, qconnect.StorageFloat:
 		return func(dst []byte, v *qconnect.Vector, i int) ([]byte, bool) {

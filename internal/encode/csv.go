@@ -44,21 +44,11 @@ func (w *csvWriter) start() {
 func newCSVWriter(out *sink, cols []qconnect.Column, end Ending) *csvWriter {
 	w := &csvWriter{out: out, cols: cols, end: end, values: make([]protocol.VectorAppender, len(cols))}
 	for i, c := range cols {
-		switch {
-		case c.Type == qconnect.Timestamp:
-			// The writer is used by one goroutine: it keeps the date text
-			// of the last timestamp of the column.
-			days := new(protocol.DayCache)
-			w.values[i] = func(dst []byte, v *qconnect.Vector, i int) ([]byte, bool) {
-				if v.IsNull(i) {
-					return dst, false
-				}
-				return protocol.AppendTimestampCached(dst, v.Ints[i], days), true
-			}
-		case c.Type.Storage() != qconnect.StorageBytes:
+		if c.Type.Storage() != qconnect.StorageBytes {
 			// The text forms of the other types hold no comma, quote, CR
-			// or LF, so they are never quoted.
-			w.values[i] = protocol.TextAppender(c.Type)
+			// or LF, so they are never quoted. The writer is used by one
+			// goroutine.
+			w.values[i] = protocol.SerialTextAppender(c.Type)
 		}
 	}
 	return w

@@ -23,7 +23,7 @@ func newJSONWriter(out *sink, ndjson bool, h Header, cols []qconnect.Column) *js
 	w := &jsonWriter{out: out, ndjson: ndjson, h: h, cols: cols, keys: protocol.JSONRowKeys(cols),
 		values: make([]protocol.VectorAppender, len(cols))}
 	for i, c := range cols {
-		w.values[i] = protocol.JSONAppender(c.Type)
+		w.values[i] = protocol.SerialJSONAppender(c.Type) // the writer is used by one goroutine
 	}
 	return w
 }
