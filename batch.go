@@ -71,7 +71,8 @@ type Batch struct {
 //	StorageBytes  Data[Offsets[i]:Offsets[i+1]] (Offsets has Len+1 entries),
 //	              or, when Dict is not nil, Dict[Codes[i]] (a symbol column
 //	              given as a dictionary and codes, as engines with
-//	              enumerated strings produce it)
+//	              enumerated strings produce it; the batches of a result
+//	              may share one Dict, which is never changed once made)
 //	StorageGUID   GUIDs[i]
 //
 // unless it is null: Valid is a validity bitmap, bit i%64 of Valid[i/64] is

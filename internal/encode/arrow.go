@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -98,6 +99,7 @@ type arrowScratch struct {
 	offsets []int32
 	data    []byte
 	dict    []string // a dictionary vector's entries, made valid UTF-8
+	dictOf  []string // the Dict that dict was made from (a result's batches share one)
 }
 
 func newArrowWriter(out *sink, cols []qconnect.Column, end Ending) (*arrowWriter, error) {
@@ -215,18 +217,22 @@ func (w *arrowWriter) column(i int, v *qconnect.Vector, n int) (*array.Data, err
 		offsets, data := v.Offsets, v.Data
 		if v.Dict != nil {
 			// A dictionary vector (an ENUM): each entry is made valid
-			// UTF-8 once, then copied per row.
-			sc.dict = sc.dict[:0]
-			for _, d := range v.Dict {
-				if !utf8.ValidString(d) {
-					d = string(appendValidUTF8(nil, d))
+			// UTF-8 once per dictionary (the batches of a result share
+			// theirs), then copied per row.
+			if unsafe.SliceData(v.Dict) != unsafe.SliceData(sc.dictOf) || len(v.Dict) != len(sc.dictOf) {
+				sc.dict = sc.dict[:0]
+				for _, d := range v.Dict {
+					if !utf8.ValidString(d) {
+						d = string(appendValidUTF8(nil, d))
+					}
+					sc.dict = append(sc.dict, d)
 				}
-				sc.dict = append(sc.dict, d)
+				sc.dictOf = v.Dict
 			}
 			sc.offsets = append(sc.offsets[:0], 0)
 			sc.data = sc.data[:0]
 			for r, code := range v.Codes[:n] {
-				if v.Valid == nil || !v.IsNull(r) {
+				if !v.IsNull(r) {
 					sc.data = append(sc.data, sc.dict[code]...)
 				}
 				sc.offsets = append(sc.offsets, int32(len(sc.data)))
