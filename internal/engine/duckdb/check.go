@@ -232,19 +232,15 @@ func (e *Engine) describePrepareError(ctx context.Context, conn *conn, query str
 }
 
 // tableColumns lists the columns of a table or view on the search path, in
-// order; nil if there is none of that name.
+// order; none if there is none of that name.
 func (e *Engine) tableColumns(ctx context.Context, conn *conn, table string) []string {
-	rows, err := conn.queryStrings(ctx, `SELECT column_name FROM duckdb_columns()
+	cols, err := conn.queryNames(ctx, `SELECT column_name FROM duckdb_columns()
 WHERE lower(table_name) = lower($t) AND schema_name = 'main' AND database_name = (
   SELECT database_name FROM duckdb_columns() WHERE lower(table_name) = lower($t) AND schema_name = 'main'
   ORDER BY database_name = 'memory' DESC LIMIT 1)
 ORDER BY column_index`, named("t", table))
 	if err != nil {
 		return nil
-	}
-	var cols []string
-	for _, r := range rows {
-		cols = append(cols, r[0])
 	}
 	return cols
 }
@@ -272,7 +268,7 @@ func (e *Engine) checkStream(ctx context.Context, conn *conn, s *qconnect.Stream
 		return []string{"streaming declaration has no table: name the source table"}
 	}
 	cols := e.tableColumns(ctx, conn, s.Table)
-	if cols == nil {
+	if len(cols) == 0 {
 		return []string{fmt.Sprintf("table %q does not exist (tables: %s)", s.Table, strings.Join(e.tables, ", "))}
 	}
 	has := func(c string) bool {
