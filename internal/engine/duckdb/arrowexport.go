@@ -5,7 +5,6 @@ package duckdb
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	bindings "github.com/duckdb/duckdb-go-bindings"
@@ -27,11 +26,7 @@ func (e *Engine) DuckDBArrow(ctx context.Context, call qconnect.Call, each func(
 		return 0, e.translate(ctx, m, err)
 	}
 	defer conn.Close()
-	now := call.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	st, err := startCall(ctx, conn, call, now, func() {})
+	st, err := startCall(ctx, conn, call, func() {})
 	if err != nil {
 		return 0, e.translate(ctx, m, err)
 	}

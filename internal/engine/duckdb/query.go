@@ -54,10 +54,6 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 	if strings.TrimSpace(m.Query) == "" {
 		return nil, qconnect.Errorf(qconnect.CodeAnalyticError, "method %s has no query: give it one in the catalog", m.FullName())
 	}
-	now := call.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
 	var fill *fillingRows
 	if e.cache != nil {
 		if key, deps, ok := e.cache.plan(call); ok {
@@ -101,7 +97,7 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 		c.left = call.Limit
 		c.size = int(min(int64(c.size), call.Limit))
 	}
-	c.st, err = startCall(ctx, conn, call, now, func() {
+	c.st, err = startCall(ctx, conn, call, func() {
 		// From here on a cancelled ctx interrupts the query, until release.
 		c.intr.arm(conn.h)
 		c.stopWatch = context.AfterFunc(ctx, func() { c.intr.interrupt() })
@@ -134,13 +130,15 @@ func (e *Engine) Query(ctx context.Context, call qconnect.Call) (qconnect.Rows, 
 	return r, nil
 }
 
-// wrapQuery makes the method query a subquery, which also guarantees it is
-// a single statement. The LIMIT is an integer formatted here.
 // startCall prepares call's query on conn (wrapped for its limit), binds
-// its parameters with now as $now, calls armed (from when the statement
-// may be interrupted) and starts a streaming result. Errors are DuckDB's
-// or the binding's, untranslated.
-func startCall(ctx context.Context, conn *conn, call qconnect.Call, now time.Time, armed func()) (*stream, error) {
+// its parameters with call.Now (the time now when zero) as $now, calls
+// armed (from when the statement may be interrupted) and starts a
+// streaming result. Errors are DuckDB's or the binding's, untranslated.
+func startCall(ctx context.Context, conn *conn, call qconnect.Call, armed func()) (*stream, error) {
+	now := call.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	stmt, err := conn.prepare(wrapQuery(call.Method.Query, call.Limit))
 	if err != nil {
 		return nil, err
@@ -154,6 +152,8 @@ func startCall(ctx context.Context, conn *conn, call qconnect.Call, now time.Tim
 	return startStream(ctx, stmt, args)
 }
 
+// wrapQuery makes the method query a subquery, which also guarantees it is
+// a single statement. The LIMIT is an integer formatted here.
 func wrapQuery(query string, limit int64) string {
 	q := strings.TrimSpace(query)
 	for strings.HasSuffix(q, ";") {
