@@ -40,22 +40,10 @@ func AppendMsgKey(dst []byte, h Header) []byte {
 // AppendMeta), then "success": true when err is nil, else "success": false
 // and the error object. It fails only when msg cannot be encoded.
 func AppendEnvelope(dst []byte, h Header, msg any, meta []byte, err *qconnect.Error) ([]byte, error) {
-	var body []byte
-	switch m := msg.(type) {
-	case nil:
-		body = []byte("[]")
-	case json.RawMessage: // already encoded (a hot-path handler builds it with append)
+	body := []byte("[]") // nil, and an empty []any (errors, empty results): no reflection
+	if m, ok := msg.(json.RawMessage); ok { // already encoded (a hot-path handler builds it with append)
 		body = m
-	case []any:
-		if len(m) == 0 { // errors and empty results: no reflection
-			body = []byte("[]")
-			break
-		}
-		var merr error
-		if body, merr = json.Marshal(msg); merr != nil {
-			return dst, merr
-		}
-	default:
+	} else if l, ok := msg.([]any); msg != nil && (!ok || len(l) > 0) {
 		var merr error
 		if body, merr = json.Marshal(msg); merr != nil {
 			return dst, merr
