@@ -30,7 +30,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request, a *authed) {
 	setRequestInfo(r, func(i *requestInfo) { i.method = group + "/" + name })
 	m, params, err := s.prepareCall(a.user, group, name, a.req.Msg, false)
 	if err != nil {
-		s.writeError(w, r, a.reply(), err)
+		s.writeError(w, r, a.rp, err)
 		return
 	}
 	if s.overRate(w, r, a) {
@@ -42,13 +42,13 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request, a *authed) {
 	}
 	release, err := s.limits.acquire(a.user, s.cfg.BusyRetryAfter)
 	if err != nil {
-		s.writeError(w, r, a.reply(), err)
+		s.writeError(w, r, a.rp, err)
 		return
 	}
 	defer release()
 	admitted, err := s.admit.acquire(r.Context())
 	if err != nil {
-		s.writeError(w, r, a.reply(), err)
+		s.writeError(w, r, a.rp, err)
 		return
 	}
 	defer admitted()
@@ -131,7 +131,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 	defer cancel()
 	backend, err := s.backendFor(m)
 	if err != nil {
-		s.writeError(w, r, a.reply(), err)
+		s.writeError(w, r, a.rp, err)
 		return
 	}
 	if err := s.settled(ctx, backend); err != nil { // read-your-writes (pipe.go)
@@ -161,7 +161,7 @@ func (s *Server) runCall(w http.ResponseWriter, r *http.Request, a *authed, m *q
 		},
 	})
 	if err != nil {
-		s.writeError(w, r, a.reply(), &qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error",
+		s.writeError(w, r, a.rp, &qconnect.Error{Code: qconnect.CodeInternal, Message: "internal error",
 			Cause: fmt.Errorf("encoding the result of %s: %w", m.FullName(), err)})
 		return
 	}
@@ -229,7 +229,7 @@ func (s *Server) failCall(ctx context.Context, w http.ResponseWriter, r *http.Re
 		setRequestInfo(r, func(i *requestInfo) { i.code = "clientGone" })
 		return
 	}
-	s.writeError(w, r, a.reply(), s.callError(ctx, m, timeout, err))
+	s.writeError(w, r, a.rp, s.callError(ctx, m, timeout, err))
 }
 
 // callError maps a backend failure to the wire: the gateway shutting down

@@ -30,8 +30,6 @@ type authed struct {
 	rp      reply // the reply's type and id, made once
 }
 
-func (a *authed) reply() reply { return a.rp }
-
 // readBody reads the request body up to the configured limit. A larger body
 // is payloadTooLarge, whether announced by Content-Length or found while
 // reading.
@@ -226,7 +224,7 @@ func (s *Server) checkClock(sent string, date, now time.Time) error {
 // entitlement and parameter checks, so handlers call it at that point.
 func (s *Server) overRate(w http.ResponseWriter, r *http.Request, a *authed) bool {
 	if err := s.rate(a); err != nil {
-		s.writeError(w, r, a.reply(), err)
+		s.writeError(w, r, a.rp, err)
 		return true
 	}
 	return false

@@ -61,10 +61,10 @@ func (s *Server) api(h func(r *http.Request, a *authed) (any, error)) func(http.
 	return func(w http.ResponseWriter, r *http.Request, a *authed) {
 		msg, err := h(r, a)
 		if err != nil {
-			s.writeError(w, r, a.reply(), err)
+			s.writeError(w, r, a.rp, err)
 			return
 		}
-		s.writeOK(w, a.reply(), msg)
+		s.writeOK(w, a.rp, msg)
 	}
 }
 
