@@ -178,20 +178,18 @@ func (c *wsConn) handle(typ websocket.MessageType, data []byte) {
 		c.ping(req.ID, rp, rateErr)
 	case "LogoutReq":
 		c.logout(req.ID, rp, rateErr)
-	case "LoginReq", "AuthReq":
-		if rateErr != nil {
-			c.send(c.errorFrame(rp, rateErr))
-			return
+	default: // refused: for the rate first, as every other frame
+		err := rateErr
+		switch {
+		case err != nil:
+		case req.Type == "LoginReq" || req.Type == "AuthReq":
+			err = qconnect.Errorf(qconnect.CodeBadRequest,
+				"this socket is already authenticated as %s; open another socket for another session", c.user)
+		default:
+			err = qconnect.Errorf(qconnect.CodeBadRequest,
+				"unknown frame type %q; send ExecuteReq, SubscribeReq, UnsubscribeReq, PingReq or LogoutReq (PROTOCOL 7)", req.Type)
 		}
-		c.send(c.errorFrame(rp, qconnect.Errorf(qconnect.CodeBadRequest,
-			"this socket is already authenticated as %s; open another socket for another session", c.user)))
-	default:
-		if rateErr != nil {
-			c.send(c.errorFrame(rp, rateErr))
-			return
-		}
-		c.send(c.errorFrame(rp, qconnect.Errorf(qconnect.CodeBadRequest,
-			"unknown frame type %q; send ExecuteReq, SubscribeReq, UnsubscribeReq, PingReq or LogoutReq (PROTOCOL 7)", req.Type)))
+		c.send(c.errorFrame(rp, err))
 	}
 }
 
