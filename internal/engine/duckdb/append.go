@@ -66,13 +66,13 @@ func (e *Engine) appendOnce(ctx context.Context, table string, cols []qconnect.C
 	// the bump follows the commit and precedes the return.
 	defer func() { e.cache.bump(name) }()
 	for widened := 0; ; widened++ {
-		err := appendTx(ctx, conn, &catalog, &name, table, cols, rows)
-		var miss *enumMissError
-		if err == nil || !errors.As(err, &miss) || (catalog != "" && catalog != "memory") || widened == len(cols) {
-			if err != nil {
-				return e.appendError(ctx, table, err)
-			}
+		catalog, name, err = appendTx(ctx, conn, catalog, name, table, cols, rows)
+		if err == nil {
 			return nil
+		}
+		var miss *enumMissError
+		if !errors.As(err, &miss) || (catalog != "" && catalog != "memory") || widened == len(cols) {
+			return e.appendError(ctx, table, err)
 		}
 		// A value outside an ENUM column's values, in a table of the
 		// in-memory database (demo, --data: the engine's own tables, never
@@ -89,20 +89,21 @@ func (e *Engine) appendOnce(ctx context.Context, table string, cols []qconnect.C
 }
 
 // appendTx stores rows in one transaction, looking the table up in the
-// attached databases when it is not in the default one (catalog and name
-// are updated then). Errors are DuckDB's or the conversions'.
-func appendTx(ctx context.Context, conn *conn, catalog, name *string, table string, cols []qconnect.Column, rows [][]any) error {
+// attached databases when it is not in the default one. It returns the
+// catalog and name the table was found under (those given, unless it
+// looked). Errors are DuckDB's or the conversions'.
+func appendTx(ctx context.Context, conn *conn, catalog, name, table string, cols []qconnect.Column, rows [][]any) (string, string, error) {
 	if err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return err
+		return catalog, name, err
 	}
-	err := appendRows(ctx, conn, *catalog, *name, cols, rows)
-	if err != nil && *catalog == "" && errors.Is(err, errNoAppender) {
+	err := appendRows(ctx, conn, catalog, name, cols, rows)
+	if err != nil && catalog == "" && errors.Is(err, errNoAppender) {
 		// Not in the default database: an attached file's table.
 		var ferr error
-		if *catalog, *name, ferr = findTable(ctx, conn, table); ferr != nil {
+		if catalog, name, ferr = findTable(ctx, conn, table); ferr != nil {
 			err = ferr
 		} else {
-			err = appendRows(ctx, conn, *catalog, *name, cols, rows)
+			err = appendRows(ctx, conn, catalog, name, cols, rows)
 		}
 	}
 	if err != nil {
@@ -112,15 +113,15 @@ func appendTx(ctx context.Context, conn *conn, catalog, name *string, table stri
 			conn.broken = true
 			err = errors.Join(err, rerr)
 		}
-		return err
+		return catalog, name, err
 	}
 	if err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		if rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
 			conn.broken = true
 		}
-		return err
+		return catalog, name, err
 	}
-	return nil
+	return catalog, name, nil
 }
 
 // errNoAppender marks the failure to create an appender for a table (it
