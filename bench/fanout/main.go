@@ -39,6 +39,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/qconnect/qconnect/bench/internal/procstat"
 	"github.com/qconnect/qconnect/client"
 	"github.com/qconnect/qconnect/protocol"
 )
@@ -310,18 +311,14 @@ func cpuTicks(pid int) int64 {
 	return ut + st
 }
 
+// vmKB is a /proc/<pid>/status field in KiB; a field it cannot read ends
+// the run.
 func vmKB(pid int, field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	kb, err := procstat.StatusKBOf(pid, field)
 	if err != nil {
 		fail(err.Error())
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return n
-		}
-	}
-	return 0
+	return kb
 }
 
 func round(x float64, places int) float64 {

@@ -12,8 +12,15 @@ import (
 // StatusKB returns a field of /proc/self/status given in KiB (VmRSS,
 // VmHWM, ...), or an error naming the field when it is not there (not
 // Linux, or no such field).
-func StatusKB(field string) (int64, error) {
-	b, err := os.ReadFile("/proc/self/status")
+func StatusKB(field string) (int64, error) { return statusKB("/proc/self/status", field) }
+
+// StatusKBOf is StatusKB of another process.
+func StatusKBOf(pid int, field string) (int64, error) {
+	return statusKB(fmt.Sprintf("/proc/%d/status", pid), field)
+}
+
+func statusKB(path, field string) (int64, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
@@ -21,12 +28,12 @@ func StatusKB(field string) (int64, error) {
 		if v, ok := strings.CutPrefix(l, field+":"); ok {
 			var kb int64
 			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), "kB"), &kb); err != nil {
-				return 0, fmt.Errorf("%s in /proc/self/status: %w", field, err)
+				return 0, fmt.Errorf("%s in %s: %w", field, path, err)
 			}
 			return kb, nil
 		}
 	}
-	return 0, errors.New("no " + field + " in /proc/self/status")
+	return 0, errors.New("no " + field + " in " + path)
 }
 
 // Round3 rounds x to three decimals, for seconds in JSON result lines.

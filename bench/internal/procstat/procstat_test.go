@@ -1,6 +1,7 @@
 package procstat
 
 import (
+	"os"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -17,6 +18,9 @@ func TestStatusKB(t *testing.T) {
 	hwm, err := StatusKB("VmHWM")
 	if err != nil || hwm < rss {
 		t.Fatalf("VmHWM = %d, %v; want at least VmRSS %d", hwm, err, rss)
+	}
+	if of, err := StatusKBOf(os.Getpid(), "VmHWM"); err != nil || of < hwm {
+		t.Fatalf("StatusKBOf(own pid, VmHWM) = %d, %v; want at least %d", of, err, hwm)
 	}
 	if _, err := StatusKB("NoSuchField"); err == nil {
 		t.Fatal("a missing field gave no error")
