@@ -265,11 +265,12 @@ func (st *Sessions) BySuffix(ctx context.Context, user, suffix string) ([]auth.S
 	e, ok := st.users[user]
 	gen := st.gen
 	st.mu.Unlock()
-	if ok && e.usable(now) && len(suffix) == protocol.SuffixLen {
+	cached := ok && e.usable(now)
+	if cached && len(suffix) == protocol.SuffixLen {
 		return e.bySuffix[suffix], nil
 	}
 	all := e.ss
-	if !ok || !e.usable(now) {
+	if !cached {
 		var err error
 		if all, err = st.byUser(ctx, user, gen); err != nil {
 			return nil, err
