@@ -40,8 +40,11 @@ func AppendMsgKey(dst []byte, h Header) []byte {
 // AppendMeta), then "success": true when err is nil, else "success": false
 // and the error object. It fails only when msg cannot be encoded.
 func AppendEnvelope(dst []byte, h Header, msg any, meta []byte, err *qconnect.Error) ([]byte, error) {
-	body := []byte("[]")                    // nil, and an empty []any (errors, empty results): no reflection
-	if m, ok := msg.(json.RawMessage); ok { // already encoded (a hot-path handler builds it with append)
+	// nil and an empty []any (errors, empty results) need no reflection;
+	// a json.RawMessage is already encoded (a hot-path handler builds it
+	// with append).
+	body := []byte("[]")
+	if m, ok := msg.(json.RawMessage); ok {
 		body = m
 	} else if l, ok := msg.([]any); msg != nil && (!ok || len(l) > 0) {
 		var merr error
